@@ -1,0 +1,118 @@
+// Package rng derives every random stream of a run from (seed, round, purpose, member).
+//
+// Peers on different machines must draw the same coin, sample, leader and bucketing permutation, and the
+// simulator must draw the same minibatches as the networked peers. So no stream ever comes from global
+// state: each is a PCG generator (math/rand/v2) whose two seed words are the SHA-256 of the stream's
+// coordinates. The helpers below (IntN, Perm, Sampling, Float64, Normal) are written out here rather than
+// taken from math/rand/v2's methods, whose derived sequences are not promised to stay the same across Go
+// releases; only PCG's raw output is.
+package rng
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"slices"
+)
+
+// Purpose separates the streams used for different decisions in the same round, so that e.g. drawing
+// the sample never shifts the bucketing permutation.
+type Purpose uint64
+
+// The purposes used by the method and the protocol. Values are part of the wire contract between peers:
+// never renumber them.
+const (
+	Coin       Purpose = 1  // c_k: full or partial round
+	Sampling   Purpose = 2  // S_k: members sampled in a partial round
+	Leader     Purpose = 3  // leader of each attempt of a round
+	Bucket     Purpose = 4  // bucketing permutation of the aggregator inputs
+	Minibatch  Purpose = 5  // a member's minibatch (member = member index)
+	Compress   Purpose = 6  // a member's compressor draw (member = member index)
+	Attack     Purpose = 7  // randomness of a Byzantine member's attack (member = member index)
+	Split      Purpose = 8  // splitting the data among members (round = 0)
+	Init       Purpose = 9  // the initial point (round = 0)
+	Aggregator Purpose = 10 // randomness inside an aggregator, if any
+)
+
+// New returns the stream for (seed, round, purpose, member). Pass member 0 when the stream is shared.
+func New(seed, round uint64, purpose Purpose, member uint64) *rand.Rand {
+	var buf [40]byte
+	binary.LittleEndian.PutUint64(buf[0:], seed)
+	binary.LittleEndian.PutUint64(buf[8:], round)
+	binary.LittleEndian.PutUint64(buf[16:], uint64(purpose))
+	binary.LittleEndian.PutUint64(buf[24:], member)
+	copy(buf[32:], "byzpp/v1")
+	h := sha256.Sum256(buf[:])
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(h[0:]), binary.LittleEndian.Uint64(h[8:])))
+}
+
+// IntN returns a uniform integer in [0, n) without modulo bias (Lemire's method). It panics if n <= 0.
+func IntN(r *rand.Rand, n int) int {
+	if n <= 0 {
+		panic("rng: IntN with n <= 0")
+	}
+	bound := uint64(n)
+	hi, lo := bits.Mul64(r.Uint64(), bound)
+	if lo < bound {
+		threshold := -bound % bound
+		for lo < threshold {
+			hi, lo = bits.Mul64(r.Uint64(), bound)
+		}
+	}
+	return int(hi)
+}
+
+// Float64 returns a uniform number in [0, 1) with 53 random bits.
+func Float64(r *rand.Rand) float64 {
+	return float64(r.Uint64()>>11) * 0x1p-53
+}
+
+// Bernoulli returns true with probability p.
+func Bernoulli(r *rand.Rand, p float64) bool {
+	return Float64(r) < p
+}
+
+// Normal returns a standard normal number (Box–Muller; one of the pair is discarded to keep streams
+// stateless).
+func Normal(r *rand.Rand) float64 {
+	u1 := 1 - Float64(r) // in (0, 1]
+	u2 := Float64(r)
+	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
+}
+
+// Perm returns a uniform permutation of 0..n-1 (Fisher–Yates).
+func Perm(r *rand.Rand, n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	for i := n - 1; i > 0; i-- {
+		j := IntN(r, i+1)
+		p[i], p[j] = p[j], p[i]
+	}
+	return p
+}
+
+// Sample returns k distinct integers drawn uniformly from 0..n-1, sorted ascending. k is capped at n.
+func Sample(r *rand.Rand, n, k int) []int {
+	if k > n {
+		k = n
+	}
+	if k <= 0 {
+		return nil
+	}
+	// Partial Fisher–Yates over an index array: O(n) memory, which is fine for member counts.
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	for i := 0; i < k; i++ {
+		j := i + IntN(r, n-i)
+		p[i], p[j] = p[j], p[i]
+	}
+	out := p[:k:k]
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,62 @@
+package method
+
+import (
+	"github.com/byzpp/byzpp/algo/rng"
+)
+
+// Plan is what is random about one round, derived from the shared seed: nobody can bias it and every
+// participant recomputes the same plan.
+type Plan struct {
+	Round  uint64
+	Full   bool  // c_k = 1: every member sends its full gradient
+	Sample []int // S_k, sorted member indices (all members on a full round)
+}
+
+// PlanRound derives round k's plan from the seed.
+func (c *Config) PlanRound(seed, k uint64) Plan {
+	full := k == 0
+	if !full {
+		if c.Schedule > 0 {
+			full = k%uint64(c.Schedule) == 0
+		} else {
+			full = rng.Bernoulli(rng.New(seed, k, rng.Coin, 0), c.P)
+		}
+	}
+	var sample []int
+	if full || c.Sampled >= c.Members {
+		sample = make([]int, c.Members)
+		for i := range sample {
+			sample[i] = i
+		}
+	} else {
+		sample = rng.Sample(rng.New(seed, k, rng.Sampling, 0), c.Members, c.Sampled)
+	}
+	if c.Variant != VariantMarinaPP {
+		// Momentum SGD has no anchor rounds: every round is a sampled minibatch round.
+		full = false
+	}
+	return Plan{Round: k, Full: full, Sample: sample}
+}
+
+// Contains reports whether member i is in the sample.
+func (p Plan) Contains(i int) bool {
+	lo, hi := 0, len(p.Sample)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		switch {
+		case p.Sample[mid] == i:
+			return true
+		case p.Sample[mid] < i:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return false
+}
+
+// Leader returns the leader of attempt a of round k among n members: a fresh uniform draw per attempt,
+// so a silent or lying leader is replaced by an independent one.
+func Leader(seed, k uint64, attempt uint32, n int) int {
+	return rng.IntN(rng.New(seed, k, rng.Leader, uint64(attempt)), n)
+}

@@ -1,0 +1,12 @@
+// Package sim runs Byz-VR-MARINA-PP (and its baselines) in one process, deterministically from a seed.
+//
+// Spec is the whole, JSON-serialisable description of a training run — data, model, members, attack,
+// method and its hyper-parameters. The simulator and the networked peers (whose genesis file embeds a
+// Spec) build the same Setup from it, so the same Spec and seed give the same bits in both.
+//
+// Run drives the rounds: it derives each round's plan, lets the honest sampled members compute their
+// messages, lets the Byzantine ones craft theirs (seeing the honest messages, as an omniscient attacker
+// does), applies method.Step, and records the loss and the gap f(x) − f* of the honest objective
+// f = (1/G) Σ_{i honest} f_i every few rounds. RunMany runs several (series, seed) jobs on all cores; each
+// job is independent, so the results do not depend on scheduling.
+package sim

@@ -1,0 +1,201 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/rng"
+)
+
+// Point is one recorded measurement of a run.
+type Point struct {
+	Round int     // rounds completed
+	Epoch float64 // average passes an honest member made over its data in partial rounds (the paper's x-axis)
+	Loss  float64 // f(x^k) of the honest objective
+	Gap   float64 // Loss − f*, NaN when f* is unknown
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Points  []Point
+	Final   *method.State
+	Clipped int // messages clipped over the run
+	Full    int // full rounds
+}
+
+// Runner executes the rounds of one Setup. It is also the reference the networked peers are tested
+// against: RoundMessages gives exactly what the members of a round send.
+type Runner struct {
+	Setup   *Setup
+	Members []*method.Member
+	FStar   float64
+}
+
+// NewRunner prepares the members of a setup. fstar may be NaN.
+func NewRunner(st *Setup, fstar float64) *Runner {
+	r := &Runner{Setup: st, FStar: fstar}
+	for i, sh := range st.Shards {
+		r.Members = append(r.Members, &method.Member{Index: i, Model: st.Model, Data: sh})
+	}
+	return r
+}
+
+// RoundMessages returns the messages of round st.Round's sample, sorted by member: honest members'
+// honest messages and Byzantine members' crafted ones (silent members send none).
+func (r *Runner) RoundMessages(st *method.State) []method.Message {
+	s := r.Setup
+	c := &s.Method
+	seed := s.Spec.Seed
+	plan := c.PlanRound(seed, st.Round)
+	var msgs []method.Message
+	var honest [][]float64
+	byzInSample := 0
+	for _, i := range plan.Sample {
+		if s.Byzantine[i] {
+			byzInSample++
+			continue
+		}
+		v := r.Members[i].HonestMessage(c, seed, st, plan, nil)
+		msgs = append(msgs, method.Message{Member: i, Vec: v})
+		honest = append(honest, v.ToDense())
+	}
+	for _, i := range plan.Sample {
+		if !s.Byzantine[i] {
+			continue
+		}
+		member := r.Members[i]
+		view := &attack.View{
+			Config: c, State: st, X0: s.X0, Plan: plan, Member: i,
+			Members: s.Spec.Members, Byz: s.Spec.Byzantine, ByzInSample: byzInSample,
+			Honest: honest,
+			Own: func() compress.Vector {
+				return member.HonestMessage(c, seed, st, plan, nil)
+			},
+			Flipped: func() compress.Vector {
+				return member.HonestMessage(c, seed, st, plan, s.FlippedShard(i))
+			},
+			Rand: rng.New(seed, st.Round, rng.Attack, uint64(i)),
+		}
+		if v, ok := s.Attack.Craft(view); ok {
+			msgs = append(msgs, method.Message{Member: i, Vec: v})
+		}
+	}
+	sortMessages(msgs)
+	return msgs
+}
+
+func sortMessages(msgs []method.Message) {
+	// Insertion sort: a sample is small, and the order must be by member for method.Step.
+	for i := 1; i < len(msgs); i++ {
+		for j := i; j > 0 && msgs[j].Member < msgs[j-1].Member; j-- {
+			msgs[j], msgs[j-1] = msgs[j-1], msgs[j]
+		}
+	}
+}
+
+// epochIncrement is how much the average honest member's pass count grows in a partial round.
+func (r *Runner) epochIncrement(plan method.Plan) float64 {
+	s := r.Setup
+	if plan.Full {
+		return 0
+	}
+	var sum float64
+	honest := 0
+	for i := range s.Shards {
+		if !s.Byzantine[i] {
+			honest++
+		}
+	}
+	for _, i := range plan.Sample {
+		if !s.Byzantine[i] {
+			rows := s.Shards[i].Rows()
+			sum += float64(min(s.Method.Batch, rows)) / float64(rows)
+		}
+	}
+	return sum / float64(honest)
+}
+
+// Run trains for the spec's number of rounds. progress, if not nil, is called after every round.
+func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, error) {
+	s := r.Setup
+	st := method.NewState(s.X0)
+	res := &Result{}
+	epoch := 0.0
+	record := func() {
+		loss := s.Objective(st.X)
+		res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: loss, Gap: loss - r.FStar})
+	}
+	record()
+	for k := 0; k < s.Spec.Rounds; k++ {
+		if k%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		plan := s.Method.PlanRound(s.Spec.Seed, st.Round)
+		msgs := r.RoundMessages(st)
+		next, out, err := method.Step(&s.Method, s.Spec.Seed, st, msgs)
+		if err != nil {
+			return nil, fmt.Errorf("round %d: %w", st.Round, err)
+		}
+		st = next
+		epoch += r.epochIncrement(plan)
+		res.Clipped += out.Clipped
+		if out.Full {
+			res.Full++
+		}
+		if int(st.Round)%s.Spec.EvalEvery == 0 || k == s.Spec.Rounds-1 {
+			record()
+		}
+		if progress != nil {
+			progress(k + 1)
+		}
+	}
+	res.Final = st
+	return res, nil
+}
+
+// Run builds and runs one spec, computing f* (cached) for the gap.
+func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)) (*Result, error) {
+	st, err := Build(s, cache)
+	if err != nil {
+		return nil, err
+	}
+	fstar, err := st.FStar()
+	if err != nil {
+		fstar = math.NaN()
+	}
+	return NewRunner(st, fstar).Run(ctx, progress)
+}
+
+// RoundsForEpochs returns how many rounds make the average honest member pass over its data epochs
+// times in expectation, counting partial rounds' minibatches as the paper's plots do.
+func RoundsForEpochs(st *Setup, epochs float64) int {
+	c := &st.Method
+	fullFrac := 0.0
+	if c.Variant == method.VariantMarinaPP {
+		fullFrac = c.P
+		if c.Schedule > 0 {
+			fullFrac = 1 / float64(c.Schedule)
+		}
+	}
+	var perRound float64
+	honest := 0
+	for i, sh := range st.Shards {
+		if st.Byzantine[i] {
+			continue
+		}
+		honest++
+		rows := sh.Rows()
+		perRound += float64(c.Sampled) / float64(c.Members) * float64(min(c.Batch, rows)) / float64(rows)
+	}
+	perRound *= (1 - fullFrac) / float64(honest)
+	if !(perRound > 0) {
+		return 1
+	}
+	return max(1, int(math.Ceil(epochs/perRound)))
+}

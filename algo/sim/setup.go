@@ -1,0 +1,172 @@
+package sim
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/byzpp/byzpp/algo/agg"
+	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/data"
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/model"
+)
+
+// Setup is a Spec turned into the objects that run it.
+type Setup struct {
+	Spec      Spec
+	Method    method.Config
+	Model     model.Model
+	Dataset   *data.Dataset   // the whole data set
+	Shards    []*data.Dataset // shard of each member
+	Flipped   []*data.Dataset // the same shards with labels flipped (label-flip attack), built lazily
+	Byzantine []bool          // per member
+	Attack    attack.Attack
+	X0        []float64
+
+	flipOnce sync.Once
+}
+
+// DataCache loads each data set once per process: series of one experiment share it read-only.
+type DataCache struct {
+	mu    sync.Mutex
+	cache map[string]*data.Dataset
+}
+
+// Load returns the (possibly normalised) data set for spec, loading it on first use.
+func (c *DataCache) Load(s *Spec) (*data.Dataset, error) {
+	key := fmt.Sprintf("%s|%d|%t", s.Data, s.Features, s.Normalize)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.cache[key]; ok {
+		return d, nil
+	}
+	d, err := data.Load(s.Data, data.ReadOptions{Features: s.Features})
+	if err != nil {
+		return nil, fmt.Errorf("loading data %q: %w", s.Data, err)
+	}
+	if s.Normalize {
+		d.NormalizeRows()
+	}
+	if c.cache == nil {
+		c.cache = map[string]*data.Dataset{}
+	}
+	c.cache[key] = d
+	return d, nil
+}
+
+// Build resolves a Spec. cache may be nil.
+func Build(s Spec, cache *DataCache) (*Setup, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if cache == nil {
+		cache = &DataCache{}
+	}
+	d, err := cache.Load(&s)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := data.ParseSplitMode(s.Split)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
+	shards, err := data.Split(d, s.Members, mode, s.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("splitting data: %w", err)
+	}
+	m, err := model.New(s.Model, d.Features, s.Hidden, s.L2)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
+	a, err := agg.Parse(s.Aggregator)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
+	a = agg.Bucketing(a, s.Bucket)
+	q, err := compress.Parse(s.Compressor)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
+	att, err := attack.Parse(s.Attack)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSpec, err)
+	}
+	f := s.AggByzantine
+	if f < 0 {
+		f = s.Byzantine
+	}
+	mc := method.Config{
+		Variant: s.Variant, Members: s.Members, Sampled: s.Sampled(),
+		P: s.P, Schedule: s.Schedule, LR: s.LR, Lambda: float64(s.Lambda), Batch: s.Batch,
+		Momentum: s.Momentum, Aggregator: a, Compressor: q, Byzantine: f,
+	}
+	if err := mc.Validate(); err != nil {
+		return nil, err
+	}
+	byz := make([]bool, s.Members)
+	for i := s.Members - s.Byzantine; i < s.Members; i++ {
+		byz[i] = true
+	}
+	return &Setup{
+		Spec: s, Method: mc, Model: m, Dataset: d, Shards: shards, Byzantine: byz, Attack: att,
+		X0: m.Init(s.Seed),
+	}, nil
+}
+
+// HonestShards returns the shards of the honest members (the objective f averages over them).
+func (st *Setup) HonestShards() []*data.Dataset {
+	var out []*data.Dataset
+	for i, sh := range st.Shards {
+		if !st.Byzantine[i] {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+// FlippedShard returns member i's shard with labels y → 1 − y.
+func (st *Setup) FlippedShard(i int) *data.Dataset {
+	st.flipOnce.Do(func() {
+		st.Flipped = make([]*data.Dataset, len(st.Shards))
+		seen := map[*data.Dataset]*data.Dataset{}
+		for j, sh := range st.Shards {
+			if f, ok := seen[sh]; ok {
+				st.Flipped[j] = f
+				continue
+			}
+			f := *sh
+			f.Labels = make([]float64, len(sh.Labels))
+			for r, y := range sh.Labels {
+				f.Labels[r] = 1 - y
+			}
+			st.Flipped[j] = &f
+			seen[sh] = &f
+		}
+	})
+	return st.Flipped[i]
+}
+
+// Objective evaluates f(x) = (1/G) Σ_{i honest} f_i(x), computing each distinct shard once.
+func (st *Setup) Objective(x []float64) float64 {
+	counts := map[*data.Dataset]int{}
+	var order []*data.Dataset
+	for _, sh := range st.HonestShards() {
+		if counts[sh] == 0 {
+			order = append(order, sh)
+		}
+		counts[sh]++
+	}
+	var total float64
+	n := 0
+	for _, sh := range order {
+		total += float64(counts[sh]) * st.Model.Loss(x, sh, nil)
+		n += counts[sh]
+	}
+	return total / float64(n)
+}
+
+// FStar returns the optimum of the honest objective (cached on disk by package model).
+func (st *Setup) FStar() (float64, error) {
+	return model.FStar(st.Model, st.HonestShards())
+}

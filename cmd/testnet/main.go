@@ -1,0 +1,56 @@
+// Command testnet runs byzpp experiments: `testnet sim` trains in one process, deterministically from a
+// seed, and writes curves.csv, curves.png and config.json.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `testnet — run byzpp experiments
+
+Usage:
+  testnet sim [flags]     train in one process (the paper's method, deterministic from the seed)
+  testnet help [command]  show help
+
+Examples:
+  testnet sim --preset fig1-middle --out out/fig1-middle
+  testnet sim --attack alie --agg tm --n 30 --byz 7 --rounds 5000 --out out/alie
+Run 'testnet sim -h' for every flag.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "testnet:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "sim":
+		return runSim(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] == "sim" {
+			return runSim(ctx, []string{"-h"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

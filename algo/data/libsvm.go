@@ -110,6 +110,7 @@ func ReadLIBSVM(r io.Reader, name string, opts ReadOptions) (*Dataset, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
+			p.line++ // the scanner gave up on the line after the last one it returned
 			return nil, p.limitf("line longer than %d bytes", opts.MaxLineBytes)
 		}
 		return nil, fmt.Errorf("reading %s: %w", name, err)

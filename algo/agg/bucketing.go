@@ -1,0 +1,68 @@
+package agg
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/byzpp/byzpp/algo/rng"
+	"github.com/byzpp/byzpp/algo/vec"
+)
+
+// Bucketing returns the aggregator Bucketing(s) ∘ inner (Karimireddy, He, Jaggi 2022): permute the N
+// inputs with π = rng.Perm(ctx.Rand, N), average consecutive groups of s (the last one may be smaller and
+// is divided by its actual size), and aggregate the ⌈N/s⌉ bucket means with inner. Each Byzantine input
+// taints at most one bucket, so inner sees Byzantine = min(f, buckets). Averaging shrinks the honest
+// spread, which is what lets median-like rules work on heterogeneous data. s ≤ 1 returns inner itself.
+func Bucketing(inner Aggregator, s int) Aggregator {
+	if s <= 1 {
+		return inner
+	}
+	return bucketing{inner: inner, size: s}
+}
+
+type bucketing struct {
+	inner Aggregator
+	size  int
+}
+
+func (b bucketing) Name() string {
+	return "bucket" + strconv.Itoa(b.size) + "(" + b.inner.Name() + ")"
+}
+
+func (b bucketing) Aggregate(inputs [][]float64, ctx Context) ([]float64, error) {
+	dim, err := CheckInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Rand == nil {
+		return nil, ErrNoRandom
+	}
+	buckets := bucketMeans(inputs, dim, rng.Perm(ctx.Rand, len(inputs)), b.size)
+	for l, y := range buckets {
+		if !vec.AllFinite(y) {
+			return nil, fmt.Errorf("%w: mean of bucket %d overflows", ErrNonFinite, l)
+		}
+	}
+	inner := ctx
+	inner.Byzantine = byzantine(ctx, len(buckets))
+	return b.inner.Aggregate(buckets, inner)
+}
+
+// bucketMeans returns the means of inputs perm[0:s], perm[s:2s], …, each summed in permutation order
+// and divided by its size.
+func bucketMeans(inputs [][]float64, dim int, perm []int, s int) [][]float64 {
+	n := len(perm)
+	count := (n + s - 1) / s
+	backing := make([]float64, count*dim)
+	out := make([][]float64, count)
+	for l := range out {
+		y := backing[l*dim : (l+1)*dim : (l+1)*dim]
+		members := perm[l*s : min((l+1)*s, n)]
+		for _, i := range members {
+			vec.Add(y, y, inputs[i])
+		}
+		vec.Scale(1/float64(len(members)), y)
+		out[l] = y
+	}
+	return out
+}

@@ -1,0 +1,19 @@
+package agg
+
+import "github.com/byzpp/byzpp/algo/vec"
+
+// mean is the plain average, summed in input order. It tolerates no Byzantine input at all; it is here
+// as the baseline and as the aggregator of the no-attack runs.
+type mean struct{}
+
+func (mean) Name() string { return "mean" }
+
+func (mean) Aggregate(inputs [][]float64, _ Context) ([]float64, error) {
+	dim, err := CheckInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, dim)
+	vec.Mean(out, inputs)
+	return checkOutput("mean", out)
+}

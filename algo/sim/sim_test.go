@@ -1,0 +1,111 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+func quickSpec() Spec {
+	s := Default()
+	s.Rounds = 600
+	s.Schedule = 200
+	s.EvalEvery = 50
+	return s
+}
+
+func TestRunIsBitReproducible(t *testing.T) {
+	s := quickSpec()
+	a, err := Run(context.Background(), s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Final.Digest() != b.Final.Digest() {
+		t.Fatal("same spec and seed gave different final states")
+	}
+	for i := range a.Points {
+		if math.Float64bits(a.Points[i].Loss) != math.Float64bits(b.Points[i].Loss) {
+			t.Fatalf("point %d differs: %v vs %v", i, a.Points[i], b.Points[i])
+		}
+	}
+	s.Seed++
+	c, err := Run(context.Background(), s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Final.Digest() == a.Final.Digest() {
+		t.Error("a different seed gave the same final state")
+	}
+}
+
+// TestClippingDefeatsShiftBack is Figure 1 (left) in small: with clipping the gap shrinks by orders of
+// magnitude; without it Shift-Back rounds keep dragging the model back to x^0.
+func TestClippingDefeatsShiftBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 2 × 3000 rounds")
+	}
+	s := Default()
+	s.Rounds = 3000
+	s.EvalEvery = 100
+	clip, err := Run(context.Background(), s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Lambda = NoClip
+	noclip, err := Run(context.Background(), s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := clip.Points[0].Gap
+	last := clip.Points[len(clip.Points)-1].Gap
+	worst := 0.0
+	for _, p := range noclip.Points[len(noclip.Points)/2:] {
+		worst = math.Max(worst, p.Gap)
+	}
+	t.Logf("gap: start %.3g, clip %.3g after %d rounds; noclip worst in second half %.3g", first, last, s.Rounds, worst)
+	if !(last < 1e-3) {
+		t.Errorf("clipped run reached gap %g, want < 1e-3", last)
+	}
+	if !(worst > 1e-2) {
+		t.Errorf("unclipped run's worst gap in its second half is %g; Shift-Back should keep it above 1e-2", worst)
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	for name, edit := range map[string]func(*Spec){
+		"byz ≥ n":       func(s *Spec) { s.Byzantine = s.Members },
+		"participation": func(s *Spec) { s.Participation = 0 },
+		"rounds":        func(s *Spec) { s.Rounds = 0 },
+		"no data":       func(s *Spec) { s.Data = "" },
+	} {
+		s := Default()
+		edit(&s)
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s: Validate accepted %+v", name, s)
+		}
+	}
+	if d := Default(); d.Validate() != nil {
+		t.Errorf("default spec invalid: %v", d.Validate())
+	}
+}
+
+func TestLambdaJSON(t *testing.T) {
+	for _, l := range []Lambda{NoClip, 1, 0.01} {
+		b, err := l.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Lambda
+		if err := back.UnmarshalJSON(b); err != nil || back != l {
+			t.Errorf("%v → %s → %v (%v)", l, b, back, err)
+		}
+	}
+	var l Lambda
+	if err := l.UnmarshalJSON([]byte(`"sometimes"`)); err == nil {
+		t.Error("accepted a word that is not none")
+	}
+}

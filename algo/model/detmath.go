@@ -1,0 +1,214 @@
+package model
+
+import "math"
+
+// Elementary functions with the same bits on every machine.
+//
+// The standard library's math.Exp runs assembly on amd64 that switches to fused multiply-adds when the
+// CPU has FMA3, and a different assembly kernel on arm64; its pure-Go functions (Log1p, Tanh) may be
+// fused by the compiler on arm64. Gradients are compared bit for bit across peers, so the model uses
+// these versions instead: the classical fdlibm/Cephes reductions and polynomials, with every
+// multiply-add written float64(a*b) + c so that no compiler may fuse it. Each is within about one ulp of
+// the true value (tests compare them with package math).
+
+// expDet returns e^x.
+func expDet(x float64) float64 {
+	const (
+		ln2Hi     = 6.93147180369123816490e-01 // high bits of ln 2: k·ln2Hi is exact for |k| < 2^11
+		ln2Lo     = 1.90821492927058770002e-10 // ln 2 − ln2Hi
+		log2e     = 1.44269504088896338700e+00
+		overflow  = 7.09782712893383973096e+02
+		underflow = -7.45133219101941108420e+02
+		nearZero  = 0x1p-28
+
+		// Remez coefficients of R(r²) ≈ r·(e^r + 1)/(e^r − 1) − 2 on |r| ≤ ln2/2 (fdlibm).
+		p1 = 1.66666666666666657415e-01
+		p2 = -2.77777777770155933842e-03
+		p3 = 6.61375632143793436117e-05
+		p4 = -1.65339022054652515390e-06
+		p5 = 4.13813679705723846039e-08
+	)
+	switch {
+	case math.IsNaN(x):
+		return x
+	case x > overflow:
+		return math.Inf(1)
+	case x < underflow:
+		return 0
+	case -nearZero < x && x < nearZero:
+		return 1 + x
+	}
+	// x = k·ln2 + r with |r| ≤ ln2/2, r carried as hi − lo for extra precision.
+	var k int
+	if x < 0 {
+		k = int(float64(log2e*x) - 0.5)
+	} else {
+		k = int(float64(log2e*x) + 0.5)
+	}
+	fk := float64(k)
+	hi := x - float64(fk*ln2Hi)
+	lo := float64(fk * ln2Lo)
+	r := hi - lo
+	t := float64(r * r)
+	poly := float64(t*p5) + p4
+	poly = float64(t*poly) + p3
+	poly = float64(t*poly) + p2
+	poly = float64(t*poly) + p1
+	c := r - float64(t*poly)
+	y := 1 - ((lo - float64(r*c)/(2-c)) - hi)
+	return math.Ldexp(y, k) // exact scaling by 2^k (bit manipulation, no arithmetic to fuse)
+}
+
+// log1pDet returns ln(1 + x).
+func log1pDet(x float64) float64 {
+	const (
+		sqrt2M1     = 4.142135623730950488017e-01  // √2 − 1
+		sqrt2HalfM1 = -2.928932188134524755992e-01 // √2/2 − 1
+		small       = 0x1p-29
+		tiny        = 0x1p-54
+		ln2Hi       = 6.93147180369123816490e-01
+		ln2Lo       = 1.90821492927058770002e-10
+
+		// Remez coefficients of R(s²) ≈ ln((1+s)/(1−s)) − 2s − 2s³/3 … in s² (fdlibm).
+		lp1 = 6.666666666666735130e-01
+		lp2 = 3.999999999940941908e-01
+		lp3 = 2.857142874366239149e-01
+		lp4 = 2.222219843214978396e-01
+		lp5 = 1.818357216161805012e-01
+		lp6 = 1.531383769920937332e-01
+		lp7 = 1.479819860511658591e-01
+	)
+	switch {
+	case x < -1 || math.IsNaN(x):
+		return math.NaN()
+	case x == -1:
+		return math.Inf(-1)
+	case math.IsInf(x, 1):
+		return x
+	}
+	ax := math.Abs(x)
+	if ax < small {
+		if ax < tiny {
+			return x
+		}
+		return x - float64(float64(x*x)*0.5)
+	}
+	// Write 1 + x = 2^k·(1 + f)·(1 + c/u) with √2/2 ≤ 1 + f < √2, where u = fl(1 + x) and c is the
+	// rounding error of that sum, so ln(1 + x) = k·ln2 + ln(1 + f) + c/u.
+	var f, c float64
+	k := 0
+	if x <= sqrt2HalfM1 || x >= sqrt2M1 {
+		u := 1 + x
+		m, e := math.Frexp(u) // u = m·2^e, m ∈ [0.5, 1)
+		if m < math.Sqrt2/2 {
+			m *= 2
+			e--
+		}
+		k = e
+		f = m - 1 // exact: m is within a factor two of 1
+		if k < 54 {
+			if k > 0 {
+				c = 1 - (u - x)
+			} else {
+				c = x - (u - 1)
+			}
+			c /= u
+		}
+	} else {
+		f = x
+	}
+	hfsq := float64(0.5 * float64(f*f))
+	s := f / (2 + f)
+	z := float64(s * s)
+	r := float64(z*lp7) + lp6
+	r = float64(z*r) + lp5
+	r = float64(z*r) + lp4
+	r = float64(z*r) + lp3
+	r = float64(z*r) + lp2
+	r = float64(z*r) + lp1
+	r = float64(z * r)
+	fk := float64(k)
+	return float64(fk*ln2Hi) - ((hfsq - (float64(s*(hfsq+r)) + (float64(fk*ln2Lo) + c))) - f)
+}
+
+// tanhDet returns tanh(x).
+func tanhDet(x float64) float64 {
+	const (
+		// Cephes rational approximation x + x³·P(x²)/Q(x²) for |x| < 0.625.
+		tp0 = -9.64399179425052238628e-1
+		tp1 = -9.92877231001918586564e1
+		tp2 = -1.61468768441708447952e3
+		tq0 = 1.12811678491632931402e2
+		tq1 = 2.23548839060100448583e3
+		tq2 = 4.84406305325125486048e3
+	)
+	ax := math.Abs(x)
+	switch {
+	case math.IsNaN(x):
+		return x
+	case ax > 22: // tanh(22) rounds to 1
+		return math.Copysign(1, x)
+	case ax >= 0.625:
+		e := expDet(-2 * ax) // in (0, 0.29]: 1 − e has no cancellation
+		return math.Copysign((1-e)/(1+e), x)
+	case x == 0:
+		return x // keeps the sign of zero
+	}
+	s := float64(x * x)
+	p := float64(tp0*s) + tp1
+	p = float64(p*s) + tp2
+	q := s + tq0
+	q = float64(q*s) + tq1
+	q = float64(q*s) + tq2
+	return x + float64(float64(x*s)*p)/q
+}
+
+// logSum accumulates Σ ln(u_i) for factors u_i ∈ [1, 2] as a running product kept in range by exact
+// power-of-two renormalisation, so n logarithms cost n multiplications and one logarithm. Each product
+// rounds by at most half an ulp, so the sum is as accurate as adding n separately rounded logarithms.
+type logSum struct {
+	frac    float64 // running product, scaled by 2^−exp
+	exp     int
+	pending int // factors since the last renormalisation; 2^1000 still fits a float64
+}
+
+func newLogSum() logSum { return logSum{frac: 1} }
+
+// add multiplies u ∈ [1, 2] into the product.
+func (a *logSum) add(u float64) {
+	a.frac *= u
+	a.pending++
+	if a.pending == 1000 {
+		a.normalize()
+	}
+}
+
+// normalize moves the product's binary exponent into a.exp (exact).
+func (a *logSum) normalize() {
+	f, e := math.Frexp(a.frac)
+	a.frac, a.exp, a.pending = f, a.exp+e, 0
+}
+
+// value returns Σ ln(u_i).
+func (a *logSum) value() float64 {
+	const (
+		ln2Hi = 6.93147180369123816490e-01 // k·ln2Hi is exact for |k| < 2^20
+		ln2Lo = 1.90821492927058770002e-10
+	)
+	f, e := math.Frexp(a.frac) // f ∈ [0.5, 1), so f − 1 is exact
+	fk := float64(a.exp + e)
+	return float64(fk*ln2Hi) + (float64(fk*ln2Lo) + log1pDet(f-1))
+}
+
+// logistic returns, for a logit z and label y ∈ [0, 1], σ(z) = 1/(1 + e^−z) and the split log-loss
+// −y·ln σ(z) − (1−y)·ln(1 − σ(z)) = [max(z, 0) − y·z] + ln u with u = 1 + e^−|z| ∈ (1, 2]: the caller adds
+// linear to its sum and u to a logSum. One exponential of a non-positive argument, so nothing overflows
+// however large |z| is.
+func logistic(z, y float64) (sigma, linear, u float64) {
+	e := expDet(-math.Abs(z)) // in (0, 1]
+	u = 1 + e
+	if z >= 0 {
+		return 1 / u, z - float64(y*z), u
+	}
+	return e / u, 0 - float64(y*z), u
+}

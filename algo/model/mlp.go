@@ -1,0 +1,173 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/byzpp/byzpp/algo/data"
+	"github.com/byzpp/byzpp/algo/rng"
+	"github.com/byzpp/byzpp/algo/vec"
+)
+
+// MLP is a one-hidden-layer network for binary classification: h = tanh(W1ᵀa + b1), output
+// p = σ(w2ᵀh + b2), the same log-loss as LogReg, and the penalty (l2/2)‖x‖² on every parameter.
+// The problem is non-convex.
+//
+// Parameter layout in x (F features, H hidden units, Dim() = F·H + 2H + 1):
+//
+//	x[j·H + k]      for j < F, k < H: W1, weight from feature j to hidden unit k (feature-major, so a
+//	                sparse row touches contiguous blocks of H weights)
+//	x[F·H + k]      b1, hidden biases
+//	x[F·H + H + k]  w2, output weights
+//	x[F·H + 2H]     b2, output bias
+//
+// The gradient is derived by hand (backpropagation through the layers above) and checked against
+// finite differences in the tests.
+type MLP struct {
+	features, hidden int
+	l2               float64
+}
+
+func mlpDim(features, hidden int) int {
+	if hidden > MaxDim || features > MaxDim {
+		return math.MaxInt
+	}
+	return features*hidden + 2*hidden + 1
+}
+
+// NewMLP returns the network for features inputs and hidden tanh units with penalty l2. It panics on
+// non-positive sizes or a negative or non-finite l2; use New for configuration from outside.
+func NewMLP(features, hidden int, l2 float64) *MLP {
+	if features < 1 || hidden < 1 || l2 < 0 || math.IsNaN(l2) || math.IsInf(l2, 0) {
+		panic(fmt.Sprintf("model: NewMLP(%d, %d, %v)", features, hidden, l2))
+	}
+	return &MLP{features: features, hidden: hidden, l2: l2}
+}
+
+// Name returns "mlp".
+func (m *MLP) Name() string { return "mlp" }
+
+// Dim returns F·H + 2H + 1.
+func (m *MLP) Dim() int { return mlpDim(m.features, m.hidden) }
+
+// Spec returns the model's configuration.
+func (m *MLP) Spec() Spec {
+	return Spec{Name: m.Name(), Features: m.features, Hidden: m.hidden, L2: m.l2}
+}
+
+// Init returns Glorot-normal weights (W1 with standard deviation √(2/(F+H)), w2 with √(2/(H+1))) and
+// zero biases, drawn from rng.New(seed, 0, rng.Init, 0) in parameter order. Random weights break the
+// symmetry between hidden units, which zero weights would never leave.
+func (m *MLP) Init(seed uint64) []float64 {
+	r := rng.New(seed, 0, rng.Init, 0)
+	x := make([]float64, m.Dim())
+	fh := m.features * m.hidden
+	s1 := math.Sqrt(2 / float64(m.features+m.hidden))
+	for i := range x[:fh] {
+		x[i] = s1 * rng.Normal(r)
+	}
+	s2 := math.Sqrt(2 / float64(m.hidden+1))
+	for i := range x[fh+m.hidden : fh+2*m.hidden] {
+		x[fh+m.hidden+i] = s2 * rng.Normal(r)
+	}
+	return x
+}
+
+// params splits x (or a gradient) into its blocks.
+func (m *MLP) params(x []float64) (w1, b1, w2 []float64, b2 *float64) {
+	fh, h := m.features*m.hidden, m.hidden
+	return x[:fh], x[fh : fh+h], x[fh+h : fh+2*h], &x[fh+2*h]
+}
+
+// forward computes the hidden activations of row (idx, val) into act and returns the output logit.
+func (m *MLP) forward(x []float64, idx []int32, val []float64, act []float64) float64 {
+	w1, b1, w2, b2 := m.params(x)
+	h := m.hidden
+	copy(act, b1)
+	val = val[:len(idx)]
+	for k, j := range idx {
+		a := val[k]
+		w := w1[int(j)*h : int(j)*h+h]
+		for u := range act {
+			act[u] = float64(a*w[u]) + act[u]
+		}
+	}
+	z := *b2
+	for u, pre := range act {
+		act[u] = tanhDet(pre)
+		z = float64(w2[u]*act[u]) + z
+	}
+	return z
+}
+
+// Loss returns the mean log-loss over the given rows plus the penalty.
+func (m *MLP) Loss(x []float64, d *data.Dataset, rows []int) float64 {
+	checkDims(m, x, nil, false)
+	act := make([]float64, m.hidden)
+	n := rowCount(d, rows)
+	var linear float64
+	logs := newLogSum()
+	for i := range n {
+		r := rowAt(rows, i)
+		lo, hi := d.Indptr[r], d.Indptr[r+1]
+		_, lin, u := logistic(m.forward(x, d.Indices[lo:hi], d.Values[lo:hi], act), d.Labels[r])
+		linear += lin
+		logs.add(u)
+	}
+	return m.finishLoss(x, linear+logs.value(), n)
+}
+
+// Grad writes the gradient of Loss into grad and returns the loss, by backpropagation per row:
+// dz = σ(z) − y; ∂b2 += dz; ∂w2 += dz·h; δ = dz·w2 ⊙ (1 − h²); ∂b1 += δ; ∂W1[j,·] += a_j·δ.
+func (m *MLP) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) float64 {
+	checkDims(m, x, grad, true)
+	clear(grad)
+	_, _, w2, _ := m.params(x)
+	gw1, gb1, gw2, gb2 := m.params(grad)
+	h := m.hidden
+	act := make([]float64, h)
+	delta := make([]float64, h)
+	n := rowCount(d, rows)
+	var linear float64
+	logs := newLogSum()
+	for i := range n {
+		r := rowAt(rows, i)
+		lo, hi := d.Indptr[r], d.Indptr[r+1]
+		idx, val := d.Indices[lo:hi], d.Values[lo:hi]
+		sigma, lin, u := logistic(m.forward(x, idx, val, act), d.Labels[r])
+		linear += lin
+		logs.add(u)
+		dz := sigma - d.Labels[r]
+		*gb2 += dz
+		for u, hu := range act {
+			gw2[u] = float64(dz*hu) + gw2[u]
+			delta[u] = float64(dz*w2[u]) * (1 - float64(hu*hu))
+			gb1[u] += delta[u]
+		}
+		val = val[:len(idx)]
+		for k, j := range idx {
+			a := val[k]
+			g := gw1[int(j)*h : int(j)*h+h]
+			for u, du := range delta {
+				g[u] = float64(a*du) + g[u]
+			}
+		}
+	}
+	if n > 0 {
+		fn := float64(n)
+		for j := range grad {
+			grad[j] /= fn
+		}
+	}
+	vec.Axpy(m.l2, x, grad)
+	return m.finishLoss(x, linear+logs.value(), n)
+}
+
+// finishLoss turns the sum of n row losses into the mean plus the penalty.
+func (m *MLP) finishLoss(x []float64, sum float64, n int) float64 {
+	mean := 0.0
+	if n > 0 {
+		mean = sum / float64(n)
+	}
+	return float64(0.5*m.l2*vec.SqNorm(x)) + mean
+}

@@ -1,0 +1,125 @@
+package consensus
+
+import "math"
+
+type timeoutKind uint8
+
+const (
+	onTimeoutPropose timeoutKind = iota
+	onTimeoutPrevote
+	onTimeoutPrecommit
+)
+
+// timeout is a scheduled OnTimeoutX(height, round) call.
+type timeout struct {
+	kind   timeoutKind
+	height uint64
+	round  uint32
+	at     uint64 // tick at which it fires
+}
+
+// schedule arranges OnTimeoutX(h_p, r) after timeoutX(r) ticks.
+func (m *Machine) schedule(kind timeoutKind, r uint32) {
+	var tc TimeoutConfig
+	switch kind {
+	case onTimeoutPropose:
+		tc = m.cfg.Propose
+	case onTimeoutPrevote:
+		tc = m.cfg.Prevote
+	default:
+		tc = m.cfg.Precommit
+	}
+	at := m.now + tc.ticks(r)
+	if at < m.now { // saturate rather than wrap after ~2^64 ticks
+		at = math.MaxUint64
+	}
+	m.timeouts = append(m.timeouts, timeout{kind: kind, height: m.height, round: r, at: at})
+}
+
+// Tick advances the machine's clock by one tick: due timeouts fire in the order they were scheduled,
+// and every RebroadcastEvery ticks our latest messages are repeated.
+func (m *Machine) Tick() {
+	m.now++
+	var due []timeout
+	kept := m.timeouts[:0]
+	for _, t := range m.timeouts {
+		if t.at <= m.now {
+			due = append(due, t)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	m.timeouts = kept
+	for _, t := range due {
+		m.fire(t)
+	}
+	if m.cfg.RebroadcastEvery > 0 && m.started && m.now >= m.nextRebroadcast {
+		m.nextRebroadcast = m.now + uint64(m.cfg.RebroadcastEvery)
+		m.rebroadcast()
+	}
+}
+
+// fire runs OnTimeoutPropose, OnTimeoutPrevote or OnTimeoutPrecommit (lines 57–67). Each acts only if
+// the machine is still at the height and attempt it was scheduled for (and, for the first two, in
+// the same step); a decided height waits for StartHeight instead.
+func (m *Machine) fire(t timeout) {
+	if !m.started || m.decision != nil || t.height != m.height || t.round != m.round {
+		return
+	}
+	switch t.kind {
+	case onTimeoutPropose: // lines 57–60
+		if m.step == StepPropose {
+			m.log.Debug("timeout propose", "height", m.height, "round", m.round)
+			m.awaitingValue, m.needValue = false, nil
+			m.prevote(ValueID{})
+		}
+	case onTimeoutPrevote: // lines 61–64
+		if m.step == StepPrevote {
+			m.log.Debug("timeout prevote", "height", m.height, "round", m.round)
+			m.signVote(Precommit, ValueID{})
+			m.step = StepPrecommit
+		}
+	case onTimeoutPrecommit: // lines 65–67
+		if m.round >= maxRound {
+			m.log.Error("attempt counter exhausted", "height", m.height)
+			return
+		}
+		m.log.Debug("timeout precommit", "height", m.height, "round", m.round)
+		m.startRound(m.round + 1)
+	}
+	m.process()
+}
+
+// rebroadcast repeats our latest proposal and votes of the current height, our prevote of validRound
+// if it is older, and relays the others' prevotes that justify validRound (see Ready.Relay).
+func (m *Machine) rebroadcast() {
+	if m.lastProposal != nil {
+		m.repeat(ProposalMessage(*m.lastProposal))
+	}
+	if m.lastPrevote != nil {
+		m.repeat(VoteMessage(*m.lastPrevote))
+	}
+	if m.lastPrecommit != nil {
+		m.repeat(VoteMessage(*m.lastPrecommit))
+	}
+	if m.validRound < 0 {
+		return
+	}
+	l := m.hlog.round(uint32(m.validRound))
+	if l == nil {
+		return
+	}
+	for _, v := range l.prevotes.forValue(m.validValue) {
+		switch {
+		case v.Voter != m.cfg.Self:
+			m.relay = append(m.relay, v)
+		case m.lastPrevote == nil || *m.lastPrevote != v:
+			m.repeat(VoteMessage(v))
+		}
+	}
+}
+
+func (m *Machine) repeat(msg Message) {
+	msg.Rebroadcast = true
+	m.msgs = append(m.msgs, msg)
+}

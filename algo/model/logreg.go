@@ -108,6 +108,7 @@ func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, in
 	}
 	return linear + logs.value(), n
 }
+
 // finishLoss turns the sum of n row losses into the mean plus the penalty.
 func (m *LogReg) finishLoss(x []float64, sum float64, n int) float64 {
 	mean := 0.0

@@ -65,8 +65,8 @@ func CheckInputs(inputs [][]float64) (dim int, err error) {
 	return dim, nil
 }
 
-// checkOutput refuses a result that overflowed: finite inputs near the float64 limit can sum to ±Inf,
-// and such a vector must never reach the model.
+// checkOutput refuses a non-finite result. Averages here are accumulated so that finite inputs cannot
+// overflow (see addScaled), so this is a last guard: whatever happens, ±Inf or NaN never reaches the model.
 func checkOutput(name string, out []float64) ([]float64, error) {
 	if !vec.AllFinite(out) {
 		return nil, fmt.Errorf("%w: %s result overflows", ErrNonFinite, name)

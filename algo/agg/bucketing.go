@@ -1,11 +1,9 @@
 package agg
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/byzpp/byzpp/algo/rng"
-	"github.com/byzpp/byzpp/algo/vec"
 )
 
 // Bucketing returns the aggregator Bucketing(s) ∘ inner (Karimireddy, He, Jaggi 2022): permute the N
@@ -38,18 +36,13 @@ func (b bucketing) Aggregate(inputs [][]float64, ctx Context) ([]float64, error)
 		return nil, ErrNoRandom
 	}
 	buckets := bucketMeans(inputs, dim, rng.Perm(ctx.Rand, len(inputs)), b.size)
-	for l, y := range buckets {
-		if !vec.AllFinite(y) {
-			return nil, fmt.Errorf("%w: mean of bucket %d overflows", ErrNonFinite, l)
-		}
-	}
 	inner := ctx
 	inner.Byzantine = byzantine(ctx, len(buckets))
 	return b.inner.Aggregate(buckets, inner)
 }
 
-// bucketMeans returns the means of inputs perm[0:s], perm[s:2s], …, each summed in permutation order
-// and divided by its size.
+// bucketMeans returns the means of inputs perm[0:s], perm[s:2s], …, each accumulated in permutation
+// order as Σ x_i/size (see addScaled).
 func bucketMeans(inputs [][]float64, dim int, perm []int, s int) [][]float64 {
 	n := len(perm)
 	count := (n + s - 1) / s
@@ -59,9 +52,8 @@ func bucketMeans(inputs [][]float64, dim int, perm []int, s int) [][]float64 {
 		y := backing[l*dim : (l+1)*dim : (l+1)*dim]
 		members := perm[l*s : min((l+1)*s, n)]
 		for _, i := range members {
-			vec.Add(y, y, inputs[i])
+			addScaled(y, inputs[i], len(members))
 		}
-		vec.Scale(1/float64(len(members)), y)
 		out[l] = y
 	}
 	return out

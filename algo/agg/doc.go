@@ -21,6 +21,7 @@
 // computed by one index-order loop, so the result does not depend on scheduling.
 //
 // Inputs are hostile: every Aggregate validates lengths and finiteness first (CheckInputs) and returns an
-// error wrapping ErrEmpty, ErrDimension or ErrNonFinite instead of panicking; a result that overflows is
-// refused with ErrNonFinite too. Inputs are never modified.
+// error wrapping ErrEmpty, ErrDimension or ErrNonFinite instead of panicking. Conversely, finite inputs,
+// however large, never make an aggregation fail: averages are accumulated as Σ v_i/n so they cannot
+// overflow, and a Byzantine member must not be able to stall a round that way. Inputs are never modified.
 package agg

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
-
-	"github.com/byzpp/byzpp/algo/vec"
 )
 
 // krum is Krum (m = 1) or Multi-Krum (m > 1), Blanchard et al. 2017: the score of input i is the sum of
@@ -29,11 +27,12 @@ func (k krum) Aggregate(inputs [][]float64, ctx Context) ([]float64, error) {
 	n := len(inputs)
 	chosen := krumSelect(inputs, dim, byzantine(ctx, n), max(k.m, 1))
 	out := make([]float64, dim)
-	for _, i := range chosen {
-		vec.Add(out, out, inputs[i])
-	}
-	if len(chosen) > 1 {
-		vec.Scale(1/float64(len(chosen)), out)
+	if len(chosen) == 1 {
+		copy(out, inputs[chosen[0]])
+	} else {
+		for _, i := range chosen {
+			addScaled(out, inputs[i], len(chosen))
+		}
 	}
 	return checkOutput(k.Name(), out)
 }

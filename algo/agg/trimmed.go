@@ -17,7 +17,7 @@ func (trimmed) Aggregate(inputs [][]float64, ctx Context) ([]float64, error) {
 	}
 	n := len(inputs)
 	b := byzantine(ctx, (n-1)/2)
-	kept := float64(n - 2*b)
+	inv := 1 / float64(n-2*b)
 	out := make([]float64, dim)
 	forEachColumn(inputs, dim, func(c int, col []float64) {
 		if n <= 16 {
@@ -27,9 +27,9 @@ func (trimmed) Aggregate(inputs [][]float64, ctx Context) ([]float64, error) {
 		}
 		var s float64
 		for _, x := range col[b : n-b] {
-			s += x
+			s = float64(x*inv) + s // see addScaled: no overflow
 		}
-		out[c] = s / kept
+		out[c] = s
 	})
 	return checkOutput("tm", out)
 }

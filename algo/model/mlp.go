@@ -141,7 +141,7 @@ func (m *MLP) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) flo
 		*gb2 += dz
 		for u, hu := range act {
 			gw2[u] = float64(dz*hu) + gw2[u]
-			delta[u] = float64(dz*w2[u]) * (1 - float64(hu*hu))
+			delta[u] = float64(float64(dz*w2[u]) * (1 - float64(hu*hu)))
 			gb1[u] += delta[u]
 		}
 		val = val[:len(idx)]

@@ -105,7 +105,7 @@ func log1pDet(x float64) float64 {
 			e--
 		}
 		k = e
-		f = m - 1 // exact: m is within a factor two of 1
+		f = m - 1       // exact: m is within a factor two of 1
 		if x < 0x1p53 { // beyond, the rounding error of 1 + x is below ulp(ln(1 + x))
 			// Pick the subtraction that is exact (Sterbenz): u − x when x ≥ 1, u − 1 otherwise.
 			if u >= 2 {

@@ -1,0 +1,330 @@
+package consensus
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	ok := testConfig(0, 4)
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		ok     bool
+	}{
+		{"valid", func(*Config) {}, true},
+		{"single member", func(c *Config) { c.N, c.Self = 1, 0 }, true},
+		{"no members", func(c *Config) { c.N = 0 }, false},
+		{"self negative", func(c *Config) { c.Self = -1 }, false},
+		{"self too large", func(c *Config) { c.Self = 4 }, false},
+		{"no proposer", func(c *Config) { c.Proposer = nil }, false},
+		{"zero propose timeout", func(c *Config) { c.Propose.Base = 0 }, false},
+		{"zero prevote timeout", func(c *Config) { c.Prevote.Base = 0 }, false},
+		{"zero precommit timeout", func(c *Config) { c.Precommit.Base = 0 }, false},
+		{"negative buffer", func(c *Config) { c.FutureBufferPerSender = -1 }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			tt.mutate(&c)
+			err := c.Validate()
+			if (err == nil) != tt.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v does not wrap ErrConfig", err)
+			}
+			if _, err := New(c, nil); (err == nil) != tt.ok {
+				t.Fatalf("New() = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestQuorumDefinitions checks the thresholds against their definitions for every small N: the quorum
+// is the least count above 2N/3; two quorums share at least f+1 members (so a correct one); the N−f
+// correct members alone form a quorum; f+1 is the least count that surely includes a correct member.
+func TestQuorumDefinitions(t *testing.T) {
+	for n := 1; n <= 100; n++ {
+		f := (n - 1) / 3
+		q := Quorum(n)
+		if 3*q <= 2*n || 3*(q-1) > 2*n {
+			t.Errorf("N=%d: Quorum = %d is not the least count above 2N/3", n, q)
+		}
+		if 2*q-n < f+1 {
+			t.Errorf("N=%d: two quorums of %d may share only %d members, f = %d", n, q, 2*q-n, f)
+		}
+		if q > n-f {
+			t.Errorf("N=%d: quorum %d exceeds the %d correct members", n, q, n-f)
+		}
+		if w := WeakQuorum(n); w != f+1 {
+			t.Errorf("N=%d: WeakQuorum = %d, want %d", n, w, f+1)
+		}
+	}
+}
+
+func TestMalformedMessages(t *testing.T) {
+	m, _ := started(t, testConfig(3, 4), 0)
+	badProposals := []struct {
+		name string
+		p    Proposal
+		want error
+	}{
+		{"proposer out of range", prop(0, 0, -1, val(1), 4), ErrBadMessage},
+		{"negative proposer", prop(0, 0, -1, val(1), -1), ErrBadMessage},
+		{"nil value", prop(0, 0, -1, nilV, 0), ErrBadMessage},
+		{"POLRound = Round", prop(0, 1, 1, val(1), 1), ErrBadMessage},
+		{"POLRound below -1", prop(0, 1, -2, val(1), 1), ErrBadMessage},
+		{"round too large", prop(0, maxRound+1, -1, val(1), int((maxRound+1)%4)), ErrBadMessage},
+		{"not the leader", prop(0, 0, -1, val(1), 1), ErrNotProposer},
+		{"from ourselves", prop(0, 3, -1, val(1), 3), ErrFromSelf},
+		{"past height", prop(0, 0, -1, val(1), 0), nil}, // accepted; used below
+	}
+	for _, tt := range badProposals {
+		err := m.StepProposal(tt.p, true)
+		if tt.want == nil {
+			continue
+		}
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	badVotes := []struct {
+		name string
+		v    Vote
+		want error
+	}{
+		{"zero type", Vote{Height: 0, Value: val(1), Voter: 0}, ErrBadMessage},
+		{"unknown type", Vote{Type: 9, Value: val(1), Voter: 0}, ErrBadMessage},
+		{"voter out of range", pv(0, 0, val(1), 7), ErrBadMessage},
+		{"negative voter", pv(0, 0, val(1), -3), ErrBadMessage},
+		{"round too large", pv(0, maxRound+1, val(1), 0), ErrBadMessage},
+		{"from ourselves", pv(0, 0, val(1), 3), ErrFromSelf},
+		{"too far ahead", pv(3, 0, val(1), 0), ErrTooFarAhead},
+	}
+	for _, tt := range badVotes {
+		if err := m.StepVote(tt.v); !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	// None of it counted: one more prevote for val(1) does not lock anything.
+	mustStep(t, m, pv(0, 0, val(1), 0))
+	if s := m.Status(); s.LockedRound != -1 || s.Step != StepPrevote {
+		t.Fatalf("status = %+v", s)
+	}
+	if err := m.StartHeight(1); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, m.StepVote(pv(0, 0, val(1), 0)), ErrOldHeight)
+	wantErr(t, m.StartHeight(0), ErrOldHeight)
+}
+
+func TestVoteEquivocation(t *testing.T) {
+	m, _ := started(t, testConfig(3, 4), 0)
+	mustPropose(t, m, prop(0, 0, -1, val(1), 0), true)
+	drain(m)
+	mustStep(t, m, pv(0, 0, val(1), 1))
+	wantErr(t, m.StepVote(pv(0, 0, val(1), 1)), ErrDuplicate)
+	wantErr(t, m.StepVote(pv(0, 0, val(2), 1)), ErrEquivocation)
+	rd := drain(m)
+	if len(rd.Evidence) != 1 {
+		t.Fatalf("evidence = %+v, want one", rd.Evidence)
+	}
+	e := rd.Evidence[0]
+	if e.Member != 1 || e.Height != 0 || e.Round != 0 || e.First.Vote != pv(0, 0, val(1), 1) || e.Second.Vote != pv(0, 0, val(2), 1) {
+		t.Fatalf("evidence = %+v", e)
+	}
+	// Member 1 is ignored for the rest of the height, whatever it sends; evidence is not repeated.
+	wantErr(t, m.StepVote(pv(0, 0, nilV, 1)), ErrFaultyMember)
+	wantErr(t, m.StepVote(pc(0, 0, val(1), 1)), ErrFaultyMember)
+	wantErr(t, m.StepVote(pv(0, 1, val(1), 1)), ErrFaultyMember)
+	if rd := drain(m); len(rd.Evidence) != 0 {
+		t.Fatalf("evidence repeated: %+v", rd.Evidence)
+	}
+	if got := m.Status().Faulty; len(got) != 1 || got[0] != 1 {
+		t.Fatalf("Faulty = %v", got)
+	}
+	// Its first vote still counts: with member 0 that is a quorum for val(1).
+	mustStep(t, m, pv(0, 0, val(1), 0))
+	wantVotes(t, drain(m), pc(0, 0, val(1), 3))
+	// At the next height the member is heard again.
+	if err := m.StartHeight(1); err != nil {
+		t.Fatal(err)
+	}
+	mustStep(t, m, pv(1, 0, val(1), 1))
+}
+
+func TestProposalEquivocation(t *testing.T) {
+	m, _ := started(t, testConfig(3, 4), 0)
+	mustPropose(t, m, prop(0, 0, -1, val(1), 0), true)
+	wantErr(t, m.StepProposal(prop(0, 0, -1, val(1), 0), true), ErrDuplicate)
+	wantErr(t, m.StepProposal(prop(0, 0, -1, val(2), 0), true), ErrEquivocation)
+	rd := drain(m)
+	wantVotes(t, rd, pv(0, 0, val(1), 3)) // the first proposal is the one acted on
+	if len(rd.Evidence) != 1 || rd.Evidence[0].First.Proposal.Value != val(1) || rd.Evidence[0].Second.Proposal.Value != val(2) {
+		t.Fatalf("evidence = %+v", rd.Evidence)
+	}
+	wantErr(t, m.StepProposal(prop(0, 0, 0, val(3), 0), true), ErrBadMessage)
+	wantErr(t, m.StepProposal(prop(0, 4, -1, val(3), 0), true), ErrFaultyMember)
+	// Member 0 is ignored for the rest of the height, as for votes.
+	wantErr(t, m.StepVote(pc(0, 0, val(2), 0)), ErrFaultyMember)
+}
+
+func TestProposalEquivocationDecides(t *testing.T) {
+	// N = 7 (quorum 5): the leader 0 equivocates; members 1..4 and we (6) go with the second value.
+	cfg := testConfig(6, 7)
+	m, _ := started(t, cfg, 0)
+	mustPropose(t, m, prop(0, 0, -1, val(1), 0), true)
+	wantErr(t, m.StepProposal(prop(0, 0, -1, val(2), 0), true), ErrEquivocation)
+	wantVotes(t, drain(m), pv(0, 0, val(1), 6))
+	// Line 36 acts on the second proposal although we prevoted the first: lock and precommit val(2).
+	mustStep(t, m, pv(0, 0, val(2), 1), pv(0, 0, val(2), 2), pv(0, 0, val(2), 3), pv(0, 0, val(2), 4), pv(0, 0, val(2), 5))
+	if s := m.Status(); s.ValidValue != val(2) || s.LockedValue != val(2) || s.LockedRound != 0 {
+		t.Fatalf("status = %+v, want locked on val(2)", s)
+	}
+	wantVotes(t, drain(m), pc(0, 0, val(2), 6))
+	mustStep(t, m, pc(0, 0, val(2), 1), pc(0, 0, val(2), 2), pc(0, 0, val(2), 3))
+	if len(drain(m).Decisions) != 0 {
+		t.Fatal("decided on 4 precommits")
+	}
+	mustStep(t, m, pc(0, 0, val(2), 4))
+	rd := drain(m)
+	if len(rd.Decisions) != 1 || rd.Decisions[0].Value != val(2) {
+		t.Fatalf("decisions = %+v, want val(2)", rd.Decisions)
+	}
+}
+
+func TestFutureHeights(t *testing.T) {
+	cfg := testConfig(3, 4)
+	cfg.FutureBufferPerSender = 3
+	m, _ := started(t, cfg, 0)
+	// Height 1: leader is member 1. Everything arrives before we finish height 0.
+	mustPropose(t, m, prop(1, 0, -1, val(8), 1), false) // verdict ignored for a future height
+	mustStep(t, m, pv(1, 0, val(8), 0), pv(1, 0, val(8), 1), pv(1, 0, val(8), 2))
+	mustStep(t, m, pc(1, 0, val(8), 0), pc(1, 0, val(8), 1))
+	wantErr(t, m.StepVote(pc(1, 0, val(8), 1)), ErrDuplicate)
+	wantErr(t, m.StepVote(pc(1, 1, val(8), 1)), ErrBufferFull)
+	mustStep(t, m, pc(2, 0, val(9), 2)) // height 2 is still within MaxFutureHeights
+	wantErr(t, m.StepVote(pc(3, 0, val(9), 2)), ErrTooFarAhead)
+	if s := m.Status(); s.Round != 0 || s.Height != 0 || s.Step != StepPropose {
+		t.Fatalf("future messages changed the current height: %+v", s)
+	}
+	if err := m.StartHeight(1); err != nil {
+		t.Fatal(err)
+	}
+	rd := drain(m)
+	if len(rd.Validate) != 1 || rd.Validate[0] != prop(1, 0, -1, val(8), 1) {
+		t.Fatalf("Validate = %+v, want the buffered proposal", rd.Validate)
+	}
+	wantVotes(t, rd) // no proposal in the log yet, so no prevote
+	mustPropose(t, m, rd.Validate[0], true)
+	rd = drain(m)
+	// Prevote, then the buffered prevotes lock, then 2 buffered + our precommit decide.
+	wantVotes(t, rd, pv(1, 0, val(8), 3), pc(1, 0, val(8), 3))
+	if len(rd.Decisions) != 1 || rd.Decisions[0].Value != val(8) {
+		t.Fatalf("decisions = %+v", rd.Decisions)
+	}
+	// Jumping two heights (catch-up) drops what was buffered for the skipped one.
+	if err := m.StartHeight(3); err != nil {
+		t.Fatal(err)
+	}
+	for s, buf := range m.future {
+		if len(buf) != 0 {
+			t.Fatalf("sender %d still has %d buffered messages", s, len(buf))
+		}
+	}
+}
+
+func TestBufferBeforeFirstStart(t *testing.T) {
+	m, err := New(testConfig(3, 4), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStep(t, m, pc(0, 0, nilV, 0), pc(0, 0, nilV, 1), pc(0, 0, nilV, 2))
+	if m.HasReady() {
+		t.Fatal("output before StartHeight")
+	}
+	if err := m.StartHeight(0); err != nil {
+		t.Fatal(err)
+	}
+	ticks(m, int(m.cfg.Precommit.Base))
+	if m.Status().Round != 1 {
+		t.Fatalf("buffered precommits not replayed: %+v", m.Status())
+	}
+}
+
+func TestFarRoundsAreBounded(t *testing.T) {
+	m, _ := started(t, testConfig(3, 4), 0)
+	// Member 0 walks through rounds 10..1000 alone; only its two highest stay in the log.
+	for r := uint32(10); r <= 1000; r++ {
+		mustStep(t, m, pv(0, r, nilV, 0))
+	}
+	if len(m.hlog.rounds) > farRoundsPerSender {
+		t.Fatalf("%d attempts in the log", len(m.hlog.rounds))
+	}
+	wantErr(t, m.StepVote(pc(0, 50, nilV, 0)), ErrRoundTooFar)
+	// A second member in its latest attempt is f+1: we skip there.
+	mustStep(t, m, pc(0, 1000, nilV, 1))
+	if m.Status().Round != 1000 {
+		t.Fatalf("round = %d, want 1000", m.Status().Round)
+	}
+	// Far slots do not limit attempts close to ours.
+	mustStep(t, m, pv(0, 1001, nilV, 2), pc(0, 1001, nilV, 2))
+}
+
+func TestRebroadcastAndRelay(t *testing.T) {
+	cfg := testConfig(1, 4)
+	cfg.RebroadcastEvery = 5
+	m, _ := started(t, cfg, 0)
+	ticks(m, 5)
+	if rd := drain(m); len(rd.Messages) != 0 || len(rd.Relay) != 0 {
+		t.Fatalf("rebroadcast with nothing signed: %+v", rd)
+	}
+	// val(7) becomes valid at round 0 (see TestLeaderReproposesValidValue).
+	mustPropose(t, m, prop(0, 0, -1, val(7), 0), true)
+	mustStep(t, m, pv(0, 0, val(7), 0), pv(0, 0, val(7), 2))
+	wantVotes(t, drain(m), pv(0, 0, val(7), 1), pc(0, 0, val(7), 1))
+	var rd Ready
+	for i := 0; i < 5 && len(rd.Messages) == 0; i++ {
+		m.Tick()
+		rd = drain(m)
+	}
+	if len(rd.Messages) != 2 || !rd.Messages[0].Rebroadcast || rd.Messages[0].Vote != pv(0, 0, val(7), 1) ||
+		rd.Messages[1].Vote != pc(0, 0, val(7), 1) {
+		t.Fatalf("rebroadcast = %+v", rd.Messages)
+	}
+	if len(rd.Relay) != 2 || rd.Relay[0] != pv(0, 0, val(7), 0) || rd.Relay[1] != pv(0, 0, val(7), 2) {
+		t.Fatalf("relay = %+v, want the POL prevotes of members 0 and 2", rd.Relay)
+	}
+	ticks(m, 4)
+	if m.HasReady() {
+		t.Fatal("rebroadcast before RebroadcastEvery ticks")
+	}
+	m.Tick()
+	if rd := drain(m); len(rd.Messages) != 2 || len(rd.Relay) != 2 {
+		t.Fatalf("no rebroadcast after RebroadcastEvery ticks: %+v", rd)
+	}
+}
+
+func TestReadyAdvance(t *testing.T) {
+	m, rd := started(t, testConfig(0, 4), 0)
+	if rd.Persist == nil || rd.Persist.Height != 0 {
+		t.Fatalf("start not persisted: %+v", rd.Persist)
+	}
+	if m.HasReady() {
+		t.Fatal("HasReady after Advance")
+	}
+	if err := m.Propose(0, 0, val(1)); err != nil {
+		t.Fatal(err)
+	}
+	rd1 := m.Ready()
+	// Output produced between Ready and Advance survives the Advance.
+	mustStep(t, m, pv(0, 0, val(1), 1), pv(0, 0, val(1), 2))
+	m.Advance(rd1)
+	rd2 := drain(m)
+	wantVotes(t, rd1, pv(0, 0, val(1), 0))
+	wantVotes(t, rd2, pc(0, 0, val(1), 0))
+	if rd2.Persist == nil || len(rd2.Persist.LastSigned) != 2 || rd2.Persist.LockedRound != 0 {
+		t.Fatalf("second Persist = %+v", rd2.Persist)
+	}
+}

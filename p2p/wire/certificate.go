@@ -55,13 +55,16 @@ func (c *Certificate) Validate(lim *Limits) error {
 // Quorum(len(keys)) signers, every signer a member, every signature valid. Errors wrap ErrQuorum,
 // ErrIndex, ErrSignature or ErrKeyType.
 func (c *Certificate) Verify(keys []crypto.PubKey) error {
-	lim := DefaultLimits()
-	lim.MaxMembers = uint32(min(len(keys), maxUint32))
 	if len(keys) == 0 {
 		return fmt.Errorf("%w: no members", ErrQuorum)
 	}
+	lim := DefaultLimits()
+	lim.MaxMembers = uint32(min(max(len(keys), len(c.Signers)), maxUint32))
 	if err := c.Validate(&lim); err != nil {
 		return err
+	}
+	if last := c.Signers[len(c.Signers)-1]; int64(last) >= int64(len(keys)) {
+		return fmt.Errorf("%w: signer %d but only %d members", ErrIndex, last, len(keys))
 	}
 	if q := Quorum(len(keys)); len(c.Signers) < q {
 		return fmt.Errorf("%w: %d signers, need %d of %d", ErrQuorum, len(c.Signers), q, len(keys))

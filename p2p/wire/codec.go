@@ -203,7 +203,8 @@ func (r *decoder) arrayLen(max int, what string) (int, error) {
 
 // fields reads the header of a message encoded as a fixed-length array of n fields.
 func (r *decoder) fields(n int, what string) error {
-	got, err := r.arrayLen(n, what)
+	// Any small count is read so that a wrong one is reported as malformed; nothing is allocated here.
+	got, err := r.arrayLen(64, what)
 	if err != nil {
 		return err
 	}

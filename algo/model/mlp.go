@@ -55,21 +55,23 @@ func (m *MLP) Spec() Spec {
 	return Spec{Name: m.Name(), Features: m.features, Hidden: m.hidden, L2: m.l2}
 }
 
-// Init returns Glorot-normal weights (W1 with standard deviation √(2/(F+H)), w2 with √(2/(H+1))) and
-// zero biases, drawn from rng.New(seed, 0, rng.Init, 0) in parameter order. Random weights break the
-// symmetry between hidden units, which zero weights would never leave.
+// Init returns Glorot-uniform weights (W1 uniform on ±√(6/(F+H)), w2 on ±√(6/(H+1))) and zero biases,
+// drawn from rng.New(seed, 0, rng.Init, 0) in parameter order. Random weights break the symmetry
+// between hidden units, which zero weights would never leave. Uniform rather than normal draws: a
+// uniform needs only an exact integer-to-float conversion and a correctly rounded square root, so every
+// platform gets the same bits, whereas normal draws go through math.Log and math.Cos, whose results
+// depend on the CPU and on whether the compiler fused their multiply-adds.
 func (m *MLP) Init(seed uint64) []float64 {
 	r := rng.New(seed, 0, rng.Init, 0)
 	x := make([]float64, m.Dim())
-	fh := m.features * m.hidden
-	s1 := math.Sqrt(2 / float64(m.features+m.hidden))
-	for i := range x[:fh] {
-		x[i] = s1 * rng.Normal(r)
+	w1, _, w2, _ := m.params(x)
+	fill := func(w []float64, limit float64) {
+		for i := range w {
+			w[i] = float64(limit*(2*rng.Float64(r))) - limit
+		}
 	}
-	s2 := math.Sqrt(2 / float64(m.hidden+1))
-	for i := range x[fh+m.hidden : fh+2*m.hidden] {
-		x[fh+m.hidden+i] = s2 * rng.Normal(r)
-	}
+	fill(w1, math.Sqrt(6/float64(m.features+m.hidden)))
+	fill(w2, math.Sqrt(6/float64(m.hidden+1)))
 	return x
 }
 

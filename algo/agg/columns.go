@@ -12,7 +12,7 @@ const columnBlock = 256
 // inputs[0][c], …, inputs[N−1][c] in input order in a scratch slice that fn may reorder.
 func forEachColumn(inputs [][]float64, dim int, fn func(c int, column []float64)) {
 	n := len(inputs)
-	scratch := make([]float64, columnBlock*n)
+	scratch := make([]float64, min(columnBlock, dim)*n)
 	for c0 := 0; c0 < dim; c0 += columnBlock {
 		c1 := min(c0+columnBlock, dim)
 		for i, v := range inputs {

@@ -187,3 +187,23 @@ func TestSelectKth(t *testing.T) {
 		}
 	}
 }
+
+func TestSortFloats(t *testing.T) {
+	r := rng.New(16, 0, rng.Init, 0)
+	for trial := 0; trial < 500; trial++ {
+		n := rng.IntN(r, 60)
+		a := randomInputs(r, 1, max(n, 1), trial)[0][:n]
+		a = append(a, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1), 0)
+		want := slices.Clone(a)
+		slices.Sort(want)
+		sortFloats(a, make([]uint64, len(a)))
+		if !slices.Equal(a, want) {
+			t.Fatalf("sortFloats = %v, want %v", a, want)
+		}
+		for i := 1; i < len(a); i++ {
+			if a[i] == 0 && a[i-1] == 0 && math.Signbit(a[i]) && !math.Signbit(a[i-1]) {
+				t.Fatal("+0 sorted before −0")
+			}
+		}
+	}
+}

@@ -94,3 +94,45 @@ func midpoint(a, b float64) float64 {
 	}
 	return m + 0
 }
+
+// sortFloats sorts finite a ascending, using keys (len ≥ len(a)) as scratch. It sorts order-preserving
+// uint64 keys instead of the floats: that avoids the NaN handling of slices.Sort on floats (about twice
+// as fast) and orders −0 before +0, so the sorted sequence is fully determined by the multiset of bit
+// patterns, whatever the algorithm.
+func sortFloats(a []float64, keys []uint64) {
+	keys = keys[:len(a)]
+	for i, x := range a {
+		keys[i] = floatKey(x)
+	}
+	if len(keys) <= 12 {
+		for i := 1; i < len(keys); i++ {
+			k, j := keys[i], i
+			for ; j > 0 && keys[j-1] > k; j-- {
+				keys[j] = keys[j-1]
+			}
+			keys[j] = k
+		}
+	} else {
+		slices.Sort(keys)
+	}
+	for i, k := range keys {
+		a[i] = keyFloat(k)
+	}
+}
+
+// floatKey maps a float64 to a uint64 whose unsigned order is the float order (negatives reversed below
+// positives); keyFloat inverts it.
+func floatKey(x float64) uint64 {
+	b := math.Float64bits(x)
+	if b>>63 == 1 {
+		return ^b
+	}
+	return b | 1<<63
+}
+
+func keyFloat(k uint64) float64 {
+	if k>>63 == 1 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}

@@ -49,13 +49,32 @@ func pairwiseSqDist(inputs [][]float64, dim int) []float64 {
 
 // accumulateRows fills dist[i*n+j] for j > i and every row i ≡ first (mod stride). Dealing rows round
 // robin balances the triangle's uneven row lengths well enough for a handful of workers.
+//
+// Four pairs (i, j), …, (i, j+3) are accumulated side by side: each still adds its own terms in
+// coordinate order, so no bit changes, but the four independent addition chains hide the latency of the
+// floating-point adder, which otherwise bounds a single sequential sum.
 func accumulateRows(inputs [][]float64, dim int, dist []float64, first, stride int) {
 	n := len(inputs)
 	for c0 := 0; c0 < dim; c0 += distanceChunk {
 		c1 := min(c0+distanceChunk, dim)
 		for i := first; i < n; i += stride {
 			a := inputs[i][c0:c1]
-			for j := i + 1; j < n; j++ {
+			j := i + 1
+			for ; j+3 < n; j += 4 {
+				b0, b1 := inputs[j][c0:c1], inputs[j+1][c0:c1]
+				b2, b3 := inputs[j+2][c0:c1], inputs[j+3][c0:c1]
+				b0, b1, b2, b3 = b0[:len(a)], b1[:len(a)], b2[:len(a)], b3[:len(a)]
+				s0, s1, s2, s3 := dist[i*n+j], dist[i*n+j+1], dist[i*n+j+2], dist[i*n+j+3]
+				for k, x := range a {
+					d0, d1, d2, d3 := x-b0[k], x-b1[k], x-b2[k], x-b3[k]
+					s0 = float64(d0*d0) + s0
+					s1 = float64(d1*d1) + s1
+					s2 = float64(d2*d2) + s2
+					s3 = float64(d3*d3) + s3
+				}
+				dist[i*n+j], dist[i*n+j+1], dist[i*n+j+2], dist[i*n+j+3] = s0, s1, s2, s3
+			}
+			for ; j < n; j++ {
 				b := inputs[j][c0:c1]
 				b = b[:len(a)]
 				s := dist[i*n+j]

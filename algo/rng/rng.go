@@ -96,6 +96,8 @@ func Perm(r *rand.Rand, n int) []int {
 }
 
 // Sample returns k distinct integers drawn uniformly from 0..n-1, sorted ascending. k is capped at n.
+// Small samples (k ≤ 256) use Floyd's algorithm, which costs O(k²) and no memory proportional to n —
+// a minibatch of 32 rows from 32,561 must not touch 32,561 ints; larger ones a partial Fisher–Yates.
 func Sample(r *rand.Rand, n, k int) []int {
 	if k > n {
 		k = n
@@ -103,7 +105,18 @@ func Sample(r *rand.Rand, n, k int) []int {
 	if k <= 0 {
 		return nil
 	}
-	// Partial Fisher–Yates over an index array: O(n) memory, which is fine for member counts.
+	if k <= 256 {
+		out := make([]int, 0, k)
+		for j := n - k; j < n; j++ {
+			t := IntN(r, j+1)
+			if slices.Contains(out, t) {
+				t = j
+			}
+			out = append(out, t)
+		}
+		slices.Sort(out)
+		return out
+	}
 	p := make([]int, n)
 	for i := range p {
 		p[i] = i

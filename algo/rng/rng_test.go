@@ -100,3 +100,28 @@ func TestNormalMoments(t *testing.T) {
 		t.Errorf("Normal: mean %.4f variance %.4f, want 0 and 1", mean, variance)
 	}
 }
+
+// TestSampleUniform checks both algorithms: every element is equally likely to be drawn.
+func TestSampleUniform(t *testing.T) {
+	for _, tc := range []struct{ n, k int }{{40, 3}, {600, 300}} {
+		r := New(5, 0, Sampling, uint64(tc.k))
+		counts := make([]int, tc.n)
+		const draws = 4000
+		for range draws {
+			s := Sample(r, tc.n, tc.k)
+			for i, v := range s {
+				if i > 0 && v <= s[i-1] {
+					t.Fatalf("Sample(%d,%d) not sorted/distinct: %v", tc.n, tc.k, s)
+				}
+				counts[v]++
+			}
+		}
+		want := float64(draws*tc.k) / float64(tc.n)
+		sd := math.Sqrt(want)
+		for v, c := range counts {
+			if math.Abs(float64(c)-want) > 7*sd {
+				t.Errorf("Sample(%d,%d): %d drawn %d times, want about %.0f", tc.n, tc.k, v, c, want)
+			}
+		}
+	}
+}

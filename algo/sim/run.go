@@ -2,11 +2,13 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/byzpp/byzpp/algo/attack"
 	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/data"
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/rng"
 )
@@ -25,6 +27,8 @@ type Result struct {
 	Final   *method.State
 	Clipped int // messages clipped over the run
 	Full    int // full rounds
+	// Diverged is the round at which the model overflowed (0: it did not); the run stops there.
+	Diverged int
 }
 
 // Runner executes the rounds of one Setup. It is also the reference the networked peers are tested
@@ -54,12 +58,27 @@ func (r *Runner) RoundMessages(st *method.State) []method.Message {
 	var msgs []method.Message
 	var honest [][]float64
 	byzInSample := 0
+	// On a full round a member's message is its full gradient at x^{k+1}: members holding the same
+	// shard (every member, in the paper's setting) send the same vector, so compute it once.
+	fullGrads := map[*data.Dataset]compress.Vector{}
+	honestMessage := func(i int, d *data.Dataset) compress.Vector {
+		if !plan.Full || d != nil {
+			return r.Members[i].HonestMessage(c, seed, st, plan, d)
+		}
+		shard := r.Members[i].Data
+		if v, ok := fullGrads[shard]; ok {
+			return v
+		}
+		v := r.Members[i].HonestMessage(c, seed, st, plan, nil)
+		fullGrads[shard] = v
+		return v
+	}
 	for _, i := range plan.Sample {
 		if s.Byzantine[i] {
 			byzInSample++
 			continue
 		}
-		v := r.Members[i].HonestMessage(c, seed, st, plan, nil)
+		v := honestMessage(i, nil)
 		msgs = append(msgs, method.Message{Member: i, Vec: v})
 		honest = append(honest, v.ToDense())
 	}
@@ -67,20 +86,17 @@ func (r *Runner) RoundMessages(st *method.State) []method.Message {
 		if !s.Byzantine[i] {
 			continue
 		}
-		member := r.Members[i]
 		view := &attack.View{
 			Config: c, State: st, X0: s.X0, Plan: plan, Member: i,
 			Members: s.Spec.Members, Byz: s.Spec.Byzantine, ByzInSample: byzInSample,
-			Honest: honest,
-			Own: func() compress.Vector {
-				return member.HonestMessage(c, seed, st, plan, nil)
-			},
-			Flipped: func() compress.Vector {
-				return member.HonestMessage(c, seed, st, plan, s.FlippedShard(i))
-			},
-			Rand: rng.New(seed, st.Round, rng.Attack, uint64(i)),
+			Honest:  honest,
+			Own:     func() compress.Vector { return honestMessage(i, nil) },
+			Flipped: func() compress.Vector { return honestMessage(i, s.FlippedShard(i)) },
+			Rand:    rng.New(seed, st.Round, rng.Attack, uint64(i)),
 		}
-		if v, ok := s.Attack.Craft(view); ok {
+		// A message that is not a finite vector of the right size never reaches the model: on the
+		// network every peer's validator rejects it, here it is dropped the same way.
+		if v, ok := s.Attack.Craft(view); ok && v.Validate(s.Model.Dim()) == nil {
 			msgs = append(msgs, method.Message{Member: i, Vec: v})
 		}
 	}
@@ -139,6 +155,16 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 		plan := s.Method.PlanRound(s.Spec.Seed, st.Round)
 		msgs := r.RoundMessages(st)
 		next, out, err := method.Step(&s.Method, s.Spec.Seed, st, msgs)
+		if errors.Is(err, method.ErrMessage) {
+			// Only honest messages can still be malformed here: they are, when the model has
+			// diverged so far that gradients overflow. Record that and stop.
+			res.Diverged = int(st.Round)
+			res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: math.Inf(1), Gap: math.Inf(1)})
+			if progress != nil {
+				progress(s.Spec.Rounds)
+			}
+			break
+		}
 		if err != nil {
 			return nil, fmt.Errorf("round %d: %w", st.Round, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -85,6 +86,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	epochs := fs.Float64("epochs", 0, "train for this many passes over a member's data (overrides --rounds)")
 	workers := fs.Int("workers", 0, "runs in parallel (0: one per core)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	sf := bindSpecFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: testnet sim [flags]\n\nTrains in one process, deterministically from the seed. Defaults are the paper's Figure 1 setting.\n\n")
@@ -123,6 +125,18 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return fmt.Errorf("creating output directory: %w", err)
 		}
+	}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("creating CPU profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("starting CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	jobs := exp.Jobs()

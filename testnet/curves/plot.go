@@ -87,9 +87,15 @@ func Summarize(rows []Row) []Summary {
 	return out
 }
 
+// gapCeiling is where diverged runs (an infinite gap) are drawn.
+const gapCeiling = 1e3
+
 func floor(g float64) float64 {
-	if math.IsNaN(g) || g < gapFloor {
+	switch {
+	case math.IsNaN(g) || g < gapFloor:
 		return gapFloor
+	case g > gapCeiling:
+		return gapCeiling
 	}
 	return g
 }

@@ -78,3 +78,11 @@ func checkOutput(name string, out []float64) ([]float64, error) {
 func byzantine(ctx Context, limit int) int {
 	return max(0, min(ctx.Byzantine, limit))
 }
+
+// addScaled sets dst ← dst + v/n, written as float64((1/n)·v_c) + dst_c. Every average in this package
+// is accumulated this way, term by term in a fixed order, rather than summed and then divided: the
+// partial sums then never exceed the largest input in magnitude, so no finite inputs — however large a
+// Byzantine member makes them — can overflow an average and make the round's aggregation fail.
+func addScaled(dst, v []float64, n int) {
+	vec.Axpy(1/float64(n), v, dst)
+}

@@ -69,14 +69,16 @@ func (m *Machine) StepVote(v Vote) error {
 	}
 	l := m.hlog.roundOrNew(v.Round)
 	set := l.votes(v.Type)
-	if set.has[v.Voter] {
-		first := set.votes[v.Voter]
+	if set.hasFirst[v.Voter] {
+		first := set.first[v.Voter]
 		if first == v {
 			return fmt.Errorf("%w: %s %d/%d from %d", ErrDuplicate, v.Type, v.Height, v.Round, v.Voter)
 		}
-		// The first vote stays counted: every correct member counts at most one vote per voter, which
-		// is all the quorum intersection argument needs.
+		// Evidence; the second vote counts towards its own value too (see voteSet), and the member
+		// is ignored from now on, so it can never contribute more than these two.
 		m.recordEquivocation(v.Voter, v.Round, VoteMessage(first), msg)
+		set.addSecond(v)
+		m.afterInput(v.Round)
 		return fmt.Errorf("%w: two %ss from member %d at %d/%d", ErrEquivocation, v.Type, v.Voter, v.Height, v.Round)
 	}
 	set.add(v)

@@ -2,36 +2,58 @@ package consensus
 
 import "slices"
 
-// voteSet holds at most one vote of one type per member for one attempt, with running counts so that
-// every "2f+1 ⟨…, id(v)⟩" test of Algorithm 1 is a map look-up.
+// voteSet holds the votes of one type for one attempt, with running counts so that every
+// "2f+1 ⟨…, id(v)⟩" test of Algorithm 1 is a map look-up. A member's first vote is kept in first; a
+// conflicting second one (equivocation, after which the member is ignored) in second. Both count
+// towards their own value, each member at most once per value, as in the paper's message log: if the
+// second vote were dropped, a correct member that happened to receive it first could never see the
+// quorum other correct members saw (for example the proof of lock of a re-proposal), and with f
+// equivocators among N = 3f+1 the height could stall forever. Safety is untouched: two quorums for
+// different values still share f+1 distinct members, more than there are Byzantine ones.
 type voteSet struct {
-	votes   []Vote // indexed by voter; has[i] tells whether votes[i] is set
-	has     []bool
-	total   int             // members who voted at all (lines 34, 47: "2f+1 ⟨PREVOTE, h, r, ∗⟩")
-	byValue map[ValueID]int // members who voted for each value (nil included)
+	first, second       []Vote // indexed by voter
+	hasFirst, hasSecond []bool
+	total               int             // members who voted at all (lines 34, 47: "2f+1 ⟨PREVOTE, h, r, ∗⟩")
+	byValue             map[ValueID]int // members who voted for each value (nil included)
 }
 
 func newVoteSet(n int) voteSet {
-	return voteSet{votes: make([]Vote, n), has: make([]bool, n), byValue: make(map[ValueID]int)}
+	return voteSet{
+		first: make([]Vote, n), second: make([]Vote, n),
+		hasFirst: make([]bool, n), hasSecond: make([]bool, n),
+		byValue: make(map[ValueID]int),
+	}
 }
 
 func (s *voteSet) add(v Vote) {
-	s.votes[v.Voter] = v
-	s.has[v.Voter] = true
+	s.first[v.Voter] = v
+	s.hasFirst[v.Voter] = true
 	s.total++
 	s.byValue[v.Value]++
 }
 
-func (s *voteSet) remove(voter int) {
-	if !s.has[voter] {
-		return
-	}
-	v := s.votes[voter].Value
-	s.has[voter] = false
-	s.votes[voter] = Vote{}
-	s.total--
+// addSecond records the conflicting vote of an equivocating member (its value differs from the first).
+func (s *voteSet) addSecond(v Vote) {
+	s.second[v.Voter] = v
+	s.hasSecond[v.Voter] = true
+	s.byValue[v.Value]++
+}
+
+func (s *voteSet) decrement(v ValueID) {
 	if s.byValue[v]--; s.byValue[v] == 0 {
 		delete(s.byValue, v)
+	}
+}
+
+func (s *voteSet) remove(voter int) {
+	if s.hasSecond[voter] {
+		s.decrement(s.second[voter].Value)
+		s.hasSecond[voter], s.second[voter] = false, Vote{}
+	}
+	if s.hasFirst[voter] {
+		s.decrement(s.first[voter].Value)
+		s.hasFirst[voter], s.first[voter] = false, Vote{}
+		s.total--
 	}
 }
 
@@ -40,9 +62,12 @@ func (s *voteSet) count(v ValueID) int { return s.byValue[v] }
 // forValue returns the votes for v in voter order (deterministic, for certificates and relays).
 func (s *voteSet) forValue(v ValueID) []Vote {
 	var out []Vote
-	for i, ok := range s.has {
-		if ok && s.votes[i].Value == v {
-			out = append(out, s.votes[i])
+	for i := range s.first {
+		switch {
+		case s.hasFirst[i] && s.first[i].Value == v:
+			out = append(out, s.first[i])
+		case s.hasSecond[i] && s.second[i].Value == v:
+			out = append(out, s.second[i])
 		}
 	}
 	return out

@@ -176,3 +176,27 @@ func TestLogisticStable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzElementary checks the deterministic functions against references at arbitrary arguments.
+func FuzzElementary(f *testing.F) {
+	for _, x := range []float64{0, 1, -1, 0.5, 700, -740, 1e-20, 0.625, 22, math.Ln2 / 2} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		if x > -746 && x < 710 {
+			if d := ulps(expDet(x), bigExp(x)); d > 1 {
+				t.Errorf("expDet(%v) = %v, exact %v", x, expDet(x), bigExp(x))
+			}
+		}
+		if d := ulps(log1pDet(x), math.Log1p(x)); d > 1 {
+			t.Errorf("log1pDet(%v) = %v, math.Log1p %v", x, log1pDet(x), math.Log1p(x))
+		}
+		if d := ulps(tanhDet(x), math.Tanh(x)); d > 2 {
+			t.Errorf("tanhDet(%v) = %v, math.Tanh %v", x, tanhDet(x), math.Tanh(x))
+		}
+		sigma, linear, u := logistic(x, 1)
+		if math.IsNaN(x) != math.IsNaN(sigma) || sigma < 0 || sigma > 1 || u < 1 || u > 2 || linear < 0 && !math.IsNaN(x) {
+			t.Errorf("logistic(%v, 1) = %v, %v, %v", x, sigma, linear, u)
+		}
+	})
+}

@@ -112,8 +112,8 @@ func PlotPNG(path, title string, rows []Row, useRounds bool) error {
 	}
 	p.Y.Label.Text = "f(x) − f*"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
+	p.Y.Tick.Marker = powerTicks{}
+	p.Legend.Left = true // curves fall towards the bottom right; the bottom left stays empty
 	p.Add(plotter.NewGrid())
 	for i, s := range Summarize(rows) {
 		if len(s.Round) == 0 {
@@ -142,6 +142,7 @@ func PlotPNG(path, title string, rows []Row, useRounds bool) error {
 			}
 			poly.Color = color.RGBA{col.R, col.G, col.B, 60}
 			poly.LineStyle.Width = 0
+			poly.LineStyle.Color = poly.Color
 			p.Add(poly)
 		}
 		l, err := plotter.NewLine(line)
@@ -157,4 +158,27 @@ func PlotPNG(path, title string, rows []Row, useRounds bool) error {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	return nil
+}
+
+// powerTicks labels the powers of ten on a log axis as 1e-5, thinning labels when there are many.
+type powerTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (powerTicks) Ticks(lo, hi float64) []plot.Tick {
+	lo = math.Max(lo, gapFloor)
+	first := int(math.Floor(math.Log10(lo)))
+	last := int(math.Ceil(math.Log10(hi)))
+	step := 1
+	for (last-first)/step > 8 {
+		step++
+	}
+	var ticks []plot.Tick
+	for e := first; e <= last; e++ {
+		t := plot.Tick{Value: math.Pow(10, float64(e))}
+		if (e-first)%step == 0 {
+			t.Label = fmt.Sprintf("1e%d", e)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }

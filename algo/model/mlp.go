@@ -67,7 +67,10 @@ func (m *MLP) Init(seed uint64) []float64 {
 	w1, _, w2, _ := m.params(x)
 	fill := func(w []float64, limit float64) {
 		for i := range w {
-			w[i] = float64(limit*(2*rng.Float64(r))) - limit
+			// The conversion keeps the compiler from fusing rng.Float64's inlined multiply into the
+			// doubling (which it rewrites as an add).
+			u := float64(rng.Float64(r))
+			w[i] = float64(limit*(2*u)) - limit
 		}
 	}
 	fill(w1, math.Sqrt(6/float64(m.features+m.hidden)))

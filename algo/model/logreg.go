@@ -65,8 +65,8 @@ func (m *LogReg) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) 
 // their dot products and exponentials, which a row-at-a-time loop serialises.
 const block = 16
 
-// pass visits the rows n, returning n and the sum of their log-losses at x; when grad is non-nil it also
-// adds Σ_i (σ(a_iᵀx) − y_i)·a_i into grad. Rows go by blocks in three stages (dot products, logistic,
+// pass visits the given rows of d (all when rows is nil) and returns the sum of their log-losses at x
+// and their number; when grad is non-nil it also adds Σ_i (σ(a_iᵀx) − y_i)·a_i into grad. Rows go by blocks in three stages (dot products, logistic,
 // scatter); the scatter visits rows in order, so grad gets the same bits as a row-at-a-time loop.
 func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, int) {
 	indptr, indices, values, labels := d.Indptr, d.Indices, d.Values, d.Labels

@@ -154,3 +154,13 @@ func BenchmarkLoadA9A(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkHashA9A(b *testing.B) {
+	d, err := Load("a9a", ReadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		d.Hash()
+	}
+}

@@ -90,3 +90,13 @@ func BenchmarkGradMinibatch32A9A(b *testing.B) {
 		sink = m.Grad(x, d, rows, grad)
 	}
 }
+
+// BenchmarkMLPGradFullA9A: a full MLP gradient (16 hidden units) on a9a, for scale.
+func BenchmarkMLPGradFullA9A(b *testing.B) {
+	d := normalizedA9A(b)
+	m := NewMLP(d.Features, 16, 0.01)
+	x, grad := m.Init(1), make([]float64, m.Dim())
+	for b.Loop() {
+		sink = m.Grad(x, d, nil, grad)
+	}
+}

@@ -1,0 +1,236 @@
+package p2p
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("p2p: invalid configuration")
+
+// Defaults.
+const (
+	DefaultProtocolPrefix = "/byzpp"
+	// DefaultMaxGossipMessage is gossipsub's per-message cap. One MiB holds a dense float64 vector of
+	// about 130k coordinates with room for the envelope; larger round messages go over a direct stream
+	// and only their digest (wire.Announce) is gossiped. Every peer must use the same cap, since a
+	// message above a receiver's cap is dropped by that receiver.
+	DefaultMaxGossipMessage = 1 << 20
+	DefaultConnLow          = 96
+	DefaultConnHigh         = 256
+)
+
+// DefaultListenAddrs listens on every IPv4 interface, TCP and QUIC, on ports chosen by the OS.
+var DefaultListenAddrs = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"}
+
+// Options configure the services byzpp runs on a libp2p host, whether New created it or it came from
+// elsewhere (NewFromHost, e.g. a mocknet host in tests).
+type Options struct {
+	// ProtocolPrefix namespaces stream protocols, gossip topics and the DHT ("/byzpp" by default), so
+	// separate networks never mix.
+	ProtocolPrefix string
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+	Gossip GossipConfig
+	Stream StreamConfig
+}
+
+// GossipConfig tunes gossipsub.
+type GossipConfig struct {
+	// MaxMessageSize caps one gossip message in bytes (default DefaultMaxGossipMessage).
+	MaxMessageSize int
+	// ColocationWhitelist lists CIDRs exempt from gossipsub's many-peers-on-one-IP penalty (default
+	// loopback only, so single-machine testnets work; add private ranges for LAN testnets).
+	ColocationWhitelist []string
+	// SubscriptionBuffer is how many validated messages wait for Topic.Next before gossipsub starts
+	// dropping them for this subscriber (default 1024).
+	SubscriptionBuffer int
+	// ValidatorTimeout bounds one validator call (default 10s).
+	ValidatorTimeout time.Duration
+	// ScoreInspectPeriod is how often peer scores are sampled for PeerScore (default 1s).
+	ScoreInspectPeriod time.Duration
+}
+
+// StreamConfig tunes request/response streams.
+type StreamConfig struct {
+	// MaxConcurrentPerPeer bounds in-flight requests per remote peer in each direction (default 4);
+	// inbound requests over the bound are reset, outbound ones wait.
+	MaxConcurrentPerPeer int
+	// HandlerTimeout bounds reading a request, running the handler and writing the response
+	// (default 30s).
+	HandlerTimeout time.Duration
+}
+
+// Config configures a real libp2p host created by New.
+type Config struct {
+	Options
+	// Key is the host's identity; it must be Ed25519 (see LoadOrCreateKey).
+	Key crypto.PrivKey
+	// ListenAddrs are multiaddrs to listen on (default DefaultListenAddrs).
+	ListenAddrs []string
+	// Bootstrap lists peers to join through, as multiaddrs ending in /p2p/<id>.
+	Bootstrap []string
+	// Rendezvous is the string peers of one run advertise and look up on the DHT and mDNS; use
+	// something unique to the run (default ProtocolPrefix).
+	Rendezvous string
+	// EnableDHT runs a Kademlia DHT under ProtocolPrefix and uses it to find peers of Rendezvous.
+	EnableDHT bool
+	// DHTServer forces DHT server mode; otherwise the mode follows reachability (server while unknown).
+	DHTServer bool
+	// EnableMDNS finds peers on the local network.
+	EnableMDNS bool
+	// EnableNAT turns on NAT port mapping, hole punching, the relay client with automatic relays, and
+	// the relay service (active only when this host is publicly reachable).
+	EnableNAT bool
+	// ConnLow and ConnHigh are the connection manager's watermarks (defaults DefaultConnLow,
+	// DefaultConnHigh).
+	ConnLow, ConnHigh int
+	// Bandwidth receives byte counts for every stream; nil means a new metrics.BandwidthCounter.
+	Bandwidth metrics.Reporter
+	// Metrics, when set, receives libp2p's own Prometheus metrics; nil disables them.
+	Metrics prometheus.Registerer
+}
+
+// withDefaults fills zero fields with defaults.
+func (o Options) withDefaults() Options {
+	if o.ProtocolPrefix == "" {
+		o.ProtocolPrefix = DefaultProtocolPrefix
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	g := &o.Gossip
+	if g.MaxMessageSize == 0 {
+		g.MaxMessageSize = DefaultMaxGossipMessage
+	}
+	if g.ColocationWhitelist == nil {
+		g.ColocationWhitelist = []string{"127.0.0.0/8", "::1/128"}
+	}
+	if g.SubscriptionBuffer == 0 {
+		g.SubscriptionBuffer = 1024
+	}
+	if g.ValidatorTimeout == 0 {
+		g.ValidatorTimeout = 10 * time.Second
+	}
+	if g.ScoreInspectPeriod == 0 {
+		g.ScoreInspectPeriod = time.Second
+	}
+	s := &o.Stream
+	if s.MaxConcurrentPerPeer == 0 {
+		s.MaxConcurrentPerPeer = 4
+	}
+	if s.HandlerTimeout == 0 {
+		s.HandlerTimeout = 30 * time.Second
+	}
+	return o
+}
+
+// Validate checks the options (after defaults are applied).
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	if !strings.HasPrefix(o.ProtocolPrefix, "/") || strings.HasSuffix(o.ProtocolPrefix, "/") ||
+		strings.ContainsAny(o.ProtocolPrefix, " \t\n") {
+		return fmt.Errorf("%w: protocol prefix %q must start with / and not end with /", ErrConfig, o.ProtocolPrefix)
+	}
+	if o.Gossip.MaxMessageSize < 1024 {
+		return fmt.Errorf("%w: gossip max message size %d is below 1 KiB", ErrConfig, o.Gossip.MaxMessageSize)
+	}
+	if _, err := parseCIDRs(o.Gossip.ColocationWhitelist); err != nil {
+		return err
+	}
+	if o.Gossip.SubscriptionBuffer < 0 || o.Gossip.ValidatorTimeout < 0 || o.Gossip.ScoreInspectPeriod < 0 {
+		return fmt.Errorf("%w: negative gossip setting", ErrConfig)
+	}
+	if o.Stream.MaxConcurrentPerPeer < 0 || o.Stream.HandlerTimeout < 0 {
+		return fmt.Errorf("%w: negative stream setting", ErrConfig)
+	}
+	return nil
+}
+
+func parseCIDRs(list []string) ([]*net.IPNet, error) {
+	out := make([]*net.IPNet, 0, len(list))
+	for _, s := range list {
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: colocation whitelist entry %q: %v", ErrConfig, s, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// withDefaults fills zero fields with defaults.
+func (c Config) withDefaults() Config {
+	c.Options = c.Options.withDefaults()
+	if len(c.ListenAddrs) == 0 {
+		c.ListenAddrs = DefaultListenAddrs
+	}
+	if c.Rendezvous == "" {
+		c.Rendezvous = c.ProtocolPrefix
+	}
+	if c.ConnLow == 0 && c.ConnHigh == 0 {
+		c.ConnLow, c.ConnHigh = DefaultConnLow, DefaultConnHigh
+	}
+	return c
+}
+
+// Validate checks the configuration (after defaults are applied): an Ed25519 key, parseable listen
+// addresses, bootstrap addresses that name a peer, sane connection watermarks.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if err := c.Options.Validate(); err != nil {
+		return err
+	}
+	if c.Key == nil {
+		return fmt.Errorf("%w: no identity key", ErrConfig)
+	}
+	if c.Key.Type() != cryptopb.KeyType_Ed25519 {
+		return fmt.Errorf("%w: identity key is %v: %w", ErrConfig, c.Key.Type(), ErrNotEd25519)
+	}
+	for _, a := range c.ListenAddrs {
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("%w: listen address %q: %v", ErrConfig, a, err)
+		}
+	}
+	if _, err := parseBootstrap(c.Bootstrap); err != nil {
+		return err
+	}
+	if c.ConnLow < 0 || c.ConnHigh < 1 || c.ConnLow > c.ConnHigh {
+		return fmt.Errorf("%w: connection watermarks low %d high %d", ErrConfig, c.ConnLow, c.ConnHigh)
+	}
+	return nil
+}
+
+// parseBootstrap parses bootstrap multiaddrs, merging addresses of the same peer.
+func parseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
+	var infos []peer.AddrInfo
+	index := map[peer.ID]int{}
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bootstrap address %q: %v", ErrConfig, s, err)
+		}
+		info, err := peer.AddrInfoFromP2pAddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: bootstrap address %q must end in /p2p/<peer id>: %v", ErrConfig, s, err)
+		}
+		if j, ok := index[info.ID]; ok {
+			infos[j].Addrs = append(infos[j].Addrs, info.Addrs...)
+			continue
+		}
+		index[info.ID] = len(infos)
+		infos = append(infos, *info)
+	}
+	return infos, nil
+}

@@ -1,0 +1,27 @@
+// Package p2p is byzpp's networking layer and the only package tree that imports libp2p.
+//
+// A Host wraps a libp2p host with what the protocol needs:
+//
+//   - Identity: LoadOrCreateKey keeps an Ed25519 key on disk (0600, refusing looser permissions). Peer
+//     IDs embed the public key, so PubKeyFromID gives any member's verification key without a key
+//     exchange.
+//   - Gossip (JoinTopic): gossipsub with StrictNoSign and content-hash message IDs, because byzpp
+//     messages carry their own signatures (see package wire for why). Each topic has a Validator whose
+//     decoded value is handed to Topic.Next, so nothing is decoded twice; rejections are counted by
+//     reason for metrics and fed to gossipsub's peer scoring, which graylists a peer after a few invalid
+//     messages. Messages are capped at GossipConfig.MaxMessageSize (1 MiB by default); bigger round
+//     messages go over a stream and only their digest is gossiped.
+//   - Streams (Handle, Request): one request and one response per stream, uvarint length-prefixed, with
+//     caps checked before allocation, deadlines and cancellation from the context, resets on error and a
+//     bound on concurrent requests per peer.
+//   - Blocking (BlockPeer): one Gater is at once the connection gater, gossipsub's blacklist and the
+//     stream handlers' check; node bans equivocators with it and testnets make partitions.
+//   - Discovery: bootstrap peers with retry and backoff (Bootstrap), a private Kademlia DHT under the
+//     protocol prefix with rendezvous advertising, and optional mDNS.
+//   - Byte counters (Traffic) from libp2p's bandwidth reporter and from the payloads this package moves.
+//
+// New builds a real host (TCP and QUIC listeners, connection and resource managers, optional NAT
+// traversal). NewFromHost runs the same services on any libp2p host; package p2ptest uses it to build N
+// connected hosts on libp2p's in-memory mocknet for tests, which run inside testing/synctest bubbles so
+// gossip timing is deterministic and goroutine leaks fail the test.
+package p2p

@@ -1,0 +1,343 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// ErrAddrInUse: a listen address's port is taken.
+var ErrAddrInUse = errors.New("p2p: listen address already in use")
+
+// Host is a libp2p host running byzpp's services: gossip topics with validators and peer scoring,
+// request/response streams, peer blocking, discovery and byte counters. Create one with New (a real
+// host) or NewFromHost (any libp2p host, e.g. from mocknet in tests); both behave the same.
+type Host struct {
+	h      host.Host
+	opts   Options
+	log    *slog.Logger
+	gater  *Gater
+	bw     metrics.Reporter // nil for hosts made elsewhere
+	ps     *pubsub.PubSub
+	scores scoreBoard
+
+	traffic           trafficCounters
+	inbound, outbound *peerSlots
+
+	bootstrap []peer.AddrInfo
+	dht       *dht.IpfsDHT
+	mdns      io.Closer
+
+	// ctx lives until Close; every background goroutine is tied to it and counted in wg.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	topics map[string]*Topic
+	closed bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New creates a libp2p host from cfg — Ed25519 identity, listeners, connection manager, resource
+// manager, connection gater (the host's Gater), bandwidth reporter, optional NAT traversal — and starts
+// byzpp's services on it. ctx bounds the setup only; the host runs until Close. New does not dial
+// anyone: call Bootstrap to join the network.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkPortsFree(cfg.ListenAddrs); err != nil {
+		return nil, err
+	}
+	bootstrap, _ := parseBootstrap(cfg.Bootstrap) // validated above
+	gater := NewGater()
+	bw := cfg.Bandwidth
+	if bw == nil {
+		bw = metrics.NewBandwidthCounter()
+	}
+	cm, err := connmgr.NewConnManager(cfg.ConnLow, cfg.ConnHigh, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("p2p: connection manager: %w", err)
+	}
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	var rmOpts []rcmgr.Option
+	if cfg.Metrics == nil {
+		rmOpts = append(rmOpts, rcmgr.WithMetricsDisabled())
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()), rmOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: resource manager: %w", err)
+	}
+
+	opts := []libp2p.Option{
+		libp2p.Identity(cfg.Key),
+		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(gater),
+		libp2p.BandwidthReporter(bw),
+		libp2p.UserAgent("byzpp"),
+	}
+	if cfg.Metrics != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Metrics))
+	} else {
+		opts = append(opts, libp2p.DisableMetrics())
+	}
+	// The auto-relay peer source needs the host, which exists only after libp2p.New returns.
+	var self atomic.Pointer[host.Host]
+	if cfg.EnableNAT {
+		opts = append(opts,
+			libp2p.NATPortMap(),
+			libp2p.EnableHolePunching(),
+			libp2p.EnableRelay(),
+			libp2p.EnableRelayService(),
+			libp2p.EnableAutoRelayWithPeerSource(relayCandidates(&self)),
+		)
+	}
+	lh, err := libp2p.New(opts...)
+	if err != nil {
+		_ = rm.Close()
+		if strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("%w: %v", ErrAddrInUse, err)
+		}
+		return nil, fmt.Errorf("p2p: starting libp2p: %w", err)
+	}
+	self.Store(&lh)
+	// libp2p succeeds if any one listener works; byzpp wants every requested one.
+	if got := len(lh.Network().ListenAddresses()); got < len(cfg.ListenAddrs) {
+		_ = lh.Close()
+		return nil, fmt.Errorf("%w: listening on %d of %v (see the log for which failed)",
+			ErrAddrInUse, got, cfg.ListenAddrs)
+	}
+
+	h, err := attach(lh, cfg.Options, gater, bw)
+	if err != nil {
+		_ = lh.Close()
+		return nil, err
+	}
+	h.bootstrap = bootstrap
+	if cfg.EnableDHT {
+		if err := h.startDHT(cfg); err != nil {
+			_ = h.Close()
+			return nil, err
+		}
+	}
+	if cfg.EnableMDNS {
+		if err := h.startMDNS(cfg); err != nil {
+			_ = h.Close()
+			return nil, err
+		}
+	}
+	h.log.Info("p2p host started", "id", h.ID(), "addrs", h.Addrs())
+	return h, nil
+}
+
+// NewFromHost starts byzpp's services on an existing libp2p host, which the returned Host then owns
+// (Host.Close closes it). The Host's Gater is not installed in that host's network, so blocking works
+// by closing connections from blocked peers as they appear and by refusing their gossip and streams.
+// Traffic.WireIn/WireOut stay 0. ctx bounds the setup only.
+func NewFromHost(ctx context.Context, lh host.Host, opts Options) (*Host, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return attach(lh, opts, NewGater(), nil)
+}
+
+func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter) (*Host, error) {
+	opts = opts.withDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &Host{
+		h:        lh,
+		opts:     opts,
+		log:      opts.Logger.With("component", "p2p"),
+		gater:    gater,
+		bw:       bw,
+		inbound:  newPeerSlots(opts.Stream.MaxConcurrentPerPeer),
+		outbound: newPeerSlots(opts.Stream.MaxConcurrentPerPeer),
+		ctx:      ctx,
+		cancel:   cancel,
+		topics:   map[string]*Topic{},
+	}
+	if err := h.startGossip(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	lh.Network().Notify(&network.NotifyBundle{ConnectedF: h.onConnected})
+	return h, nil
+}
+
+// onConnected closes connections from blocked peers: on hosts whose network does not run the Gater
+// (NewFromHost), this is what keeps them out.
+func (h *Host) onConnected(_ network.Network, c network.Conn) {
+	if h.gater.IsBlocked(c.RemotePeer()) {
+		go func() { _ = c.Close() }()
+	}
+}
+
+// relayCandidates offers connected peers as relay candidates to autorelay.
+func relayCandidates(self *atomic.Pointer[host.Host]) func(ctx context.Context, num int) <-chan peer.AddrInfo {
+	return func(ctx context.Context, num int) <-chan peer.AddrInfo {
+		out := make(chan peer.AddrInfo, num)
+		defer close(out)
+		hp := self.Load()
+		if hp == nil {
+			return out
+		}
+		h := *hp
+		for _, p := range h.Network().Peers() {
+			if len(out) == num {
+				break
+			}
+			out <- peer.AddrInfo{ID: p, Addrs: h.Peerstore().Addrs(p)}
+		}
+		return out
+	}
+}
+
+// checkPortsFree tries each TCP or UDP listen address with a fixed port, so a taken port is reported
+// plainly (libp2p would log it and carry on with the other listeners, or, with SO_REUSEPORT, share it).
+func checkPortsFree(addrs []string) error {
+	for _, s := range addrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return fmt.Errorf("%w: listen address %q: %v", ErrConfig, s, err)
+		}
+		ip, err := a.ValueForProtocol(ma.P_IP4)
+		if err != nil {
+			if ip, err = a.ValueForProtocol(ma.P_IP6); err != nil {
+				continue // DNS or other forms: leave them to libp2p
+			}
+		}
+		if port, err := a.ValueForProtocol(ma.P_TCP); err == nil && port != "0" {
+			l, err := net.Listen("tcp", net.JoinHostPort(ip, port))
+			if err != nil {
+				return fmt.Errorf("%w: %s (tcp port %s): %v", ErrAddrInUse, s, port, err)
+			}
+			_ = l.Close()
+		}
+		if port, err := a.ValueForProtocol(ma.P_UDP); err == nil && port != "0" {
+			l, err := net.ListenPacket("udp", net.JoinHostPort(ip, port))
+			if err != nil {
+				return fmt.Errorf("%w: %s (udp port %s): %v", ErrAddrInUse, s, port, err)
+			}
+			_ = l.Close()
+		}
+	}
+	return nil
+}
+
+// ID returns the host's peer ID.
+func (h *Host) ID() peer.ID { return h.h.ID() }
+
+// LibP2P returns the underlying libp2p host, for what this package does not wrap.
+func (h *Host) LibP2P() host.Host { return h.h }
+
+// Addrs returns the host's addresses as full multiaddrs ending in /p2p/<id>, ready to print or to give
+// other peers as a bootstrap address.
+func (h *Host) Addrs() []string {
+	infos, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: h.h.ID(), Addrs: h.h.Addrs()})
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(infos))
+	for i, a := range infos {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// Peers lists the connected peers.
+func (h *Host) Peers() []peer.ID { return h.h.Network().Peers() }
+
+// Protect keeps the connection manager from trimming connections to p (fellow members).
+func (h *Host) Protect(p peer.ID) { h.h.ConnManager().Protect(p, "byzpp-member") }
+
+// Unprotect undoes Protect.
+func (h *Host) Unprotect(p peer.ID) { h.h.ConnManager().Unprotect(p, "byzpp-member") }
+
+// BlockPeer cuts p off: no connections, no gossip, no streams, until UnblockPeer.
+func (h *Host) BlockPeer(p peer.ID) {
+	if h.gater.Block(p) {
+		h.log.Info("blocked peer", "peer", p)
+	}
+	h.ps.BlacklistPeer(p) // drops p's gossip state now; the blacklist itself is the Gater
+	_ = h.h.Network().ClosePeer(p)
+}
+
+// UnblockPeer lets p connect again.
+func (h *Host) UnblockPeer(p peer.ID) {
+	if h.gater.Unblock(p) {
+		h.log.Info("unblocked peer", "peer", p)
+	}
+}
+
+// IsBlocked reports whether p is blocked.
+func (h *Host) IsBlocked(p peer.ID) bool { return h.gater.IsBlocked(p) }
+
+// Gater returns the host's set of blocked peers.
+func (h *Host) Gater() *Gater { return h.gater }
+
+// PeerScore returns p's latest gossipsub score (sampled every GossipConfig.ScoreInspectPeriod), and
+// false if p has none yet.
+func (h *Host) PeerScore(p peer.ID) (float64, bool) { return h.scores.get(p) }
+
+// PeerScores returns the latest gossipsub scores of all scored peers.
+func (h *Host) PeerScores() map[peer.ID]float64 { return h.scores.all() }
+
+// Close leaves every topic, stops gossip, discovery and background work, waits for them, and closes
+// the libp2p host. It is safe to call more than once.
+func (h *Host) Close() error {
+	h.closeOnce.Do(func() {
+		h.mu.Lock()
+		h.closed = true
+		topics := make([]*Topic, 0, len(h.topics))
+		for _, t := range h.topics {
+			topics = append(topics, t)
+		}
+		h.mu.Unlock()
+		var errs []error
+		for _, t := range topics {
+			errs = append(errs, t.Close())
+		}
+		h.cancel()
+		h.wg.Wait()
+		if h.mdns != nil {
+			errs = append(errs, h.mdns.Close())
+		}
+		if h.dht != nil {
+			errs = append(errs, h.dht.Close())
+		}
+		errs = append(errs, h.h.Close())
+		h.closeErr = errors.Join(errs...)
+	})
+	return h.closeErr
+}

@@ -1,0 +1,193 @@
+// Package p2ptest builds networks of p2p.Host on libp2p's in-memory mocknet, for tests of p2p and of
+// the packages built on it (node). Hosts are real p2p.Hosts — same gossip, validators, scoring,
+// streams and blocking as in production — over an in-process transport.
+//
+// Use it inside a testing/synctest bubble (synctest.Test): gossipsub's heartbeats and every timeout then
+// run on the bubble's fake clock, so tests are fast and deterministic, and the bubble fails the test if
+// any goroutine outlives it. The network is closed by t.Cleanup.
+package p2ptest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Key returns the deterministic Ed25519 key of test member i, so member identities (and peer IDs) are
+// the same in every run.
+func Key(i int) crypto.PrivKey {
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], uint64(i))
+	seed := sha256.Sum256(append([]byte("byzpp/p2ptest/key/"), buf[:]...))
+	k, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(seed[:]))
+	if err != nil {
+		panic(err) // a 64-byte ed25519 key always unmarshals
+	}
+	return k
+}
+
+// Network is a set of hosts on one mocknet.
+type Network struct {
+	Mocknet mocknet.Mocknet
+	Hosts   []*p2p.Host
+	Keys    []crypto.PrivKey
+}
+
+// Config tunes NewMockNetwork.
+type Config struct {
+	// Options are passed to every host (zero value: defaults, with a logger writing to t.Log at warn level).
+	Options p2p.Options
+	// Unconnected leaves hosts linked but not connected (connect with Connect or ConnectAll).
+	Unconnected bool
+	// KeyOffset shifts the key indices, so two networks in one test get different identities.
+	KeyOffset int
+}
+
+// NewMockNetwork builds n hosts with keys Key(0..n-1), links every pair, and connects them all to all.
+func NewMockNetwork(t testing.TB, n int) *Network {
+	t.Helper()
+	return NewMockNetworkWith(t, n, Config{})
+}
+
+// NewMockNetworkWith is NewMockNetwork with a Config.
+func NewMockNetworkWith(t testing.TB, n int, cfg Config) *Network {
+	t.Helper()
+	opts := cfg.Options
+	if opts.Logger == nil {
+		opts.Logger = TestLogger(t) // before the network's cleanup, so it still logs while closing
+	}
+	net := &Network{Mocknet: mocknet.New()}
+	t.Cleanup(func() { net.Close() })
+	for i := range n {
+		key := Key(cfg.KeyOffset + i)
+		idx := cfg.KeyOffset + i
+		// Distinct addresses, so gossipsub's IP-colocation penalty never applies between test peers.
+		addr, err := ma.NewMultiaddr(fmt.Sprintf("/ip4/10.%d.%d.%d/tcp/4001", (idx>>16)&255, (idx>>8)&255, idx&255))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lh, err := net.Mocknet.AddPeer(key, addr)
+		if err != nil {
+			t.Fatalf("p2ptest: adding host %d: %v", i, err)
+		}
+		h, err := p2p.NewFromHost(context.Background(), lh, opts)
+		if err != nil {
+			t.Fatalf("p2ptest: starting host %d: %v", i, err)
+		}
+		net.Hosts = append(net.Hosts, h)
+		net.Keys = append(net.Keys, key)
+	}
+	if err := net.Mocknet.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Unconnected {
+		net.ConnectAll(t)
+	}
+	return net
+}
+
+// ConnectAll connects every pair of linked hosts that is not blocked.
+func (n *Network) ConnectAll(t testing.TB) {
+	t.Helper()
+	for i, a := range n.Hosts {
+		for _, b := range n.Hosts[i+1:] {
+			if a.IsBlocked(b.ID()) || b.IsBlocked(a.ID()) || len(n.Mocknet.LinksBetweenPeers(a.ID(), b.ID())) == 0 {
+				continue
+			}
+			n.Connect(t, a, b)
+		}
+	}
+}
+
+// Connect connects host a to host b.
+func (n *Network) Connect(t testing.TB, a, b *p2p.Host) {
+	t.Helper()
+	if _, err := n.Mocknet.ConnectPeers(a.ID(), b.ID()); err != nil {
+		t.Fatalf("p2ptest: connecting %s to %s: %v", a.ID(), b.ID(), err)
+	}
+}
+
+// Partition cuts every link between hosts in different groups (host indices) and closes their
+// connections; hosts within a group stay connected. Hosts in no group are cut off from everyone.
+func (n *Network) Partition(t testing.TB, groups ...[]int) {
+	t.Helper()
+	group := make([]int, len(n.Hosts))
+	for i := range group {
+		group[i] = -1 - i // alone
+	}
+	for g, members := range groups {
+		for _, i := range members {
+			group[i] = g
+		}
+	}
+	for i, a := range n.Hosts {
+		for j := i + 1; j < len(n.Hosts); j++ {
+			if group[i] == group[j] {
+				continue
+			}
+			b := n.Hosts[j]
+			if err := n.Mocknet.UnlinkPeers(a.ID(), b.ID()); err != nil && len(n.Mocknet.LinksBetweenPeers(a.ID(), b.ID())) > 0 {
+				t.Fatalf("p2ptest: unlinking: %v", err)
+			}
+			_ = n.Mocknet.DisconnectPeers(a.ID(), b.ID())
+		}
+	}
+}
+
+// Heal relinks every pair and reconnects them.
+func (n *Network) Heal(t testing.TB) {
+	t.Helper()
+	if err := n.Mocknet.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	n.ConnectAll(t)
+}
+
+// IDs returns the hosts' peer IDs in host order.
+func (n *Network) IDs() []peer.ID {
+	out := make([]peer.ID, len(n.Hosts))
+	for i, h := range n.Hosts {
+		out[i] = h.ID()
+	}
+	return out
+}
+
+// Close closes every host and the mocknet. t.Cleanup calls it; calling it earlier is fine.
+func (n *Network) Close() {
+	for _, h := range n.Hosts {
+		_ = h.Close()
+	}
+	_ = n.Mocknet.Close()
+}
+
+// WaitForMesh waits until every topic sees at least min subscribed peers, polling every 50ms, or
+// until ctx ends. Inside a synctest bubble the wait costs no real time.
+func WaitForMesh(ctx context.Context, topics []*p2p.Topic, min int) error {
+	for {
+		ready := true
+		for _, t := range topics {
+			if len(t.Peers()) < min {
+				ready = false
+				break
+			}
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("p2ptest: topics did not reach %d peers: %w", min, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

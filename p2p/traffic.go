@@ -1,0 +1,35 @@
+package p2p
+
+import "sync/atomic"
+
+// Traffic is a snapshot of byte counters, for metrics.
+type Traffic struct {
+	// WireIn and WireOut count every byte on this host's libp2p streams (gossip, DHT, identify, requests),
+	// as reported by the bandwidth reporter. They stay 0 on hosts without one (NewFromHost, mocknet).
+	// libp2p's BandwidthCounter refreshes its totals once a second.
+	WireIn, WireOut int64
+	// GossipIn counts payload bytes of validated gossip messages from other peers delivered by Next;
+	// GossipOut counts payload bytes this host published.
+	GossipIn, GossipOut int64
+	// StreamIn and StreamOut count request/response payload bytes (both as requester and as server).
+	StreamIn, StreamOut int64
+}
+
+type trafficCounters struct {
+	gossipIn, gossipOut, streamIn, streamOut atomic.Int64
+}
+
+// Traffic returns the current byte counters.
+func (h *Host) Traffic() Traffic {
+	t := Traffic{
+		GossipIn:  h.traffic.gossipIn.Load(),
+		GossipOut: h.traffic.gossipOut.Load(),
+		StreamIn:  h.traffic.streamIn.Load(),
+		StreamOut: h.traffic.streamOut.Load(),
+	}
+	if h.bw != nil {
+		s := h.bw.GetBandwidthTotals()
+		t.WireIn, t.WireOut = s.TotalIn, s.TotalOut
+	}
+	return t
+}

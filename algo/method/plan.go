@@ -15,13 +15,15 @@ type Plan struct {
 // PlanRound derives round k's plan from the seed.
 func (c *Config) PlanRound(seed, k uint64) Plan {
 	full := k == 0
-	if !full {
+	if !full && c.Variant == VariantMarinaPP {
 		if c.Schedule > 0 {
 			full = k%uint64(c.Schedule) == 0
 		} else {
 			full = rng.Bernoulli(rng.New(seed, k, rng.Coin, 0), c.P)
 		}
 	}
+	// Momentum SGD has no anchor rounds after round 0, whose full gradients give the clipped variant
+	// its first estimate (with g^0 = 0 its threshold λ‖x^1 − x^0‖ would be 0 forever).
 	var sample []int
 	if full || c.Sampled >= c.Members {
 		sample = make([]int, c.Members)
@@ -30,10 +32,6 @@ func (c *Config) PlanRound(seed, k uint64) Plan {
 		}
 	} else {
 		sample = rng.Sample(rng.New(seed, k, rng.Sampling, 0), c.Members, c.Sampled)
-	}
-	if c.Variant != VariantMarinaPP {
-		// Momentum SGD has no anchor rounds: every round is a sampled minibatch round.
-		full = false
 	}
 	return Plan{Round: k, Full: full, Sample: sample}
 }

@@ -109,3 +109,38 @@ func TestLambdaJSON(t *testing.T) {
 		t.Error("accepted a word that is not none")
 	}
 }
+
+// TestHeuristicProtectsMomentumSGD: the paper's eq. 10 (clip m_i − g^k) makes robust momentum SGD
+// survive Shift-Back under partial participation far better than plain robust momentum SGD.
+func TestHeuristicProtectsMomentumSGD(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 2 × 2000 rounds")
+	}
+	gap := func(variant string) float64 {
+		s := Default()
+		s.Variant, s.LR, s.Rounds, s.EvalEvery = variant, 0.5, 2000, 500
+		res, err := Run(context.Background(), s, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Points[len(res.Points)-1].Gap
+	}
+	plain, clipped := gap("sgdm"), gap("sgdm-clip")
+	t.Logf("gap after 2000 rounds: sgdm %.3g, sgdm-clip %.3g", plain, clipped)
+	if !(clipped < plain/10) {
+		t.Errorf("sgdm-clip gap %g is not 10× below sgdm's %g", clipped, plain)
+	}
+}
+
+func TestMLPTrains(t *testing.T) {
+	s := Default()
+	s.Model, s.Hidden, s.Rounds, s.EvalEvery, s.Byzantine, s.Attack = "mlp", 4, 500, 100, 0, "none"
+	res, err := Run(context.Background(), s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := res.Points[0].Loss, res.Points[len(res.Points)-1].Loss
+	if !(last < first-0.05) {
+		t.Errorf("MLP loss went from %g to %g in 500 rounds", first, last)
+	}
+}

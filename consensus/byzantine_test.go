@@ -187,3 +187,105 @@ func (s *roundSpammer) tick(c *cluster, n *simNode) {
 		c.broadcast(n.id, m)
 	}
 }
+
+// coalition is a coordinated, omniscient attack by all Byzantine members on a fixed split of the
+// correct ones into X and Y. It ignores its members' own machines and, for every attempt a correct
+// member is in, sends once: in an attempt a coalition member leads, proposal A to X and B to Y,
+// prevotes for A to X and B to Y, precommits for A to one member of X only (so it alone decides while
+// the rest of X stays locked on A) and for B to Y; in an attempt a correct member leads, prevotes and
+// precommits for that proposal to everyone, to help any quorum form. Against a correct machine this
+// only delays decisions; a too-small quorum or a forgotten lock (line 23) lets it make correct members
+// decide two values, and TestClusterSplitBrainCoalition catches both mutations.
+type coalition struct {
+	honestParts
+	inX    []bool
+	first  int // the one member of X that receives the coalition's precommits for A
+	member []bool
+	sent   map[[2]uint64]bool // (height, round) attacked
+}
+
+// newCoalition splits the honest members (those not in byz) alternately into X and Y.
+func newCoalition(n int, byz []int) *coalition {
+	co := &coalition{inX: make([]bool, n), member: make([]bool, n), first: -1, sent: make(map[[2]uint64]bool)}
+	for _, b := range byz {
+		co.member[b] = true
+	}
+	k := 0
+	for i := range n {
+		if co.member[i] {
+			continue
+		}
+		if k%2 == 0 {
+			co.inX[i] = true
+			if co.first < 0 {
+				co.first = i
+			}
+		}
+		k++
+	}
+	return co
+}
+
+func (*coalition) name() string                     { return "coalition" }
+func (*coalition) send(*cluster, *simNode, Message) {}
+
+// tick is called for every coalition member; the first one to see an attempt attacks it on behalf of
+// all of them.
+func (co *coalition) tick(c *cluster, _ *simNode) {
+	for _, target := range c.nodes {
+		if !target.honest() || target.m == nil {
+			continue
+		}
+		st := target.m.Status()
+		key := [2]uint64{st.Height, uint64(st.Round)}
+		if co.sent[key] {
+			continue
+		}
+		if co.attack(c, st.Height, st.Round) {
+			co.sent[key] = true
+		}
+	}
+}
+
+// attack sends the coalition's messages for (h, r) and reports whether it could (a correct leader's
+// value must be known first).
+func (co *coalition) attack(c *cluster, h uint64, r uint32) bool {
+	leader := c.nodes[0].cfg.Proposer(h, r)
+	split := co.member[leader]
+	a, b := validValue(h, r, leader, 0), validValue(h, r, leader, 1)
+	if !split {
+		vals := c.proposals[[2]uint64{h, uint64(r)}]
+		if len(vals) == 0 {
+			return false
+		}
+		a, b = vals[0], vals[0]
+	}
+	emit := func(from, to int, msg Message) {
+		c.sign(from, msg)
+		c.send(envelope{from: from, to: to, msg: &msg})
+	}
+	for to := range c.n {
+		if co.member[to] {
+			continue
+		}
+		v := b
+		if co.inX[to] {
+			v = a
+		}
+		if split {
+			emit(leader, to, ProposalMessage(Proposal{Height: h, Round: r, POLRound: -1, Value: v, Proposer: leader}))
+		}
+		for from := range c.n {
+			if !co.member[from] {
+				continue
+			}
+			emit(from, to, VoteMessage(Vote{Type: Prevote, Height: h, Round: r, Value: v, Voter: from}))
+			pcv := v
+			if split && co.inX[to] && to != co.first {
+				pcv = ValueID{}
+			}
+			emit(from, to, VoteMessage(Vote{Type: Precommit, Height: h, Round: r, Value: pcv, Voter: from}))
+		}
+	}
+	return true
+}

@@ -86,9 +86,8 @@ func slotOf(m Message) slotKey {
 
 // Timings of the test application.
 const (
-	proposeDelay = 2  // ticks the leader's application takes to build a value
-	applyDelay   = 1  // ticks to apply a decision before StartHeight(h+1)
-	statusEvery  = 16 // ticks between "my height" announcements used for catch-up
+	proposeDelay = 2 // ticks the leader's application takes to build a value
+	applyDelay   = 1 // ticks to apply a decision before StartHeight(h+1)
 )
 
 type cluster struct {
@@ -103,13 +102,16 @@ type cluster struct {
 	seq   uint64
 
 	signed    map[sigKey]bool
-	slots     map[slotKey]Message // first message each honest member signed in each slot
-	decided   map[uint64]ValueID  // the value honest members decided at each height
-	proposed  map[ValueID]bool    // every value some member signed a proposal for
+	slots     map[slotKey]Message     // first message each honest member signed in each slot
+	decided   map[uint64]ValueID      // the value honest members decided at each height
+	proposed  map[ValueID]bool        // every value some member signed a proposal for
+	proposals map[[2]uint64][]ValueID // values proposed at (height, round), in signing order
 	valuesAt  map[uint64][]ValueID
 	evidence  map[int]int // member → number of honest reports
 	buffered  []int       // per member: messages its machine buffered for a future height
 	delivered uint64
+	// statusEvery is the number of ticks between "my height" announcements used for catch-up.
+	statusEvery uint64
 }
 
 type simNode struct {
@@ -137,14 +139,16 @@ func (n *simNode) honest() bool { return n.byz == nil }
 func newCluster(t testing.TB, n int, seed uint64, net netConfig, proposer func(uint64, uint32) int, strategies map[int]strategy) *cluster {
 	c := &cluster{
 		t: t, n: n, seed: seed, net: net,
-		r:        rng.New(seed, 0, rng.Sampling, 0),
-		signed:   make(map[sigKey]bool),
-		slots:    make(map[slotKey]Message),
-		decided:  make(map[uint64]ValueID),
-		proposed: make(map[ValueID]bool),
-		valuesAt: make(map[uint64][]ValueID),
-		evidence: make(map[int]int),
-		buffered: make([]int, n),
+		r:           rng.New(seed, 0, rng.Sampling, 0),
+		signed:      make(map[sigKey]bool),
+		slots:       make(map[slotKey]Message),
+		decided:     make(map[uint64]ValueID),
+		proposed:    make(map[ValueID]bool),
+		proposals:   make(map[[2]uint64][]ValueID),
+		valuesAt:    make(map[uint64][]ValueID),
+		evidence:    make(map[int]int),
+		buffered:    make([]int, n),
+		statusEvery: 16,
 	}
 	for i := range n {
 		cfg := Config{
@@ -206,6 +210,10 @@ func (c *cluster) sign(author int, msg Message) {
 	}
 	c.signed[keyOf(msg)] = true
 	if msg.Kind == KindProposal {
+		k := [2]uint64{msg.Proposal.Height, uint64(msg.Proposal.Round)}
+		if !slices.Contains(c.proposals[k], msg.Proposal.Value) {
+			c.proposals[k] = append(c.proposals[k], msg.Proposal.Value)
+		}
 		if !c.proposed[msg.Proposal.Value] {
 			c.proposed[msg.Proposal.Value] = true
 			c.valuesAt[msg.Proposal.Height] = append(c.valuesAt[msg.Proposal.Height], msg.Proposal.Value)
@@ -382,7 +390,7 @@ func (c *cluster) tickNode(n *simNode) {
 			c.t.Errorf("member %d StartHeight(%d): %v", n.id, n.height, err)
 		}
 	}
-	if c.now%statusEvery == uint64(n.id)%statusEvery && (n.byz == nil || !n.byz.silent()) {
+	if c.now%c.statusEvery == uint64(n.id)%c.statusEvery && (n.byz == nil || !n.byz.silent()) {
 		h := n.height
 		for to := range c.n {
 			c.send(envelope{from: n.id, to: to, status: &h})
@@ -471,7 +479,7 @@ func (c *cluster) onDecision(n *simNode, d Decision) {
 	}
 	if n.honest() {
 		if prev, ok := c.decided[d.Height]; ok && prev != d.Value {
-			c.t.Errorf("SAFETY: height %d decided %s and %s (member %d)", d.Height, prev, d.Value, n.id)
+			c.t.Errorf("SAFETY: height %d decided %x and %x (member %d)", d.Height, prev, d.Value, n.id)
 		}
 		c.decided[d.Height] = d.Value
 		if !isValid(d.Value) || !c.proposed[d.Value] {
@@ -491,7 +499,7 @@ func (c *cluster) onDecision(n *simNode, d Decision) {
 func (c *cluster) apply(n *simNode, d Decision) {
 	if n.honest() {
 		if prev, ok := c.decided[d.Height]; ok && prev != d.Value {
-			c.t.Errorf("SAFETY: member %d applies %s at height %d, decided was %s", n.id, d.Value, d.Height, prev)
+			c.t.Errorf("SAFETY: member %d applies %x at height %d, decided was %x", n.id, d.Value, d.Height, prev)
 		}
 		c.decided[d.Height] = d.Value
 	}

@@ -37,12 +37,15 @@
 //   - The paper's gossip assumption (every message a correct member received eventually reaches all
 //     correct members) is met by periodic rebroadcast of our latest messages and Ready.Relay of the
 //     prevotes behind our validRound.
-//   - Message log hygiene the paper leaves implicit: one vote per (voter, type, attempt) is counted; a
-//     second, different one is equivocation, reported once in Ready.Evidence, after which the member
-//     is ignored for the rest of the height. Messages for future heights are buffered (bounded per
-//     sender) and replayed on StartHeight; past heights are ignored. Each member may hold messages in
-//     at most two attempts beyond round_p+1 (its lowest is forgotten when it moves higher), so no
-//     member can make us allocate unbounded state.
+//   - Message log hygiene the paper leaves implicit: a member counts at most once in any tally. A
+//     second, different vote for the same (type, attempt) — or a second proposal — is equivocation,
+//     reported once per member and height in Ready.Evidence. The conflicting vote still counts towards
+//     its own value (bounded; see voteSet), as it would in the paper's message log: ignoring an
+//     equivocator from then on lets it split the correct members' views of a proof of lock, which
+//     stalls the height. Messages for future heights are buffered (bounded per sender) and replayed on
+//     StartHeight; past heights are ignored. Each member may hold messages in at most two attempts
+//     beyond round_p+1 (its lowest is forgotten when it moves higher), so no member can make us
+//     allocate unbounded state.
 //
 // # Persistence
 //

@@ -16,9 +16,6 @@ func (m *Machine) StepProposal(p Proposal, valid bool) error {
 	if current, err := m.classify(msg); !current {
 		return err
 	}
-	if m.hlog.faulty[p.Proposer] {
-		return fmt.Errorf("%w: member %d", ErrFaultyMember, p.Proposer)
-	}
 	if !m.hlog.admit(p.Proposer, p.Round, m.round) {
 		return fmt.Errorf("%w: member %d, round %d", ErrRoundTooFar, p.Proposer, p.Round)
 	}
@@ -35,7 +32,7 @@ func (m *Machine) StepProposal(p Proposal, valid bool) error {
 		return fmt.Errorf("%w: proposal %d/%d from %d", ErrDuplicate, p.Height, p.Round, p.Proposer)
 	}
 	if len(l.proposals) > 0 {
-		// A second, different proposal from the leader of this attempt. Keep it too (up to
+		// A different proposal from the leader of this attempt. Keep it too (up to
 		// maxProposalsPerRound) so that lines 36 and 49 can still act if the members settle on it;
 		// lines 22 and 28 act on proposals in arrival order, so the first stays the one prevoted.
 		m.recordEquivocation(p.Proposer, p.Round, ProposalMessage(l.proposals[0].p), msg)
@@ -61,25 +58,22 @@ func (m *Machine) StepVote(v Vote) error {
 	if current, err := m.classify(msg); !current {
 		return err
 	}
-	if m.hlog.faulty[v.Voter] {
-		return fmt.Errorf("%w: member %d", ErrFaultyMember, v.Voter)
-	}
 	if !m.hlog.admit(v.Voter, v.Round, m.round) {
 		return fmt.Errorf("%w: member %d, round %d", ErrRoundTooFar, v.Voter, v.Round)
 	}
 	l := m.hlog.roundOrNew(v.Round)
 	set := l.votes(v.Type)
 	if set.hasFirst[v.Voter] {
-		first := set.first[v.Voter]
-		if first == v {
+		if set.voted(v.Voter, v.Value) {
 			return fmt.Errorf("%w: %s %d/%d from %d", ErrDuplicate, v.Type, v.Height, v.Round, v.Voter)
 		}
-		// Evidence; the second vote counts towards its own value too (see voteSet), and the member
-		// is ignored from now on, so it can never contribute more than these two.
-		m.recordEquivocation(v.Voter, v.Round, VoteMessage(first), msg)
-		set.addSecond(v)
-		m.afterInput(v.Round)
-		return fmt.Errorf("%w: two %ss from member %d at %d/%d", ErrEquivocation, v.Type, v.Voter, v.Height, v.Round)
+		m.recordEquivocation(v.Voter, v.Round, VoteMessage(set.first[v.Voter]), msg)
+		// The conflicting vote still counts towards its own value (see voteSet for why), within bounds.
+		if len(set.extra[v.Voter]) < maxExtraVotes && (v.Value.IsNil() || m.hlog.proposes(v.Value)) {
+			set.addExtra(v)
+			m.afterInput(v.Round)
+		}
+		return fmt.Errorf("%w: conflicting %ss from member %d at %d/%d", ErrEquivocation, v.Type, v.Voter, v.Height, v.Round)
 	}
 	set.add(v)
 	l.markSender(v.Voter)
@@ -147,8 +141,11 @@ func (m *Machine) classify(msg Message) (current bool, err error) {
 	return false, nil
 }
 
-// recordEquivocation keeps the evidence, reports it once and ignores member for the rest of the height.
+// recordEquivocation reports the first evidence against member at this height.
 func (m *Machine) recordEquivocation(member int, round uint32, first, second Message) {
+	if m.hlog.faulty[member] {
+		return
+	}
 	m.hlog.faulty[member] = true
 	m.evidence = append(m.evidence, Equivocation{Member: member, Height: m.height, Round: round, First: first, Second: second})
 	m.log.Warn("equivocation", "height", m.height, "round", round, "member", member, "kind", first.Kind)

@@ -134,24 +134,67 @@ func TestVoteEquivocation(t *testing.T) {
 	if e.Member != 1 || e.Height != 0 || e.Round != 0 || e.First.Vote != pv(0, 0, val(1), 1) || e.Second.Vote != pv(0, 0, val(2), 1) {
 		t.Fatalf("evidence = %+v", e)
 	}
-	// Member 1 is ignored for the rest of the height, whatever it sends; evidence is not repeated.
-	wantErr(t, m.StepVote(pv(0, 0, nilV, 1)), ErrFaultyMember)
-	wantErr(t, m.StepVote(pc(0, 0, val(1), 1)), ErrFaultyMember)
-	wantErr(t, m.StepVote(pv(0, 1, val(1), 1)), ErrFaultyMember)
+	// Evidence is reported once per member and height, however often it equivocates.
+	wantErr(t, m.StepVote(pv(0, 0, nilV, 1)), ErrEquivocation)
+	wantErr(t, m.StepVote(pv(0, 0, nilV, 1)), ErrDuplicate)
+	mustStep(t, m, pc(0, 0, val(1), 1)) // another slot: counted
 	if rd := drain(m); len(rd.Evidence) != 0 {
 		t.Fatalf("evidence repeated: %+v", rd.Evidence)
 	}
 	if got := m.Status().Faulty; len(got) != 1 || got[0] != 1 {
 		t.Fatalf("Faulty = %v", got)
 	}
-	// Its first vote still counts: with member 0 that is a quorum for val(1).
+	l := m.hlog.round(0)
+	// val(2) is proposed by nobody, so that vote is not kept; nil always is. The member is counted
+	// once among all prevoters.
+	if l.prevotes.count(val(2)) != 0 || l.prevotes.count(nilV) != 1 || l.prevotes.count(val(1)) != 2 || l.prevotes.total != 2 {
+		t.Fatalf("prevote counts %v total %d", l.prevotes.byValue, l.prevotes.total)
+	}
+	// With member 0 that is a quorum for val(1).
 	mustStep(t, m, pv(0, 0, val(1), 0))
 	wantVotes(t, drain(m), pc(0, 0, val(1), 3))
-	// At the next height the member is heard again.
-	if err := m.StartHeight(1); err != nil {
-		t.Fatal(err)
+	// Extra votes per member are bounded.
+	for k, p := range []Proposal{prop(0, 0, -1, val(10), 0), prop(0, 1, -1, val(11), 1), prop(0, 1, -1, val(12), 1),
+		prop(0, 2, -1, val(13), 2), prop(0, 2, -1, val(14), 2)} {
+		if err := m.StepProposal(p, true); err != nil && !errors.Is(err, ErrEquivocation) {
+			t.Fatalf("proposal %d: %v", k, err)
+		}
 	}
-	mustStep(t, m, pv(1, 0, val(1), 1))
+	for k := byte(10); k < 15; k++ {
+		_ = m.StepVote(pc(0, 0, val(k), 1))
+	}
+	if n := len(m.hlog.round(0).precommits.extra[1]); n != maxExtraVotes {
+		t.Fatalf("%d extra votes kept, want the bound %d", n, maxExtraVotes)
+	}
+}
+
+// TestEquivocatorStillCounts is the regression behind voteSet's design. Member 1 is caught
+// equivocating in attempt 5; its later vote in attempt 0 must still count, or member 3 could not lock,
+// and member 2, which saw member 1's nil prevote first, could never verify member 3's proof of lock.
+func TestEquivocatorStillCounts(t *testing.T) {
+	m3, _ := started(t, testConfig(3, 4), 0)
+	m2, _ := started(t, testConfig(2, 4), 0)
+	for _, m := range []*Machine{m3, m2} {
+		mustStep(t, m, pv(0, 5, val(9), 1))
+		wantErr(t, m.StepVote(pv(0, 5, nilV, 1)), ErrEquivocation)
+		mustPropose(t, m, prop(0, 0, -1, val(1), 0), true)
+	}
+	wantErr(t, m2.StepVote(pv(0, 0, nilV, 1)), nil)
+	mustStep(t, m3, pv(0, 0, val(1), 0), pv(0, 0, val(1), 1))
+	if s := m3.Status(); s.LockedRound != 0 || s.LockedValue != val(1) {
+		t.Fatalf("member 3 did not lock: %+v", s)
+	}
+	// Member 2 (prevoted val(1) itself) sees 0's prevote and then 1's conflicting one.
+	mustStep(t, m2, pv(0, 0, val(1), 0))
+	wantErr(t, m2.StepVote(pv(0, 0, val(1), 1)), ErrEquivocation)
+	if got := m2.hlog.round(0).prevotes.count(val(1)); got != 3 {
+		t.Fatalf("member 2 counts %d prevotes for val(1), want 3", got)
+	}
+	// So member 2 accepts member 3's proof of lock in attempt 3 (led by 3), after skipping there.
+	mustStep(t, m2, pc(0, 3, nilV, 0), pc(0, 3, nilV, 1))
+	drain(m2)
+	mustPropose(t, m2, prop(0, 3, 0, val(1), 3), true)
+	wantVotes(t, drain(m2), pv(0, 3, val(1), 2))
 }
 
 func TestProposalEquivocation(t *testing.T) {
@@ -165,9 +208,13 @@ func TestProposalEquivocation(t *testing.T) {
 		t.Fatalf("evidence = %+v", rd.Evidence)
 	}
 	wantErr(t, m.StepProposal(prop(0, 0, 0, val(3), 0), true), ErrBadMessage)
-	wantErr(t, m.StepProposal(prop(0, 4, -1, val(3), 0), true), ErrFaultyMember)
-	// Member 0 is ignored for the rest of the height, as for votes.
-	wantErr(t, m.StepVote(pc(0, 0, val(2), 0)), ErrFaultyMember)
+	wantErr(t, m.StepProposal(prop(0, 0, -1, val(3), 0), true), ErrEquivocation)
+	if n := len(m.hlog.round(0).proposals); n != maxProposalsPerRound {
+		t.Fatalf("%d proposals stored", n)
+	}
+	if rd := drain(m); len(rd.Evidence) != 0 {
+		t.Fatal("evidence reported twice")
+	}
 }
 
 func TestProposalEquivocationDecides(t *testing.T) {

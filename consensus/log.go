@@ -3,26 +3,31 @@ package consensus
 import "slices"
 
 // voteSet holds the votes of one type for one attempt, with running counts so that every
-// "2f+1 ⟨…, id(v)⟩" test of Algorithm 1 is a map look-up. A member's first vote is kept in first; a
-// conflicting second one (equivocation, after which the member is ignored) in second. Both count
-// towards their own value, each member at most once per value, as in the paper's message log: if the
-// second vote were dropped, a correct member that happened to receive it first could never see the
-// quorum other correct members saw (for example the proof of lock of a re-proposal), and with f
-// equivocators among N = 3f+1 the height could stall forever. Safety is untouched: two quorums for
-// different values still share f+1 distinct members, more than there are Byzantine ones.
+// "2f+1 ⟨…, id(v)⟩" test of Algorithm 1 is a map look-up.
+//
+// A member's first vote is kept in first and counted in total (lines 34, 47: "2f+1 ⟨PREVOTE, h, r, ∗⟩"
+// count members, not messages). An equivocating member's further votes with other values are kept in
+// extra and count towards their own values, each member at most once per value — as in the paper's
+// message log, where the quorum tests are over messages from distinct senders for a value. Dropping
+// them would let one Byzantine member split the correct ones: a correct member that counted its vote
+// for v may lock on v, while another that saw a different vote first can never verify that lock's
+// proof (line 28) again, and with N = 3f+1 the height stalls (TestEquivocatorStillCounts). Safety is
+// untouched: two quorums for different values still share f+1 distinct members, more than there are
+// Byzantine ones. extra is bounded by maxExtraVotes, and only votes for nil or for a value some
+// proposal of the height carries are kept — no rule counts any other value.
 type voteSet struct {
-	first, second       []Vote // indexed by voter
-	hasFirst, hasSecond []bool
-	total               int             // members who voted at all (lines 34, 47: "2f+1 ⟨PREVOTE, h, r, ∗⟩")
-	byValue             map[ValueID]int // members who voted for each value (nil included)
+	first    []Vote // indexed by voter
+	hasFirst []bool
+	extra    [][]Vote        // indexed by voter: later votes with other values
+	total    int             // members who voted at all
+	byValue  map[ValueID]int // members who voted for each value (nil included)
 }
 
+// maxExtraVotes bounds the conflicting votes kept per member, type and attempt.
+const maxExtraVotes = 3
+
 func newVoteSet(n int) voteSet {
-	return voteSet{
-		first: make([]Vote, n), second: make([]Vote, n),
-		hasFirst: make([]bool, n), hasSecond: make([]bool, n),
-		byValue: make(map[ValueID]int),
-	}
+	return voteSet{first: make([]Vote, n), hasFirst: make([]bool, n), extra: make([][]Vote, n), byValue: make(map[ValueID]int)}
 }
 
 func (s *voteSet) add(v Vote) {
@@ -32,11 +37,26 @@ func (s *voteSet) add(v Vote) {
 	s.byValue[v.Value]++
 }
 
-// addSecond records the conflicting vote of an equivocating member (its value differs from the first).
-func (s *voteSet) addSecond(v Vote) {
-	s.second[v.Voter] = v
-	s.hasSecond[v.Voter] = true
+// addExtra records a conflicting vote of an equivocating member (its value is not yet counted for it).
+func (s *voteSet) addExtra(v Vote) {
+	s.extra[v.Voter] = append(s.extra[v.Voter], v)
 	s.byValue[v.Value]++
+}
+
+// voted reports whether voter already has a vote for value counted.
+func (s *voteSet) voted(voter int, value ValueID) bool {
+	if !s.hasFirst[voter] {
+		return false
+	}
+	if s.first[voter].Value == value {
+		return true
+	}
+	for _, e := range s.extra[voter] {
+		if e.Value == value {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *voteSet) decrement(v ValueID) {
@@ -46,10 +66,10 @@ func (s *voteSet) decrement(v ValueID) {
 }
 
 func (s *voteSet) remove(voter int) {
-	if s.hasSecond[voter] {
-		s.decrement(s.second[voter].Value)
-		s.hasSecond[voter], s.second[voter] = false, Vote{}
+	for _, e := range s.extra[voter] {
+		s.decrement(e.Value)
 	}
+	s.extra[voter] = nil
 	if s.hasFirst[voter] {
 		s.decrement(s.first[voter].Value)
 		s.hasFirst[voter], s.first[voter] = false, Vote{}
@@ -63,11 +83,18 @@ func (s *voteSet) count(v ValueID) int { return s.byValue[v] }
 func (s *voteSet) forValue(v ValueID) []Vote {
 	var out []Vote
 	for i := range s.first {
-		switch {
-		case s.hasFirst[i] && s.first[i].Value == v:
+		if !s.hasFirst[i] {
+			continue
+		}
+		if s.first[i].Value == v {
 			out = append(out, s.first[i])
-		case s.hasSecond[i] && s.second[i].Value == v:
-			out = append(out, s.second[i])
+			continue
+		}
+		for _, e := range s.extra[i] {
+			if e.Value == v {
+				out = append(out, e)
+				break
+			}
 		}
 	}
 	return out
@@ -126,7 +153,7 @@ type heightLog struct {
 	// far[i] lists the attempts above round_p+1 in which member i has messages (at most
 	// farRoundsPerSender), so one member cannot make us allocate a log for every possible attempt.
 	far    [][]uint32
-	faulty []bool // members caught equivocating at this height: their later messages are ignored
+	faulty []bool // members caught equivocating at this height (evidence reported once)
 }
 
 func newHeightLog(n int) *heightLog {
@@ -174,6 +201,18 @@ func (h *heightLog) admit(i int, r, current uint32) bool {
 	}
 	h.far[i][slices.Index(h.far[i], lowest)] = r
 	return true
+}
+
+// proposes reports whether some stored proposal of the height carries v (see voteSet).
+func (h *heightLog) proposes(v ValueID) bool {
+	for _, l := range h.rounds {
+		for _, sp := range l.proposals {
+			if sp.p.Value == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *heightLog) faultyMembers() []int {

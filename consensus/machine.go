@@ -19,7 +19,6 @@ var (
 	ErrFromSelf       = errors.New("consensus: message signed by ourselves")
 	ErrDuplicate      = errors.New("consensus: duplicate message")
 	ErrEquivocation   = errors.New("consensus: equivocation")
-	ErrFaultyMember   = errors.New("consensus: sender equivocated at this height; ignored")
 	ErrRoundTooFar    = errors.New("consensus: sender already holds its allowance of far attempts")
 	ErrNotRequested   = errors.New("consensus: no value was requested for that height and attempt")
 	ErrBadPersistence = errors.New("consensus: inconsistent persistent state")

@@ -253,3 +253,46 @@ func TestClusterEveryoneRestarts(t *testing.T) {
 	}
 	mustReach(t, c, 6, 6000)
 }
+
+// TestClusterSplitBrainCoalition runs the coordinated coalition attack with a coalition member leading
+// the first attempt and a member of Y the second, so that X locks (and one of X decides) on A while Y
+// is offered a fresh value next.
+func TestClusterSplitBrainCoalition(t *testing.T) {
+	for _, n := range []int{4, 7, 10} {
+		t.Run(fmt.Sprintf("N=%d", n), func(t *testing.T) {
+			f := (n - 1) / 3
+			var byz []int
+			for b := range f {
+				byz = append(byz, b)
+			}
+			co := newCoalition(n, byz)
+			var y int
+			for i := range n {
+				if !co.member[i] && !co.inX[i] {
+					y = i
+					break
+				}
+			}
+			for seed := uint64(0); seed < 20; seed++ {
+				co = newCoalition(n, byz)
+				strategies := make(map[int]strategy)
+				for _, b := range byz {
+					strategies[b] = co
+				}
+				fallback := seededProposer(seed, n)
+				leaders := func(h uint64, r uint32) int {
+					switch r {
+					case 0:
+						return byz[int(h)%f]
+					case 1:
+						return y
+					}
+					return fallback(h, r)
+				}
+				c := newCluster(t, n, seed, reliable(), leaders, strategies)
+				c.statusEvery = 97 // slow catch-up, so that attempt 1 runs before X's decision spreads
+				mustReach(t, c, 5, 10000)
+			}
+		})
+	}
+}

@@ -59,18 +59,20 @@ type Candidate struct {
 // ValueID is what consensus agrees on: SHA-256 over (round, included digests, state digest).
 func (c *Candidate) ValueID() Digest { return ValueID(c.Round, c.Included, c.StateDigest) }
 
-// ValueID hashes a proposal's content canonically.
+// ValueID hashes a proposal's content canonically, exactly as wire.Proposal.ValueID does (round as
+// uint64, count and members as uint32, all little endian), so the value consensus agrees on, the value
+// a certificate signs and the value re-derived here are one and the same.
 func ValueID(round uint64, included []Inclusion, stateDigest Digest) Digest {
 	h := sha256.New()
 	var buf [8]byte
 	h.Write([]byte("byzpp/value/v1"))
 	binary.LittleEndian.PutUint64(buf[:], round)
 	h.Write(buf[:])
-	binary.LittleEndian.PutUint64(buf[:], uint64(len(included)))
-	h.Write(buf[:])
+	binary.LittleEndian.PutUint32(buf[:4], uint32(len(included)))
+	h.Write(buf[:4])
 	for _, in := range included {
-		binary.LittleEndian.PutUint64(buf[:], uint64(in.Member))
-		h.Write(buf[:])
+		binary.LittleEndian.PutUint32(buf[:4], uint32(in.Member))
+		h.Write(buf[:4])
 		h.Write(in.Digest[:])
 	}
 	h.Write(stateDigest[:])

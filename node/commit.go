@@ -1,0 +1,179 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// apply commits a decision of the current height: it re-derives (or looks up) the decided value,
+// builds the certificate from the precommit envelopes, persists state + certificate, and starts the
+// next height. A decision whose messages are missing waits for them; one whose value cannot be derived
+// at all is left to state sync.
+func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
+	if d.Height != nd.eng.Round() {
+		return
+	}
+	content := nd.loop.values[d.Value]
+	c, ok := nd.eng.Candidate(engine.Digest(d.Value))
+	if !ok && content != nil {
+		var err error
+		c, err = nd.eng.Evaluate(d.Height, inclusions(content), engine.Digest(content.StateDigest))
+		if errors.Is(err, engine.ErrMissing) {
+			nd.loop.undecided = &d
+			nd.fetch(ctx, d.Certificate[0].Voter, nd.eng.Missing(inclusions(content)))
+			return
+		}
+		if err != nil {
+			// More than 2/3 signed a value this peer derives differently: it cannot follow on its
+			// own, so it adopts a certified state from a peer.
+			nd.log.Error("decided value does not re-derive here", "height", d.Height, "err", err)
+			nd.loop.undecided = &d
+			return
+		}
+		ok = true
+	}
+	if !ok || content == nil {
+		nd.loop.undecided = &d
+		return
+	}
+	cert, err := nd.certificate(d)
+	if err != nil {
+		nd.log.Error("assembling certificate", "height", d.Height, "err", err)
+		nd.loop.undecided = &d
+		return
+	}
+	if err := nd.eng.Commit(c); err != nil {
+		nd.log.Error("commit", "err", err)
+		return
+	}
+	nd.loop.epoch += nd.epochIncrement(d.Height)
+	resp := &wire.StateResponse{Run: nd.run, Height: d.Height, Round: c.Next.Round, X: c.Next.X, G: c.Next.G,
+		Proposal: *content, Cert: cert}
+	if err := nd.saveDecided(resp); err != nil {
+		nd.log.Error("persisting decided state", "height", d.Height, "err", err)
+	}
+	nd.loop.decided++
+	nd.log.Debug("decided", "height", d.Height, "attempt", d.Round, "included", len(c.Included), "clipped", c.Outcome.Clipped)
+	nd.advanceTo(ctx, c.Next.Round)
+}
+
+// certificate collects the signed precommits behind a decision.
+func (nd *Node) certificate(d consensus.Decision) (wire.Certificate, error) {
+	var envs []wire.Envelope
+	for _, v := range d.Certificate {
+		raw, ok := nd.loop.votes[voteKey{voter: v.Voter, vote: v}]
+		if !ok {
+			continue
+		}
+		var env wire.Envelope
+		if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
+			return wire.Certificate{}, err
+		}
+		envs = append(envs, env)
+	}
+	cert, err := wire.AssembleCertificate(envs, nd.lim)
+	if err != nil {
+		return cert, err
+	}
+	if len(cert.Signers) < wire.Quorum(nd.n) {
+		return cert, fmt.Errorf("%w: %d signed precommits kept, need %d", wire.ErrQuorum, len(cert.Signers), wire.Quorum(nd.n))
+	}
+	return cert, nil
+}
+
+// saveDecided persists a decided state and makes it what this peer serves to laggards.
+func (nd *Node) saveDecided(resp *wire.StateResponse) error {
+	raw, err := wire.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	nd.mu.Lock()
+	nd.latest = raw
+	nd.mu.Unlock()
+	if nd.store == nil {
+		return nil
+	}
+	return nd.store.saveState(raw)
+}
+
+// advanceTo moves consensus and the loop to height k after the engine reached state k.
+func (nd *Node) advanceTo(ctx context.Context, k uint64) {
+	nd.loop.lastCommit = nd.loop.ticks
+	nd.loop.undecided = nil
+	if err := nd.cm.StartHeight(k); err != nil {
+		nd.log.Error("start height", "height", k, "err", err)
+	}
+	st := nd.eng.State()
+	if nd.cfg.OnCommit != nil {
+		nd.cfg.OnCommit(st.Round, st.Digest())
+	}
+	if int(st.Round)%nd.gen.Spec.EvalEvery == 0 || int(st.Round) == nd.gen.Spec.Rounds {
+		nd.loop.curve = append(nd.loop.curve, nd.point(st))
+	}
+	nd.onNewHeight(ctx)
+}
+
+// onNewHeight prunes per-height data and sends this member's round message if it is sampled.
+func (nd *Node) onNewHeight(ctx context.Context) {
+	k := nd.eng.Round()
+	nd.current.Store(k)
+	for key := range nd.loop.votes {
+		if key.vote.Height < k {
+			delete(nd.loop.votes, key)
+		}
+	}
+	for id, p := range nd.loop.values {
+		if p.Height < k {
+			delete(nd.loop.values, id)
+		}
+	}
+	for r := range nd.loop.sent {
+		if r < k {
+			delete(nd.loop.sent, r)
+		}
+	}
+	nd.mu.Lock()
+	for r := range nd.served {
+		if r+2 < k {
+			delete(nd.served, r)
+		}
+	}
+	nd.mu.Unlock()
+	nd.sendOwn(ctx)
+}
+
+// point records the honest objective at st (the same numbers sim.Runner records).
+func (nd *Node) point(st *method.State) sim.Point {
+	loss := nd.setup.Objective(st.X)
+	return sim.Point{Round: int(st.Round), Epoch: nd.loop.epoch, Loss: loss, Gap: loss - nd.fstar}
+}
+
+// epochIncrement mirrors sim's accounting of honest passes over the data in a partial round.
+func (nd *Node) epochIncrement(k uint64) float64 {
+	s := nd.setup
+	plan := nd.eng.Plan(k)
+	if plan.Full {
+		return 0
+	}
+	var sum float64
+	honest := 0
+	for i := range s.Shards {
+		if !s.Byzantine[i] {
+			honest++
+		}
+	}
+	for _, i := range plan.Sample {
+		if !s.Byzantine[i] {
+			rows := s.Shards[i].Rows()
+			sum += float64(min(s.Method.Batch, rows)) / float64(rows)
+		}
+	}
+	return sum / float64(honest)
+}

@@ -1,0 +1,236 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// roundIn is a checked round message.
+type roundIn struct {
+	msg    *wire.RoundMsg
+	raw    []byte
+	digest engine.Digest
+}
+
+// proposalIn and voteIn are checked consensus messages with the signed envelope they came in.
+type proposalIn struct {
+	p      *wire.Proposal
+	signer int
+}
+
+type voteIn struct {
+	v   *wire.Vote
+	env wire.Envelope
+	raw []byte
+}
+
+// Errors of the checks, used as reject/ignore reasons.
+var (
+	errStale    = errors.New("stale")
+	errFuture   = errors.New("too far ahead")
+	errFaulty   = errors.New("from an equivocator")
+	errNotMine  = errors.New("wrong run")
+	errSender   = errors.New("sender mismatch")
+	errSampled  = errors.New("sender not sampled")
+	errLeader   = errors.New("sender not leader")
+	errDim      = errors.New("wrong dimension")
+	errEnvelope = errors.New("bad envelope")
+)
+
+// openEnvelope decodes raw as an envelope of type typ signed by a member, and checks the signature.
+func (nd *Node) openEnvelope(raw []byte, typ wire.Type) (wire.Envelope, wire.Message, error) {
+	var env wire.Envelope
+	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
+		return env, nil, fmt.Errorf("%w: %w", errEnvelope, err)
+	}
+	if env.Type != typ {
+		return env, nil, fmt.Errorf("%w: type %v on the %v channel", errEnvelope, env.Type, typ)
+	}
+	if int(env.Signer) >= nd.n {
+		return env, nil, fmt.Errorf("%w: signer %d", errEnvelope, env.Signer)
+	}
+	if err := env.Verify(nd.keys[env.Signer]); err != nil {
+		return env, nil, err
+	}
+	m, err := env.Open(nd.lim)
+	if err != nil {
+		return env, nil, err
+	}
+	return env, m, nil
+}
+
+// checkRound decodes and checks a round message. window=false skips the round-window check (for
+// messages fetched because a proposal includes them).
+func (nd *Node) checkRound(raw []byte, window bool) (*roundIn, error) {
+	env, m, err := nd.openEnvelope(raw, wire.TypeRound)
+	if err != nil {
+		return nil, err
+	}
+	rm := m.(*wire.RoundMsg)
+	switch {
+	case rm.Run != nd.run:
+		return nil, errNotMine
+	case rm.Member != env.Signer:
+		return nil, fmt.Errorf("%w: member %d signed by %d", errSender, rm.Member, env.Signer)
+	case int(rm.Vec.Dim) != nd.setup.Model.Dim():
+		return nil, fmt.Errorf("%w: %d, model has %d", errDim, rm.Vec.Dim, nd.setup.Model.Dim())
+	case !nd.setup.Method.PlanRound(nd.gen.Spec.Seed, rm.Round).Contains(int(rm.Member)):
+		return nil, fmt.Errorf("%w: member %d, round %d", errSampled, rm.Member, rm.Round)
+	}
+	if window {
+		if err := nd.inWindow(rm.Round, int(env.Signer)); err != nil {
+			return nil, err
+		}
+	}
+	return &roundIn{msg: rm, raw: raw, digest: sha256.Sum256(raw)}, nil
+}
+
+func (nd *Node) inWindow(round uint64, signer int) error {
+	cur := nd.current.Load()
+	if round < cur {
+		return errStale
+	}
+	if round > cur+maxFutureHeights {
+		return errFuture
+	}
+	nd.mu.Lock()
+	bad := nd.faulty[signer]
+	nd.mu.Unlock()
+	if bad {
+		return errFaulty
+	}
+	return nil
+}
+
+// verdict maps a check error to a gossip verdict: stale, early and duplicate messages are ignored (an
+// honest peer may send them), anything else is rejected and counts against the forwarding peer.
+func verdict(err error) (p2p.ValidationResult, string) {
+	switch {
+	case errors.Is(err, errStale):
+		return p2p.Ignore, "stale"
+	case errors.Is(err, errFuture):
+		return p2p.Ignore, "future"
+	case errors.Is(err, errFaulty):
+		return p2p.Ignore, "equivocator"
+	case errors.Is(err, errNotMine):
+		return p2p.Ignore, "other-run"
+	case errors.Is(err, errSampled):
+		return p2p.Reject, "not-sampled"
+	case errors.Is(err, errLeader):
+		return p2p.Reject, "not-leader"
+	case errors.Is(err, errDim):
+		return p2p.Reject, "dimension"
+	case errors.Is(err, wire.ErrSignature):
+		return p2p.Reject, "signature"
+	case errors.Is(err, wire.ErrNonFinite):
+		return p2p.Reject, "non-finite"
+	}
+	return p2p.Reject, "malformed"
+}
+
+func (nd *Node) validateRound(_ context.Context, _ peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+	in, err := nd.checkRound(data, true)
+	if err != nil {
+		res, reason := verdict(err)
+		return nil, res, reason
+	}
+	return in, p2p.Accept, ""
+}
+
+func (nd *Node) validateConsensus(_ context.Context, _ peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+	in, err := nd.checkConsensus(data)
+	if err != nil {
+		res, reason := verdict(err)
+		return nil, res, reason
+	}
+	return in, p2p.Accept, ""
+}
+
+func (nd *Node) checkConsensus(raw []byte) (any, error) {
+	var env wire.Envelope
+	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
+		return nil, fmt.Errorf("%w: %w", errEnvelope, err)
+	}
+	if env.Type != wire.TypeProposal && env.Type != wire.TypeVote {
+		return nil, fmt.Errorf("%w: type %v on the consensus channel", errEnvelope, env.Type)
+	}
+	env, m, err := nd.openEnvelope(raw, env.Type)
+	if err != nil {
+		return nil, err
+	}
+	signer := int(env.Signer)
+	switch b := m.(type) {
+	case *wire.Proposal:
+		if b.Run != nd.run {
+			return nil, errNotMine
+		}
+		if method.Leader(nd.gen.Spec.Seed, b.Height, b.Round, nd.n) != signer {
+			return nil, fmt.Errorf("%w: member %d at %d/%d", errLeader, signer, b.Height, b.Round)
+		}
+		if err := nd.inWindow(b.Height, signer); err != nil {
+			return nil, err
+		}
+		return &proposalIn{p: b, signer: signer}, nil
+	case *wire.Vote:
+		if b.Run != nd.run {
+			return nil, errNotMine
+		}
+		if err := nd.inWindow(b.Height, signer); err != nil {
+			return nil, err
+		}
+		return &voteIn{v: b, env: env, raw: raw}, nil
+	}
+	return nil, errEnvelope
+}
+
+// readTopic forwards validated messages from other peers to the event loop.
+func (nd *Node) readTopic(ctx context.Context, t *p2p.Topic) {
+	for {
+		m, err := t.NextMessage(ctx)
+		if err != nil {
+			return
+		}
+		if m.Local || m.Decoded == nil {
+			continue
+		}
+		select {
+		case nd.in <- m.Decoded:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// publish signs body as this member and gossips it on t; it returns the signed bytes.
+func (nd *Node) publish(ctx context.Context, t *p2p.Topic, body wire.Message) ([]byte, wire.Envelope, error) {
+	env, err := wire.SignMessage(nd.cfg.Key, uint32(nd.self), body)
+	if err != nil {
+		return nil, env, err
+	}
+	raw, err := wire.Marshal(&env)
+	if err != nil {
+		return nil, env, err
+	}
+	if err := t.Publish(ctx, raw); err != nil {
+		return raw, env, err
+	}
+	return raw, env, nil
+}
+
+// toCompress converts a wire vector to the algo representation (sharing the slices).
+func toCompress(v wire.Vector) compress.Vector {
+	return compress.Vector{Dim: int(v.Dim), Index: v.Index, Values: v.Values}
+}
+
+func toWire(v compress.Vector) wire.Vector {
+	return wire.Vector{Dim: uint32(v.Dim), Index: v.Index, Values: v.Values}
+}

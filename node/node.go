@@ -1,0 +1,257 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Names of the gossip topics and stream protocols (namespaced by p2p under its prefix and the run id).
+const (
+	topicRound     = "round"
+	topicConsensus = "consensus"
+	protoMsgs      = "msgs/1"
+	protoState     = "state/1"
+)
+
+// Tunables of the protocol around consensus, in ticks.
+const (
+	// maxFutureHeights is how far ahead consensus messages are buffered; beyond it a peer syncs.
+	maxFutureHeights = 4
+	// rebroadcastTicks spaces repeats of our latest consensus messages.
+	rebroadcastTicks = 40
+)
+
+// Node is one running peer. Create it with New and run it with Run.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	gen   *genesis.Genesis
+	run   wire.RunID
+	self  int
+	n     int
+	keys  []crypto.PubKey
+	peers []peer.ID
+	setup *sim.Setup
+	own   *method.Member
+	lim   wire.Limits
+	atk   attackMode
+	store *store
+	fstar float64
+	tick  time.Duration
+
+	eng *engine.Engine
+	cm  *consensus.Machine
+	in  chan any
+
+	roundT, consT *p2p.Topic
+
+	// Owned by the event loop.
+	loop loopState
+
+	// Read by validators and stream handlers on other goroutines.
+	current atomic.Uint64 // round being decided
+	mu      sync.Mutex
+	served  map[uint64]map[engine.Digest][]byte // round → envelope digest → raw envelope
+	latest  []byte                              // encoded StateResponse of the last decided round
+	faulty  map[int]bool
+	status  Status
+}
+
+// New builds a node: it loads the data, builds the training setup and restores persisted state. It
+// does not touch the network until Run.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := cfg.Genesis
+	lg := cfg.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	runID, err := g.RunID()
+	if err != nil {
+		return nil, fmt.Errorf("node: run id: %w", err)
+	}
+	spec := g.Spec
+	if cfg.Data != "" {
+		spec.Data = cfg.Data
+	}
+	setup, err := sim.Build(spec, nil)
+	if err != nil {
+		return nil, fmt.Errorf("node: building the training setup: %w", err)
+	}
+	atk, _ := parseAttack(cfg.Attack)
+	self := mustIndex(g, cfg.Key)
+	nd := &Node{
+		cfg: cfg, gen: g, run: runID, self: self, n: len(g.Members), setup: setup, atk: atk,
+		log: lg.With("member", self, "run", wire.RunID(runID).String()),
+		lim: wire.LimitsFor(uint32(setup.Model.Dim()), uint32(len(g.Members))),
+		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{}, faulty: map[int]bool{},
+		fstar: math.NaN(),
+	}
+	if g.FStar != nil {
+		nd.fstar = *g.FStar
+	}
+	nd.tick = cfg.TickInterval
+	if nd.tick == 0 {
+		nd.tick = time.Duration(g.Timeouts.TickMillis) * time.Millisecond
+	}
+	for _, id := range g.Members {
+		pid, err := peer.Decode(id)
+		if err != nil {
+			return nil, fmt.Errorf("%w: member %s: %w", ErrConfig, id, err)
+		}
+		pub, err := p2p.PubKeyFromID(pid)
+		if err != nil {
+			return nil, fmt.Errorf("%w: member %s: %w", ErrConfig, id, err)
+		}
+		nd.peers = append(nd.peers, pid)
+		nd.keys = append(nd.keys, pub)
+	}
+	nd.own = &method.Member{Index: self, Model: setup.Model, Data: setup.Shards[self]}
+	if cfg.StateDir != "" {
+		nd.store = &store{dir: cfg.StateDir}
+	}
+	st, restored, err := nd.restore()
+	if err != nil {
+		return nil, err
+	}
+	nd.eng = engine.New(setup, st)
+	nd.cm, err = consensus.New(nd.consensusConfig(), restored)
+	if err != nil {
+		return nil, fmt.Errorf("node: consensus: %w", err)
+	}
+	nd.current.Store(st.Round)
+	nd.loop.init()
+	nd.loop.curve = append(nd.loop.curve, nd.point(st))
+	return nd, nil
+}
+
+func (nd *Node) consensusConfig() consensus.Config {
+	t := nd.gen.Timeouts
+	seed, n := nd.gen.Spec.Seed, nd.n
+	return consensus.Config{
+		Self: nd.self, N: n,
+		Proposer:         func(h uint64, r uint32) int { return method.Leader(seed, h, r, n) },
+		Propose:          consensus.TimeoutConfig{Base: t.ProposeBase, Delta: t.ProposeDelta},
+		Prevote:          consensus.TimeoutConfig{Base: t.PrevoteBase, Delta: t.PrevoteDelta},
+		Precommit:        consensus.TimeoutConfig{Base: t.PrecommitBase, Delta: t.PrecommitDelta},
+		RebroadcastEvery: rebroadcastTicks,
+		MaxFutureHeights: maxFutureHeights,
+		Logger:           nd.log.With("component", "consensus"),
+	}
+}
+
+// ErrFatal wraps errors that stop Run (the peer cannot continue safely, e.g. persistence failed).
+var ErrFatal = errors.New("node: fatal")
+
+// Run joins the run's topics, serves the stream protocols and drives the protocol until ctx ends
+// (returns nil) or a fatal error occurs.
+func (nd *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := nd.join(); err != nil {
+		return err
+	}
+	defer nd.leave()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, t := range []*p2p.Topic{nd.roundT, nd.consT} {
+		wg.Add(1)
+		go func() { defer wg.Done(); nd.readTopic(ctx, t) }()
+	}
+	nd.loop.started = time.Now()
+	if !nd.cm.Status().Started {
+		if err := nd.cm.StartHeight(nd.eng.Round()); err != nil {
+			return fmt.Errorf("%w: %w", ErrFatal, err)
+		}
+	}
+	nd.onNewHeight(ctx)
+	ticker := time.NewTicker(nd.tick)
+	defer ticker.Stop()
+	for {
+		if err := nd.drain(ctx); err != nil {
+			return err
+		}
+		nd.publishStatus()
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-nd.in:
+			nd.handle(ctx, ev)
+		case <-ticker.C:
+			nd.onTick(ctx)
+		}
+	}
+}
+
+// join subscribes to the topics and registers the stream handlers.
+func (nd *Node) join() error {
+	h := nd.cfg.Host
+	var err error
+	if nd.roundT, err = h.JoinTopic(topicName(topicRound, nd.run), nd.validateRound); err != nil {
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
+	if nd.consT, err = h.JoinTopic(topicName(topicConsensus, nd.run), nd.validateConsensus); err != nil {
+		_ = nd.roundT.Close()
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
+	if err := h.Handle(protoMsgs, nd.lim.MaxMessage, nd.serveMsgs); err != nil {
+		nd.leave()
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
+	if err := h.Handle(protoState, 1024, nd.serveState); err != nil {
+		nd.leave()
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
+	return nil
+}
+
+func (nd *Node) leave() {
+	h := nd.cfg.Host
+	h.Unhandle(protoMsgs)
+	h.Unhandle(protoState)
+	if nd.roundT != nil {
+		_ = nd.roundT.Close()
+	}
+	if nd.consT != nil {
+		_ = nd.consT.Close()
+	}
+}
+
+// topicName puts the run id in the topic so that runs never share a mesh.
+func topicName(base string, run wire.RunID) string { return base + "/" + run.String() }
+
+func mustIndex(g *genesis.Genesis, key crypto.PrivKey) int {
+	i, _ := selfIndex(g, key)
+	return i
+}
+
+func selfIndex(g *genesis.Genesis, key crypto.PrivKey) (int, error) {
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return -1, fmt.Errorf("%w: key: %w", ErrConfig, err)
+	}
+	i := g.MemberIndex(id.String())
+	if i < 0 {
+		return -1, fmt.Errorf("%w: peer %s is not a member of this genesis", ErrConfig, id)
+	}
+	return i, nil
+}

@@ -1,0 +1,135 @@
+package node
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// ErrCorrupt is wrapped when a persisted file fails its checksum.
+var ErrCorrupt = errors.New("node: persisted file is corrupt")
+
+const (
+	stateFile     = "state.bin"      // the last decided state + proposal + certificate (wire.StateResponse)
+	consensusFile = "consensus.json" // consensus.PersistentState
+	fileMagic     = "byzpp-persist-v1\n"
+)
+
+// store keeps a peer's state in a directory. Every file is magic || SHA-256(payload) || payload,
+// written to a temporary file, fsynced and renamed, so a crash leaves either the old or the new file.
+type store struct{ dir string }
+
+func (s *store) saveState(raw []byte) error { return writeChecked(filepath.Join(s.dir, stateFile), raw) }
+
+func (s *store) saveConsensus(ps *consensus.PersistentState) error {
+	b, err := json.Marshal(ps)
+	if err != nil {
+		return err
+	}
+	return writeChecked(filepath.Join(s.dir, consensusFile), b)
+}
+
+// writeChecked writes payload atomically with its checksum.
+func writeChecked(path string, payload []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload)
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	for _, b := range [][]byte{[]byte(fileMagic), sum[:], payload} {
+		if _, err := tmp.Write(b); err != nil {
+			tmp.Close()
+			return err
+		}
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync() // make the rename durable
+		d.Close()
+	}
+	return nil
+}
+
+// readChecked returns a file's payload, (nil, nil) when it does not exist, or ErrCorrupt.
+func readChecked(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	head := len(fileMagic) + sha256.Size
+	if len(b) < head || string(b[:len(fileMagic)]) != fileMagic {
+		return nil, fmt.Errorf("%w: %s has no valid header", ErrCorrupt, path)
+	}
+	payload := b[head:]
+	sum := sha256.Sum256(payload)
+	if !bytes.Equal(sum[:], b[len(fileMagic):head]) {
+		return nil, fmt.Errorf("%w: %s fails its checksum", ErrCorrupt, path)
+	}
+	return payload, nil
+}
+
+// restore returns the state to start from and the consensus state to resume, from StateDir.
+func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
+	fresh := method.NewState(nd.setup.X0)
+	if nd.store == nil {
+		return fresh, nil, nil
+	}
+	st := fresh
+	raw, err := readChecked(filepath.Join(nd.store.dir, stateFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	if raw != nil {
+		var resp wire.StateResponse
+		if err := wire.Unmarshal(raw, &resp, nd.lim); err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, stateFile, err)
+		}
+		if err := nd.verifyState(&resp); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", stateFile, err)
+		}
+		st = &method.State{Round: resp.Round, X: resp.X, G: resp.G}
+		nd.latest = raw
+	}
+	craw, err := readChecked(filepath.Join(nd.store.dir, consensusFile))
+	if err != nil || craw == nil {
+		return st, nil, err
+	}
+	var ps consensus.PersistentState
+	if err := json.Unmarshal(craw, &ps); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, consensusFile, err)
+	}
+	if ps.Height != st.Round {
+		// The consensus state belongs to a height already decided (or, after a crash between the two
+		// writes, the decision of st.Round is not applied yet: the peers re-serve it); start afresh.
+		nd.log.Info("persisted consensus state is for another height; starting the height afresh",
+			"consensus", ps.Height, "state", st.Round)
+		return st, nil, nil
+	}
+	nd.log.Info("restored", "round", st.Round, "attempt", ps.Round)
+	return st, &ps, nil
+}

@@ -1,0 +1,318 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// voteKey identifies one signed vote, to find its envelope again for a certificate or a relay.
+type voteKey struct {
+	voter int
+	vote  consensus.Vote
+}
+
+// loopState is everything the event loop owns besides the engine and the machine.
+type loopState struct {
+	ticks      uint64
+	started    time.Time
+	lastCommit uint64 // tick of the last decision or sync
+	decided    uint64 // heights decided by this peer since start
+	need       *consensus.NeedValue
+	needTick   uint64
+	craftTick  uint64 // tick at which a Byzantine member started waiting for honest messages
+	crafting   bool
+	sent       map[uint64]bool                       // rounds whose message we sent
+	values     map[consensus.ValueID]*wire.Proposal  // content of every value seen, by value id
+	votes      map[voteKey][]byte                    // signed envelopes of votes, for certificates and relay
+	pending    map[consensus.ValueID]consensus.Proposal // proposals waiting for fetched messages
+	fetching   map[engine.Digest]bool
+	undecided  *consensus.Decision // a decision whose value we could not yet derive
+	syncing    bool
+	maxSeen    uint64
+	seenFrom   int
+	curve      []sim.Point
+	epoch      float64
+	evidence   uint64
+	badProps   uint64
+}
+
+func (l *loopState) init() {
+	l.sent = map[uint64]bool{}
+	l.values = map[consensus.ValueID]*wire.Proposal{}
+	l.votes = map[voteKey][]byte{}
+	l.pending = map[consensus.ValueID]consensus.Proposal{}
+	l.fetching = map[engine.Digest]bool{}
+}
+
+// handle processes one input from a reader or a background request.
+func (nd *Node) handle(ctx context.Context, ev any) {
+	switch e := ev.(type) {
+	case *roundIn:
+		nd.addRound(e)
+		nd.afterMessages(ctx)
+	case *proposalIn:
+		nd.onProposal(ctx, e)
+	case *voteIn:
+		nd.onVote(e)
+	case *fetchResult:
+		for _, r := range e.msgs {
+			nd.addRound(r)
+		}
+		for _, d := range e.asked {
+			delete(nd.loop.fetching, d)
+		}
+		nd.afterMessages(ctx)
+	case *syncResult:
+		nd.loop.syncing = false
+		if e.err != nil {
+			nd.log.Warn("state sync failed", "err", e.err)
+			return
+		}
+		nd.adopt(ctx, e.resp)
+	}
+}
+
+// addRound stores a round message in the engine and serves it to peers that lack it.
+func (nd *Node) addRound(r *roundIn) {
+	st := &engine.Stored{Digest: r.digest, Msg: methodMessage(r.msg), Raw: r.raw, Arrived: nd.loop.ticks}
+	err := nd.eng.Add(r.msg.Round, st)
+	switch {
+	case err == nil:
+		nd.serve(r.msg.Round, r.digest, r.raw)
+	case errors.Is(err, engine.ErrEquivocation):
+		nd.log.Warn("round message equivocation", "member", r.msg.Member, "round", r.msg.Round)
+		nd.markFaulty(int(r.msg.Member))
+	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, engine.ErrWrongRound):
+	default:
+		nd.log.Debug("round message dropped", "member", r.msg.Member, "round", r.msg.Round, "err", err)
+	}
+}
+
+// afterMessages re-checks what new round messages may unblock: proposals waiting for them, an
+// undecided decision, a leader waiting for its sample, an attacker waiting for honest messages.
+func (nd *Node) afterMessages(ctx context.Context) {
+	for id, p := range nd.loop.pending {
+		if p.Height != nd.eng.Round() {
+			delete(nd.loop.pending, id)
+			continue
+		}
+		content := nd.loop.values[id]
+		if len(nd.eng.Missing(inclusions(content))) == 0 {
+			delete(nd.loop.pending, id)
+			nd.evaluate(ctx, p)
+		}
+	}
+	if d := nd.loop.undecided; d != nil {
+		nd.loop.undecided = nil
+		nd.apply(ctx, *d)
+	}
+	nd.maybePropose()
+	nd.maybeCraft(ctx)
+}
+
+func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
+	p := in.p
+	cp := consensus.Proposal{Height: p.Height, Round: p.Round, POLRound: p.POLRound,
+		Value: consensus.ValueID(p.ValueID()), Proposer: in.signer}
+	if _, ok := nd.loop.values[cp.Value]; !ok {
+		nd.loop.values[cp.Value] = p
+	}
+	nd.noteHeight(p.Height, in.signer)
+	switch {
+	case p.Height < nd.eng.Round():
+		return
+	case p.Height > nd.eng.Round():
+		_ = nd.cm.StepProposal(cp, false) // buffered; it comes back in Ready.Validate
+		return
+	}
+	nd.evaluate(ctx, cp)
+}
+
+// evaluate re-derives a proposal of the current height and tells consensus whether it is valid; if
+// included messages are missing, it fetches them first (the proposal waits, so that consensus does not
+// prevote nil merely because gossip was slower than the proposal).
+func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
+	content := nd.loop.values[cp.Value]
+	if content == nil {
+		return
+	}
+	inc := inclusions(content)
+	_, err := nd.eng.Evaluate(cp.Height, inc, engine.Digest(content.StateDigest))
+	if errors.Is(err, engine.ErrMissing) {
+		nd.loop.pending[cp.Value] = cp
+		nd.fetch(ctx, cp.Proposer, nd.eng.Missing(inc))
+		return
+	}
+	if err != nil {
+		nd.loop.badProps++
+		nd.log.Warn("invalid proposal", "height", cp.Height, "attempt", cp.Round, "leader", cp.Proposer, "err", err)
+	}
+	_ = nd.cm.StepProposal(cp, err == nil)
+}
+
+func (nd *Node) onVote(in *voteIn) {
+	v := in.v
+	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
+		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
+	nd.noteHeight(v.Height, cv.Voter)
+	if v.Height < nd.eng.Round() {
+		return
+	}
+	key := voteKey{voter: cv.Voter, vote: cv}
+	if _, ok := nd.loop.votes[key]; !ok && len(nd.loop.votes) < 64*nd.n*(maxFutureHeights+1) {
+		nd.loop.votes[key] = in.raw
+	}
+	_ = nd.cm.StepVote(cv)
+}
+
+// noteHeight remembers the highest height other members are working on, to notice falling behind.
+func (nd *Node) noteHeight(h uint64, from int) {
+	if h > nd.loop.maxSeen {
+		nd.loop.maxSeen, nd.loop.seenFrom = h, from
+	}
+}
+
+// onTick advances time: consensus timeouts, the leader's collection deadline, an attacker's wait,
+// and catching up when others are ahead and nothing was decided for a while.
+func (nd *Node) onTick(ctx context.Context) {
+	nd.loop.ticks++
+	nd.cm.Tick()
+	nd.maybePropose()
+	nd.maybeCraft(ctx)
+	t := nd.gen.Timeouts
+	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)
+	if !nd.loop.syncing && stuck && (nd.loop.maxSeen > nd.eng.Round() || nd.loop.undecided != nil) {
+		nd.requestState(ctx, nd.loop.seenFrom)
+	}
+}
+
+// drain runs the consensus Ready/Advance loop: persist, send, then act on decisions and requests.
+func (nd *Node) drain(ctx context.Context) error {
+	for nd.cm.HasReady() {
+		rd := nd.cm.Ready()
+		if rd.Persist != nil && nd.store != nil {
+			if err := nd.store.saveConsensus(rd.Persist); err != nil {
+				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
+			}
+		}
+		for _, m := range rd.Messages {
+			nd.send(ctx, m)
+		}
+		for _, v := range rd.Relay {
+			if raw, ok := nd.loop.votes[voteKey{voter: v.Voter, vote: v}]; ok && !nd.atk.mute {
+				_ = nd.consT.Publish(ctx, raw)
+			}
+		}
+		for _, e := range rd.Evidence {
+			nd.loop.evidence++
+			nd.log.Warn("equivocation evidence", "member", e.Member, "height", e.Height, "attempt", e.Round,
+				"kind", e.First.Kind)
+			nd.markFaulty(e.Member)
+		}
+		if rd.NeedValue != nil {
+			nd.loop.need, nd.loop.needTick = rd.NeedValue, nd.loop.ticks
+		}
+		validate := slices.Clone(rd.Validate)
+		decisions := slices.Clone(rd.Decisions)
+		nd.cm.Advance(rd)
+		for _, p := range validate {
+			nd.evaluate(ctx, p)
+		}
+		for _, d := range decisions {
+			nd.apply(ctx, d)
+		}
+		nd.maybePropose()
+	}
+	return nil
+}
+
+// send signs and gossips one of our consensus messages.
+func (nd *Node) send(ctx context.Context, m consensus.Message) {
+	if nd.atk.mute {
+		return
+	}
+	switch m.Kind {
+	case consensus.KindProposal:
+		p := m.Proposal
+		content := nd.loop.values[p.Value]
+		if content == nil {
+			nd.log.Error("proposal of an unknown value", "value", p.Value)
+			return
+		}
+		body := *content
+		body.Round, body.POLRound = p.Round, p.POLRound
+		if _, _, err := nd.publish(ctx, nd.consT, &body); err != nil {
+			nd.log.Debug("publishing proposal", "err", err)
+		}
+	case consensus.KindVote:
+		v := m.Vote
+		body := &wire.Vote{Run: nd.run, Type: wire.VoteType(v.Type), Height: v.Height, Round: v.Round, Value: wire.Digest(v.Value)}
+		raw, _, err := nd.publish(ctx, nd.consT, body)
+		if raw != nil {
+			nd.loop.votes[voteKey{voter: nd.self, vote: v}] = raw
+		}
+		if err != nil {
+			nd.log.Debug("publishing vote", "err", err)
+		}
+	}
+}
+
+// maybePropose answers consensus' request for a value once the sample is complete or the collection
+// time is up.
+func (nd *Node) maybePropose() {
+	need := nd.loop.need
+	if need == nil {
+		return
+	}
+	if need.Height != nd.eng.Round() {
+		nd.loop.need = nil
+		return
+	}
+	if !nd.eng.Complete() && nd.loop.ticks-nd.loop.needTick < uint64(nd.gen.Timeouts.CollectTicks) {
+		return
+	}
+	nd.loop.need = nil
+	c, err := nd.eng.Propose()
+	if err != nil {
+		nd.log.Error("building a proposal", "height", need.Height, "err", err)
+		return
+	}
+	sd := c.StateDigest
+	if nd.atk.wrongDigest {
+		sd[0] ^= 0xff
+	}
+	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd)}
+	for _, in := range c.Included {
+		content.Included = append(content.Included, wire.Inclusion{Member: uint32(in.Member), Digest: wire.Digest(in.Digest)})
+	}
+	id := consensus.ValueID(content.ValueID())
+	nd.loop.values[id] = content
+	if err := nd.cm.Propose(need.Height, need.Round, id); err != nil {
+		nd.log.Debug("proposing", "err", err)
+	}
+}
+
+func inclusions(p *wire.Proposal) []engine.Inclusion {
+	if p == nil {
+		return nil
+	}
+	out := make([]engine.Inclusion, len(p.Included))
+	for i, in := range p.Included {
+		out[i] = engine.Inclusion{Member: int(in.Member), Digest: engine.Digest(in.Digest)}
+	}
+	return out
+}
+
+func (nd *Node) markFaulty(member int) {
+	nd.mu.Lock()
+	nd.faulty[member] = true
+	nd.mu.Unlock()
+}

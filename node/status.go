@@ -1,0 +1,75 @@
+package node
+
+import (
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
+)
+
+// Status is a snapshot of a running peer, for /status, metrics and tests.
+type Status struct {
+	Member         int         `json:"member"`
+	Round          uint64      `json:"round"`   // round being decided (= rounds decided so far)
+	Attempt        uint32      `json:"attempt"` // consensus attempt within the round
+	Leader         int         `json:"leader"`  // leader of (round, attempt)
+	Step           string      `json:"step"`
+	Loss           float64     `json:"loss"` // honest objective at the last recorded point
+	Gap            float64     `json:"gap"`  // loss − f*, NaN when f* is unknown
+	Digest         string      `json:"digest"`
+	RoundsPerSec   float64     `json:"rounds_per_second"`
+	Decided        uint64      `json:"decided"` // rounds decided by this peer since it started
+	Evidence       uint64      `json:"evidence"`
+	BadProposals   uint64      `json:"bad_proposals"`
+	Rejected       uint64      `json:"rejected"` // gossip messages rejected by validators
+	Ignored        uint64      `json:"ignored"`
+	GossipBytesIn  int64       `json:"gossip_bytes_in"`
+	GossipBytesOut int64       `json:"gossip_bytes_out"`
+	Curve          []sim.Point `json:"curve"`
+}
+
+// Status returns the latest snapshot (safe from any goroutine).
+func (nd *Node) Status() Status {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	s := nd.status
+	s.Curve = slices.Clone(s.Curve)
+	return s
+}
+
+// State returns a copy of the agreed state; call it only when Run is not running.
+func (nd *Node) State() *method.State { return nd.eng.State().Clone() }
+
+// publishStatus refreshes the snapshot; called by the loop after every event.
+func (nd *Node) publishStatus() {
+	cs := nd.cm.Status()
+	st := nd.eng.State()
+	d := st.Digest()
+	var rps float64
+	if el := time.Since(nd.loop.started).Seconds(); el > 0 {
+		rps = float64(nd.loop.decided) / el
+	}
+	s := Status{
+		Member: nd.self, Round: st.Round, Attempt: cs.Round, Step: cs.Step.String(),
+		Leader: method.Leader(nd.gen.Spec.Seed, st.Round, cs.Round, nd.n), Digest: hex.EncodeToString(d[:]),
+		RoundsPerSec: rps, Decided: nd.loop.decided, Evidence: nd.loop.evidence, BadProposals: nd.loop.badProps,
+	}
+	if c := nd.loop.curve; len(c) > 0 {
+		s.Loss, s.Gap = c[len(c)-1].Loss, c[len(c)-1].Gap
+	}
+	if nd.roundT != nil {
+		s.Rejected = nd.roundT.Rejects().Total() + nd.consT.Rejects().Total()
+		s.Ignored = nd.roundT.Ignores().Total() + nd.consT.Ignores().Total()
+	}
+	tr := nd.cfg.Host.Traffic()
+	s.GossipBytesIn, s.GossipBytesOut = tr.GossipIn, tr.GossipOut
+	nd.mu.Lock()
+	if len(nd.status.Curve) != len(nd.loop.curve) {
+		nd.status.Curve = slices.Clone(nd.loop.curve)
+	}
+	s.Curve = nd.status.Curve
+	nd.status = s
+	nd.mu.Unlock()
+}

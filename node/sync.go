@@ -1,0 +1,250 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// requestTimeout bounds one request to one peer.
+const requestTimeout = 5 * time.Second
+
+// ErrNoState is returned to a state request when this peer has decided nothing yet.
+var ErrNoState = errors.New("node: no decided state yet")
+
+type fetchResult struct {
+	asked []engine.Digest
+	msgs  []*roundIn
+}
+
+type syncResult struct {
+	resp *wire.StateResponse
+	err  error
+}
+
+// serve makes a round message available to peers that lack it.
+func (nd *Node) serve(round uint64, d engine.Digest, raw []byte) {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	m := nd.served[round]
+	if m == nil {
+		m = map[engine.Digest][]byte{}
+		nd.served[round] = m
+	}
+	m[d] = raw
+}
+
+// fetch asks first the proposer, then every other member, for the messages with the given digests,
+// in the background; the checked result returns to the loop.
+func (nd *Node) fetch(ctx context.Context, first int, digests []engine.Digest) {
+	var ask []engine.Digest
+	for _, d := range digests {
+		if !nd.loop.fetching[d] {
+			nd.loop.fetching[d] = true
+			ask = append(ask, d)
+		}
+	}
+	if len(ask) == 0 {
+		return
+	}
+	order := []peer.ID{nd.peers[first]}
+	for i, p := range nd.peers {
+		if i != first && i != nd.self {
+			order = append(order, p)
+		}
+	}
+	go func() {
+		res := &fetchResult{asked: ask}
+		want := map[engine.Digest]bool{}
+		for _, d := range ask {
+			want[d] = true
+		}
+		for _, p := range order {
+			if len(want) == 0 || ctx.Err() != nil {
+				break
+			}
+			res.msgs = append(res.msgs, nd.fetchFrom(ctx, p, want)...)
+		}
+		select {
+		case nd.in <- res:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+// fetchFrom requests the wanted envelopes from one peer and keeps those that check out.
+func (nd *Node) fetchFrom(ctx context.Context, p peer.ID, want map[engine.Digest]bool) []*roundIn {
+	req := &wire.MsgRequest{Run: nd.run}
+	for d := range want {
+		req.Digests = append(req.Digests, wire.Digest(d))
+	}
+	body, err := wire.Marshal(req)
+	if err != nil {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	raw, err := nd.cfg.Host.Request(rctx, p, protoMsgs, body, nd.lim.MaxMessage)
+	if err != nil {
+		nd.log.Debug("fetching round messages", "peer", p, "err", err)
+		return nil
+	}
+	var resp wire.MsgResponse
+	if err := wire.Unmarshal(raw, &resp, nd.lim); err != nil {
+		return nil
+	}
+	var out []*roundIn
+	for _, e := range resp.Envelopes {
+		d := engine.Digest(sha256.Sum256(e))
+		if !want[d] {
+			continue
+		}
+		in, err := nd.checkRound(e, false)
+		if err != nil {
+			nd.log.Warn("fetched round message fails checks", "peer", p, "err", err)
+			continue
+		}
+		delete(want, d)
+		out = append(out, in)
+	}
+	return out
+}
+
+// serveMsgs answers a MsgRequest with the envelopes held.
+func (nd *Node) serveMsgs(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+	var r wire.MsgRequest
+	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
+		return nil, err
+	}
+	if r.Run != nd.run {
+		return nil, errNotMine
+	}
+	var resp wire.MsgResponse
+	nd.mu.Lock()
+	for _, d := range r.Digests {
+		for _, m := range nd.served {
+			if raw, ok := m[engine.Digest(d)]; ok {
+				resp.Envelopes = append(resp.Envelopes, raw)
+				break
+			}
+		}
+	}
+	nd.mu.Unlock()
+	return wire.Marshal(&resp)
+}
+
+// serveState answers a StateRequest with the last decided state and its certificate.
+func (nd *Node) serveState(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+	var r wire.StateRequest
+	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
+		return nil, err
+	}
+	if r.Run != nd.run {
+		return nil, errNotMine
+	}
+	nd.mu.Lock()
+	latest := nd.latest
+	nd.mu.Unlock()
+	if latest == nil {
+		return nil, ErrNoState
+	}
+	return latest, nil
+}
+
+// requestState asks a peer (first the one seen ahead, then the others) for its latest certified state.
+func (nd *Node) requestState(ctx context.Context, first int) {
+	nd.loop.syncing = true
+	from := nd.eng.Round()
+	order := []peer.ID{nd.peers[first]}
+	for i, p := range nd.peers {
+		if i != first && i != nd.self {
+			order = append(order, p)
+		}
+	}
+	go func() {
+		res := &syncResult{err: ErrNoState}
+		for _, p := range order {
+			resp, err := nd.stateFrom(ctx, p, from)
+			if err == nil && resp.Round > from {
+				res = &syncResult{resp: resp}
+				break
+			}
+			if err != nil {
+				res.err = err
+			}
+		}
+		select {
+		case nd.in <- res:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (nd *Node) stateFrom(ctx context.Context, p peer.ID, from uint64) (*wire.StateResponse, error) {
+	body, err := wire.Marshal(&wire.StateRequest{Run: nd.run, FromHeight: from})
+	if err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	raw, err := nd.cfg.Host.Request(rctx, p, protoState, body, nd.lim.MaxMessage)
+	if err != nil {
+		return nil, err
+	}
+	var resp wire.StateResponse
+	if err := wire.Unmarshal(raw, &resp, nd.lim); err != nil {
+		return nil, err
+	}
+	if err := nd.verifyState(&resp); err != nil {
+		return nil, fmt.Errorf("state from %s: %w", p, err)
+	}
+	return &resp, nil
+}
+
+// ErrBadState is wrapped by every reason to distrust a state response or a persisted state.
+var ErrBadState = errors.New("node: state does not check out")
+
+// verifyState checks a certified state: run, certificate signatures (>2/3 of the members), that the
+// certificate signs the proposal's value, and that the proposal's state digest is this state's.
+func (nd *Node) verifyState(s *wire.StateResponse) error {
+	switch {
+	case s.Run != nd.run:
+		return fmt.Errorf("%w: other run", ErrBadState)
+	case s.Round != s.Height+1:
+		return fmt.Errorf("%w: height %d but state of round %d", ErrBadState, s.Height, s.Round)
+	case len(s.X) != nd.setup.Model.Dim():
+		return fmt.Errorf("%w: dimension %d", ErrBadState, len(s.X))
+	}
+	if err := s.Cert.Verify(nd.keys); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadState, err)
+	}
+	if s.Cert.Value != s.Proposal.ValueID() {
+		return fmt.Errorf("%w: certificate is for another value", ErrBadState)
+	}
+	st := &method.State{Round: s.Round, X: s.X, G: s.G}
+	if engine.Digest(s.Proposal.StateDigest) != st.Digest() {
+		return fmt.Errorf("%w: state digest mismatch", ErrBadState)
+	}
+	return nil
+}
+
+// adopt jumps to a verified state from a peer.
+func (nd *Node) adopt(ctx context.Context, s *wire.StateResponse) {
+	if s.Round <= nd.eng.Round() {
+		return
+	}
+	nd.log.Info("catching up from a certified state", "from", nd.eng.Round(), "to", s.Round)
+	st := &method.State{Round: s.Round, X: s.X, G: s.G}
+	nd.eng.Reset(st)
+	if err := nd.saveDecided(s); err != nil {
+		nd.log.Error("persisting adopted state", "err", err)
+	}
+	nd.advanceTo(ctx, s.Round)
+}

@@ -28,7 +28,9 @@ const (
 // written to a temporary file, fsynced and renamed, so a crash leaves either the old or the new file.
 type store struct{ dir string }
 
-func (s *store) saveState(raw []byte) error { return writeChecked(filepath.Join(s.dir, stateFile), raw) }
+func (s *store) saveState(raw []byte) error {
+	return writeChecked(filepath.Join(s.dir, stateFile), raw)
+}
 
 func (s *store) saveConsensus(ps *consensus.PersistentState) error {
 	b, err := json.Marshal(ps)

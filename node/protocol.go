@@ -29,9 +29,9 @@ type loopState struct {
 	needTick   uint64
 	craftTick  uint64 // tick at which a Byzantine member started waiting for honest messages
 	crafting   bool
-	sent       map[uint64]bool                       // rounds whose message we sent
-	values     map[consensus.ValueID]*wire.Proposal  // content of every value seen, by value id
-	votes      map[voteKey][]byte                    // signed envelopes of votes, for certificates and relay
+	sent       map[uint64]bool                          // rounds whose message we sent
+	values     map[consensus.ValueID]*wire.Proposal     // content of every value seen, by value id
+	votes      map[voteKey][]byte                       // signed envelopes of votes, for certificates and relay
 	pending    map[consensus.ValueID]consensus.Proposal // proposals waiting for fetched messages
 	fetching   map[engine.Digest]bool
 	undecided  *consensus.Decision // a decision whose value we could not yet derive

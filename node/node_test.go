@@ -1,0 +1,199 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// smallSpec is the brief's test run: a9a, 4 members, half sampled, a full round every 10.
+func smallSpec(byz int, atk string) sim.Spec {
+	s := sim.Default()
+	s.Members, s.Byzantine, s.Attack = 4, byz, atk
+	s.Participation, s.Schedule, s.Rounds, s.EvalEvery = 0.5, 10, 30, 5
+	return s
+}
+
+// testKeys returns n Ed25519 keys sorted by peer ID (member i holds keys[i]).
+func testKeys(t testing.TB, n int) ([]crypto.PrivKey, []string) {
+	t.Helper()
+	type kid struct {
+		k  crypto.PrivKey
+		id string
+	}
+	var ks []kid
+	for range n {
+		k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := peer.IDFromPrivateKey(k)
+		ks = append(ks, kid{k, id.String()})
+	}
+	slices.SortFunc(ks, func(a, b kid) int {
+		if a.id < b.id {
+			return -1
+		}
+		if a.id > b.id {
+			return 1
+		}
+		return 0
+	})
+	var keys []crypto.PrivKey
+	var ids []string
+	for _, x := range ks {
+		keys = append(keys, x.k)
+		ids = append(ids, x.id)
+	}
+	return keys, ids
+}
+
+// simDigests is the reference: the state digest after every round of sim.Runner.
+func simDigests(t testing.TB, spec sim.Spec) map[uint64][32]byte {
+	t.Helper()
+	setup, err := sim.Build(spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sim.NewRunner(setup, math.NaN())
+	st := method.NewState(setup.X0)
+	out := map[uint64][32]byte{}
+	for range spec.Rounds {
+		next, _, err := method.Step(&setup.Method, spec.Seed, st, r.RoundMessages(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = next
+		out[st.Round] = st.Digest()
+	}
+	return out
+}
+
+// cluster is n nodes on a mocknet.
+type cluster struct {
+	nodes   []*Node
+	mu      sync.Mutex
+	digests []map[uint64][32]byte
+}
+
+func (c *cluster) record(i int) func(uint64, [32]byte) {
+	return func(r uint64, d [32]byte) {
+		c.mu.Lock()
+		c.digests[i][r] = d
+		c.mu.Unlock()
+	}
+}
+
+// runCluster runs the spec on a mocknet with the given attack per member until every honest member
+// decided `rounds` rounds (or the fake-clock deadline passes), and returns the cluster.
+func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint64) *cluster {
+	t.Helper()
+	keys, ids := testKeys(t, spec.Members)
+	g := &genesis.Genesis{Version: genesis.Version, Name: "test", Members: ids, Spec: spec, Timeouts: genesis.DefaultTimeouts()}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mn := mocknet.New()
+	defer mn.Close()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c := &cluster{}
+	var hosts []*p2p.Host
+	for i, k := range keys {
+		lh, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/10.0.0.%d/tcp/4001", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		hosts = append(hosts, h)
+	}
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mn.ConnectAllButSelf(); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		c.digests = append(c.digests, map[uint64][32]byte{})
+		nd, err := New(Config{Genesis: g, Key: k, Host: hosts[i], Attack: attacks[i], Logger: logger, OnCommit: c.record(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.nodes = append(c.nodes, nd)
+	}
+	// Let gossipsub build its mesh before the first round message.
+	time.Sleep(2 * time.Second)
+	var wg sync.WaitGroup
+	for _, nd := range c.nodes {
+		wg.Go(func() {
+			if err := nd.Run(ctx); err != nil {
+				t.Errorf("member %d: %v", nd.self, err)
+			}
+		})
+	}
+	deadline := time.Now().Add(time.Duration(rounds) * 30 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		done := true
+		for i, nd := range c.nodes {
+			if attacks[i] == "" && nd.Status().Round < rounds {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	return c
+}
+
+func TestHonestClusterMatchesSim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 30 rounds on four in-memory peers")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		spec := smallSpec(0, "none")
+		c := runCluster(t, spec, nil, uint64(spec.Rounds))
+		ref := simDigests(t, spec)
+		for i, nd := range c.nodes {
+			st := nd.Status()
+			if st.Round < uint64(spec.Rounds) {
+				t.Fatalf("member %d stopped at round %d", i, st.Round)
+			}
+			for r := uint64(1); r <= uint64(spec.Rounds); r++ {
+				got, ok := c.digests[i][r]
+				if !ok {
+					t.Errorf("member %d never committed round %d", i, r)
+					continue
+				}
+				if want := ref[r]; got != want {
+					t.Errorf("member %d, round %d: digest %x, sim %x", i, r, got[:6], want[:6])
+				}
+			}
+		}
+	})
+}

@@ -120,6 +120,12 @@ func (m *Machine) checkPersistent(ps *PersistentState) error {
 		return bad("validRound %d with validValue %s", ps.ValidRound, ps.ValidValue)
 	case ps.ValidRound < ps.LockedRound:
 		return bad("validRound %d below lockedRound %d", ps.ValidRound, ps.LockedRound)
+	// Lines 36–43 set lockedRound and validRound to round_p only at step ≥ prevote (and lock while
+	// precommitting); StartRound (line 13) only enters step propose with both below the new round.
+	case ps.ValidRound == int32(ps.Round) && ps.Step < StepPrevote:
+		return bad("validRound %d is the current round at step %s", ps.ValidRound, ps.Step)
+	case ps.LockedRound == int32(ps.Round) && ps.Step != StepPrecommit:
+		return bad("lockedRound %d is the current round at step %s", ps.LockedRound, ps.Step)
 	}
 	seen := make(map[[2]uint32]bool)
 	for _, v := range ps.LastSigned {

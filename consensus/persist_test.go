@@ -128,6 +128,10 @@ func TestRestoreRejectsInconsistentState(t *testing.T) {
 		{"locked value without round", func(s *PersistentState) { s.LockedRound = -1 }},
 		{"valid round below locked", func(s *PersistentState) { s.ValidRound, s.LockedRound = 0, 1 }},
 		{"valid round below -1", func(s *PersistentState) { s.ValidRound = -2 }},
+		{"valid round = round at step propose", func(s *PersistentState) { s.Step, s.LastSigned = StepPropose, s.LastSigned[:2] }},
+		{"locked round = round before precommit", func(s *PersistentState) {
+			s.LockedRound, s.Step, s.LastSigned = 2, StepPrevote, s.LastSigned[:3]
+		}},
 		{"vote of another height", func(s *PersistentState) { s.LastSigned[0].Height = 4 }},
 		{"vote of another member", func(s *PersistentState) { s.LastSigned[0].Voter = 2 }},
 		{"vote after round", func(s *PersistentState) { s.LastSigned[0].Round = 3 }},

@@ -1,0 +1,50 @@
+package node
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/byzpp/byzpp/consensus"
+)
+
+func TestCheckedFileRoundTripAndCorruption(t *testing.T) {
+	dir := t.TempDir()
+	s := &store{dir: dir}
+	ps := &consensus.PersistentState{Height: 7, Round: 2, Step: consensus.StepPrevote, LockedRound: -1, ValidRound: -1}
+	if err := s.saveConsensus(ps); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, consensusFile)
+	got, err := readChecked(path)
+	if err != nil || len(got) == 0 {
+		t.Fatalf("readChecked: %v", err)
+	}
+	if missing, err := readChecked(filepath.Join(dir, "absent")); missing != nil || err != nil {
+		t.Fatalf("absent file: %v, %v", missing, err)
+	}
+	raw, _ := os.ReadFile(path)
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"flipped payload byte", append(append([]byte{}, raw[:len(raw)-1]...), raw[len(raw)-1]^1)},
+		{"truncated", raw[:len(fileMagic)+10]},
+		{"no magic", append([]byte("x"), raw[1:]...)},
+		{"empty", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := readChecked(path); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("got %v, want ErrCorrupt", err)
+			}
+		})
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}

@@ -160,3 +160,22 @@ func (g *Genesis) Save(path string) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// New builds a validated genesis for the given members (sorted here) and spec: spec.n is set to the
+// number of members, the last spec.byz members are listed as Byzantine (as sim.Build treats them), and
+// the timeouts are DefaultTimeouts.
+func New(name string, members []string, spec sim.Spec) (*Genesis, error) {
+	ms := slices.Clone(members)
+	slices.Sort(ms)
+	spec.Members = len(ms)
+	g := &Genesis{Version: Version, Name: name, Members: ms, Spec: spec, Timeouts: DefaultTimeouts()}
+	for i := len(ms) - spec.Byzantine; i < len(ms); i++ {
+		if i >= 0 {
+			g.Byzantine = append(g.Byzantine, i)
+		}
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/byzpp/byzpp/testnet/experiment"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func runKeygen(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("peer keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	keyPath := fs.String("key", "", "key file to create (mode 0600) or read")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *keyPath == "" {
+		return errors.New("keygen: --key is required")
+	}
+	key, err := p2p.LoadOrCreateKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, id)
+	return nil
+}
+
+func runGenesis(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("peer genesis", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var members listFlag
+	fs.Var(&members, "members", "member peer IDs, comma-separated (required)")
+	out := fs.String("out", "", "genesis file to write (required)")
+	name := fs.String("name", "byzpp", "name of the run")
+	preset := fs.String("preset", "", "start from the first series of a testnet preset (e.g. fig1-middle)")
+	s := sim.Default()
+	fs.StringVar(&s.Data, "data", s.Data, "data set: built-in name or LIBSVM path")
+	fs.IntVar(&s.Byzantine, "byz", s.Byzantine, "Byzantine members (the last ones)")
+	fs.StringVar(&s.Attack, "attack", s.Attack, "attack of the Byzantine members (for reports and sim)")
+	fs.StringVar(&s.Aggregator, "agg", s.Aggregator, "robust aggregator")
+	fs.IntVar(&s.Bucket, "bucket", s.Bucket, "bucket size")
+	fs.StringVar(&s.Compressor, "compress", s.Compressor, "compressor")
+	fs.Float64Var(&s.Participation, "participation", s.Participation, "fraction sampled in partial rounds")
+	fs.IntVar(&s.Schedule, "schedule", s.Schedule, "a full round every this many rounds (0: random with p)")
+	fs.Float64Var(&s.LR, "lr", s.LR, "step size γ")
+	fs.IntVar(&s.Batch, "batch", s.Batch, "minibatch size")
+	fs.IntVar(&s.Rounds, "rounds", s.Rounds, "rounds to train")
+	fs.IntVar(&s.EvalEvery, "eval-every", s.EvalEvery, "record the loss every this many rounds")
+	fs.Uint64Var(&s.Seed, "seed", s.Seed, "shared seed")
+	tick := fs.Int("tick-ms", genesis.DefaultTimeouts().TickMillis, "protocol tick in milliseconds")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if len(members) == 0 || *out == "" {
+		return errors.New("genesis: --members and --out are required")
+	}
+	if *preset != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		exp, err := experiment.FromPreset(*preset, sim.Default(), []uint64{s.Seed})
+		if err != nil {
+			return err
+		}
+		base := exp.Series[0].Spec
+		if set["rounds"] {
+			base.Rounds = s.Rounds
+		}
+		if set["byz"] {
+			base.Byzantine = s.Byzantine
+		}
+		if set["seed"] {
+			base.Seed = s.Seed
+		}
+		s = base
+	}
+	if s.Byzantine >= len(members) {
+		return fmt.Errorf("genesis: %d Byzantine members of %d", s.Byzantine, len(members))
+	}
+	g, err := genesis.New(*name, members, s)
+	if err != nil {
+		return err
+	}
+	g.Timeouts.TickMillis = *tick
+	for _, m := range g.Members {
+		if _, err := peer.Decode(m); err != nil {
+			return fmt.Errorf("genesis: member %q is not a peer ID: %w", m, err)
+		}
+	}
+	if err := g.Save(*out); err != nil {
+		return err
+	}
+	id, _ := g.RunID()
+	fmt.Fprintf(stdout, "wrote %s: %d members, run %x\n", *out, len(g.Members), id[:8])
+	return nil
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/byzpp/byzpp/node"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// progressEvery spaces the progress lines.
+const progressEvery = 5 * time.Second
+
+func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("peer run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	genPath := fs.String("genesis", "", "genesis file (required)")
+	keyPath := fs.String("key", "", "identity key file, created with mode 0600 if missing (required)")
+	stateDir := fs.String("state", "", "directory for persisted state (required)")
+	listen := fs.String("listen", "/ip4/127.0.0.1/tcp/0", "multiaddr to listen on")
+	var bootstrap listFlag
+	fs.Var(&bootstrap, "bootstrap", "multiaddr of a peer to join through (repeatable)")
+	dataPath := fs.String("data", "", "load the genesis data set from this path instead")
+	httpAddr := fs.String("http", "", "serve /metrics and /status on this address (e.g. 127.0.0.1:9100)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *genPath == "" || *keyPath == "" || *stateDir == "" {
+		return errors.New("run: --genesis, --key and --state are required")
+	}
+	var logger *slog.Logger
+	switch *logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	default:
+		return fmt.Errorf("run: --log-format must be text or json, got %q", *logFormat)
+	}
+	g, err := genesis.Load(*genPath)
+	if err != nil {
+		return err
+	}
+	if *dataPath != "" {
+		if _, err := os.Stat(*dataPath); err != nil {
+			return fmt.Errorf("run: data: %w", err)
+		}
+	}
+	key, err := p2p.LoadOrCreateKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	host, err := p2p.New(ctx, p2p.Config{Options: p2p.Options{Logger: logger}, Key: key,
+		ListenAddrs: []string{*listen}, Bootstrap: bootstrap})
+	if err != nil {
+		return fmt.Errorf("run: starting the network host: %w", err)
+	}
+	defer host.Close()
+	nd, err := node.New(node.Config{Genesis: g, Key: key, StateDir: *stateDir, Host: host, Data: *dataPath,
+		Attack: *atk, Logger: logger})
+	if err != nil {
+		return err
+	}
+	for _, a := range host.Addrs() {
+		fmt.Fprintln(stdout, a)
+	}
+	if *httpAddr != "" {
+		srv, err := serveHTTP(*httpAddr, nd)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
+	if len(bootstrap) > 0 {
+		go func() {
+			bctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			if n, err := host.Bootstrap(bctx); err != nil {
+				logger.Warn("bootstrap", "reached", n, "err", err)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		progress(ctx, nd, logger)
+	}()
+	err = nd.Run(ctx)
+	<-done
+	s := nd.Status()
+	logger.Info("stopped", "round", s.Round, "digest", s.Digest)
+	return err
+}
+
+// progress logs one line every progressEvery until ctx ends.
+func progress(ctx context.Context, nd *node.Node, logger *slog.Logger) {
+	t := time.NewTicker(progressEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s := nd.Status()
+			logger.Info("progress", "round", s.Round, "attempt", s.Attempt, "leader", s.Leader, "loss", s.Loss,
+				"gap", s.Gap, "rounds_per_s", fmt.Sprintf("%.2f", s.RoundsPerSec), "rejected", s.Rejected,
+				"digest", s.Digest[:12])
+		}
+	}
+}
+
+// serveHTTP serves /status (JSON) and /metrics (Prometheus text) on addr; a busy port fails at once.
+func serveHTTP(addr string, nd *node.Node) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
+	}
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, f func(node.Status) float64) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "byzpp", Name: name, Help: help},
+			func() float64 { return f(nd.Status()) }))
+	}
+	gauge("round", "Training round being decided.", func(s node.Status) float64 { return float64(s.Round) })
+	gauge("attempt", "Consensus attempt within the round.", func(s node.Status) float64 { return float64(s.Attempt) })
+	gauge("loss", "Honest objective at the last recorded round.", func(s node.Status) float64 { return s.Loss })
+	gauge("gap", "Loss minus f*.", func(s node.Status) float64 { return s.Gap })
+	gauge("rounds_per_second", "Decided rounds per second since start.", func(s node.Status) float64 { return s.RoundsPerSec })
+	gauge("rounds_decided", "Rounds decided since start.", func(s node.Status) float64 { return float64(s.Decided) })
+	gauge("equivocations", "Equivocation evidence seen.", func(s node.Status) float64 { return float64(s.Evidence) })
+	gauge("bad_proposals", "Proposals that did not re-derive.", func(s node.Status) float64 { return float64(s.BadProposals) })
+	gauge("gossip_rejected", "Gossip messages rejected by validators.", func(s node.Status) float64 { return float64(s.Rejected) })
+	gauge("gossip_bytes_in", "Gossip payload bytes received.", func(s node.Status) float64 { return float64(s.GossipBytesIn) })
+	gauge("gossip_bytes_out", "Gossip payload bytes sent.", func(s node.Status) float64 { return float64(s.GossipBytesOut) })
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		s := nd.Status()
+		out := statusJSON(s)
+		if r.URL.Query().Get("curve") != "" {
+			// The recorded points, for harnesses that write curves.csv.
+			var pts []map[string]any
+			for _, p := range s.Curve {
+				pts = append(pts, map[string]any{"round": p.Round, "epoch": finite(p.Epoch), "loss": finite(p.Loss), "gap": finite(p.Gap)})
+			}
+			out["curve"] = pts
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+// statusJSON replaces non-finite floats (which JSON cannot carry) by nil.
+func statusJSON(s node.Status) map[string]any {
+	f := finite
+	return map[string]any{"member": s.Member, "round": s.Round, "attempt": s.Attempt, "leader": s.Leader,
+		"step": s.Step, "loss": f(s.Loss), "gap": f(s.Gap), "digest": s.Digest, "rounds_per_second": f(s.RoundsPerSec),
+		"decided": s.Decided, "evidence": s.Evidence, "bad_proposals": s.BadProposals, "rejected": s.Rejected,
+		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut}
+}
+
+// finite returns x, or nil for NaN and ±Inf.
+func finite(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return x
+}

@@ -107,17 +107,30 @@ func (nd *Node) saveDecided(resp *wire.StateResponse) error {
 func (nd *Node) advanceTo(ctx context.Context, k uint64) {
 	nd.loop.lastCommit = nd.loop.ticks
 	nd.loop.undecided = nil
+	st := nd.eng.State()
+	if nd.finished() {
+		// Training is over: stay at the last decision (still serving it to laggards).
+		nd.current.Store(k)
+		nd.recordCommit(st)
+		return
+	}
 	if err := nd.cm.StartHeight(k); err != nil {
 		nd.log.Error("start height", "height", k, "err", err)
 	}
-	st := nd.eng.State()
+	nd.recordCommit(st)
+	nd.onNewHeight(ctx)
+}
+
+// finished reports whether the genesis' number of rounds has been decided.
+func (nd *Node) finished() bool { return nd.eng.Round() >= uint64(nd.gen.Spec.Rounds) }
+
+func (nd *Node) recordCommit(st *method.State) {
 	if nd.cfg.OnCommit != nil {
 		nd.cfg.OnCommit(st.Round, st.Digest())
 	}
 	if int(st.Round)%nd.gen.Spec.EvalEvery == 0 || int(st.Round) == nd.gen.Spec.Rounds {
 		nd.loop.curve = append(nd.loop.curve, nd.point(st))
 	}
-	nd.onNewHeight(ctx)
 }
 
 // onNewHeight prunes per-height data and sends this member's round message if it is sampled.

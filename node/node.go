@@ -178,12 +178,14 @@ func (nd *Node) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); nd.readTopic(ctx, t) }()
 	}
 	nd.loop.started = time.Now()
-	if !nd.cm.Status().Started {
-		if err := nd.cm.StartHeight(nd.eng.Round()); err != nil {
-			return fmt.Errorf("%w: %w", ErrFatal, err)
+	if !nd.finished() {
+		if !nd.cm.Status().Started {
+			if err := nd.cm.StartHeight(nd.eng.Round()); err != nil {
+				return fmt.Errorf("%w: %w", ErrFatal, err)
+			}
 		}
+		nd.onNewHeight(ctx)
 	}
-	nd.onNewHeight(ctx)
 	ticker := time.NewTicker(nd.tick)
 	defer ticker.Stop()
 	for {

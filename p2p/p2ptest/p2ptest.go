@@ -13,12 +13,17 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -80,7 +85,9 @@ func NewMockNetworkWith(t testing.TB, n int, cfg Config) *Network {
 		if err != nil {
 			t.Fatalf("p2ptest: adding host %d: %v", i, err)
 		}
-		h, err := p2p.NewFromHost(context.Background(), lh, opts)
+		hostOpts := opts
+		hostOpts.Logger = opts.Logger.With("host", i)
+		h, err := p2p.NewFromHost(context.Background(), lh, hostOpts)
 		if err != nil {
 			t.Fatalf("p2ptest: starting host %d: %v", i, err)
 		}
@@ -109,12 +116,55 @@ func (n *Network) ConnectAll(t testing.TB) {
 	}
 }
 
-// Connect connects host a to host b.
+// Connect connects host a to host b and waits until each has identified the other as a gossipsub
+// peer.
+//
+// The wait works around a race in libp2p's identify: a host answers identify requests from a snapshot
+// of its protocols that is refreshed asynchronously after handlers are registered, and pushes updates
+// only to peers connected at refresh time. A connection made in that window (easy in tests, which
+// connect right after creating hosts) leaves the remote believing the host does not speak gossipsub,
+// and the pair never exchanges gossip. Reconnecting re-runs identify with the refreshed snapshot.
 func (n *Network) Connect(t testing.TB, a, b *p2p.Host) {
 	t.Helper()
-	if _, err := n.Mocknet.ConnectPeers(a.ID(), b.ID()); err != nil {
-		t.Fatalf("p2ptest: connecting %s to %s: %v", a.ID(), b.ID(), err)
+	for attempt := 1; ; attempt++ {
+		c, err := n.Mocknet.ConnectPeers(a.ID(), b.ID())
+		if err != nil {
+			t.Fatalf("p2ptest: connecting %s to %s: %v", a.ID(), b.ID(), err)
+		}
+		if identified(a, b, c) && identified(b, a, nil) {
+			return
+		}
+		if attempt == 10 {
+			t.Fatalf("p2ptest: %s and %s do not see each other's gossipsub protocol", a.ID(), b.ID())
+		}
+		_ = n.Mocknet.DisconnectPeers(a.ID(), b.ID())
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// identified waits for a's identify exchange with b on conn c (or any connection if c is nil) and
+// reports whether a now knows that b speaks gossipsub.
+func identified(a, b *p2p.Host, c network.Conn) bool {
+	lh := a.LibP2P()
+	if c == nil {
+		conns := lh.Network().ConnsToPeer(b.ID())
+		if len(conns) == 0 {
+			return false
+		}
+		c = conns[0]
+	}
+	if ider, ok := lh.(interface{ IDService() identify.IDService }); ok {
+		select {
+		case <-ider.IDService().IdentifyWait(c):
+		case <-time.After(10 * time.Second):
+			return false
+		}
+	}
+	protos, err := lh.Peerstore().GetProtocols(b.ID())
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(protos, func(p protocol.ID) bool { return strings.HasPrefix(string(p), "/meshsub/") })
 }
 
 // Partition cuts every link between hosts in different groups (host indices) and closes their
@@ -170,9 +220,10 @@ func (n *Network) Close() {
 	_ = n.Mocknet.Close()
 }
 
-// WaitForMesh waits until every topic sees at least min subscribed peers, polling every 50ms, or
+// WaitForPeers waits until every topic knows at least min subscribed peers (enough for flood
+// publishing to reach them), polling every 50ms, or
 // until ctx ends. Inside a synctest bubble the wait costs no real time.
-func WaitForMesh(ctx context.Context, topics []*p2p.Topic, min int) error {
+func WaitForPeers(ctx context.Context, topics []*p2p.Topic, min int) error {
 	for {
 		ready := true
 		for _, t := range topics {

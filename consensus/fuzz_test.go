@@ -89,53 +89,56 @@ func FuzzMachine(f *testing.F) {
 	f.Add([]byte{3, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 2, 20})
 	f.Add([]byte{3, 1, 0, 1, 0, 1, 0, 1, 1, 2, 0, 1, 2, 1, 3, 2, 2, 5, 0, 2, 30, 5})
 	f.Add([]byte{6, 2, 1, 0, 0, 5, 1, 1, 0, 1, 5, 1, 2, 0, 2, 9, 3, 4, 2, 5, 2, 40})
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &byteReader{b: data}
-		n := 1 + int(r.next()%7)
-		cfg := testConfig(int(r.next())%n, n)
-		cfg.RebroadcastEvery = 7
-		cfg.FutureBufferPerSender = 4
-		h := &machineHarness{t: t, cfg: cfg, signed: make(map[slotKey]Message), decide: make(map[uint64]ValueID)}
-		var err error
-		if h.m, err = New(cfg, nil); err != nil {
-			t.Fatal(err)
+	f.Fuzz(runFuzzMachine)
+}
+
+// runFuzzMachine is FuzzMachine's body.
+func runFuzzMachine(t *testing.T, data []byte) {
+	r := &byteReader{b: data}
+	n := 1 + int(r.next()%7)
+	cfg := testConfig(int(r.next())%n, n)
+	cfg.RebroadcastEvery = 7
+	cfg.FutureBufferPerSender = 4
+	h := &machineHarness{t: t, cfg: cfg, signed: make(map[slotKey]Message), decide: make(map[uint64]ValueID)}
+	var err error
+	if h.m, err = New(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.m.StartHeight(0)
+	h.drain()
+	for steps := 0; !r.done() && steps < 400; steps++ {
+		st := h.m.Status()
+		height := st.Height + uint64(r.next()%3)
+		if r.next()%8 == 0 && height > 0 {
+			height--
 		}
-		_ = h.m.StartHeight(0)
+		round := uint32(r.next() % 6)
+		switch r.next() % 7 {
+		case 0, 1:
+			_ = h.m.StepVote(Vote{Type: VoteType(r.next() % 3), Height: height, Round: round,
+				Value: fuzzValue(r.next()), Voter: int(r.next()) % (n + 1)})
+		case 2:
+			proposer := cfg.Proposer(height, round)
+			if r.next()%5 == 0 {
+				proposer = int(r.next()) % (n + 1)
+			}
+			p := Proposal{Height: height, Round: round, POLRound: int32(r.next()%5) - 1, Value: fuzzValue(r.next()), Proposer: proposer}
+			_ = h.m.StepProposal(p, r.next()%4 != 0)
+		case 3:
+			ticks(h.m, int(r.next()%24))
+		case 4:
+			_ = h.m.Propose(st.Height, st.Round, fuzzValue(r.next()))
+		case 5:
+			_ = h.m.StartHeight(st.Height + uint64(r.next()%2))
+		case 6:
+			if h.disk != nil {
+				if h.m, err = New(cfg, h.disk); err != nil {
+					t.Fatalf("restart: %v", err)
+				}
+			}
+		}
 		h.drain()
-		for steps := 0; !r.done() && steps < 400; steps++ {
-			st := h.m.Status()
-			height := st.Height + uint64(r.next()%3)
-			if r.next()%8 == 0 && height > 0 {
-				height--
-			}
-			round := uint32(r.next() % 6)
-			switch r.next() % 7 {
-			case 0, 1:
-				_ = h.m.StepVote(Vote{Type: VoteType(r.next() % 3), Height: height, Round: round,
-					Value: fuzzValue(r.next()), Voter: int(r.next()) % (n + 1)})
-			case 2:
-				proposer := cfg.Proposer(height, round)
-				if r.next()%5 == 0 {
-					proposer = int(r.next()) % (n + 1)
-				}
-				p := Proposal{Height: height, Round: round, POLRound: int32(r.next()%5) - 1, Value: fuzzValue(r.next()), Proposer: proposer}
-				_ = h.m.StepProposal(p, r.next()%4 != 0)
-			case 3:
-				ticks(h.m, int(r.next()%24))
-			case 4:
-				_ = h.m.Propose(st.Height, st.Round, fuzzValue(r.next()))
-			case 5:
-				_ = h.m.StartHeight(st.Height + uint64(r.next()%2))
-			case 6:
-				if h.disk != nil {
-					if h.m, err = New(cfg, h.disk); err != nil {
-						t.Fatalf("restart: %v", err)
-					}
-				}
-			}
-			h.drain()
-		}
-	})
+	}
 }
 
 // FuzzRestore builds a PersistentState from arbitrary bytes. New must reject or accept it without

@@ -29,7 +29,7 @@ func (m *Machine) StepProposal(p Proposal, valid bool) error {
 			m.afterInput(p.Round)
 			return nil
 		}
-		return fmt.Errorf("%w: proposal %d/%d from %d", ErrDuplicate, p.Height, p.Round, p.Proposer)
+		return ErrDuplicate // common under gossip: not worth formatting
 	}
 	if len(l.proposals) > 0 {
 		// A different proposal from the leader of this attempt. Keep it too (up to
@@ -65,7 +65,7 @@ func (m *Machine) StepVote(v Vote) error {
 	set := l.votes(v.Type)
 	if set.hasFirst[v.Voter] {
 		if set.voted(v.Voter, v.Value) {
-			return fmt.Errorf("%w: %s %d/%d from %d", ErrDuplicate, v.Type, v.Height, v.Round, v.Voter)
+			return ErrDuplicate // common under gossip: not worth formatting
 		}
 		m.recordEquivocation(v.Voter, v.Round, VoteMessage(set.first[v.Voter]), msg)
 		// The conflicting vote still counts towards its own value (see voteSet for why), within bounds.
@@ -122,7 +122,7 @@ func (m *Machine) classify(msg Message) (current bool, err error) {
 		return true, nil
 	}
 	if h < m.height {
-		return false, fmt.Errorf("%w: %s for height %d, at %d", ErrOldHeight, msg.Kind, h, m.height)
+		return false, ErrOldHeight // common after every height: not worth formatting
 	}
 	if h-m.height > m.cfg.MaxFutureHeights {
 		return false, fmt.Errorf("%w: %s for height %d, at %d", ErrTooFarAhead, msg.Kind, h, m.height)
@@ -130,7 +130,7 @@ func (m *Machine) classify(msg Message) (current bool, err error) {
 	s := msg.Sender()
 	for _, b := range m.future[s] {
 		if b.sameContent(msg) {
-			return false, fmt.Errorf("%w: buffered %s from %d", ErrDuplicate, msg.Kind, s)
+			return false, ErrDuplicate
 		}
 	}
 	if len(m.future[s]) >= m.cfg.FutureBufferPerSender {

@@ -375,3 +375,36 @@ func TestReadyAdvance(t *testing.T) {
 		t.Fatalf("second Persist = %+v", rd2.Persist)
 	}
 }
+
+func TestRebroadcastRotatesOlderMessages(t *testing.T) {
+	cfg := testConfig(3, 4)
+	cfg.RebroadcastEvery = 1
+	m, _ := started(t, cfg, 0)
+	// Attempts 0..2 led by 0, 1, 2: in each we prevote and precommit nil after the timeouts, then move on.
+	var signed []Vote
+	for r := uint32(0); r < 3; r++ {
+		mustStep(t, m, pv(0, r, val(1), 0), pv(0, r, val(2), 1), pc(0, r, nilV, 0), pc(0, r, nilV, 1))
+		for m.Status().Round == r {
+			m.Tick()
+			signed = append(signed, votesOf(drain(m))...)
+		}
+	}
+	// Attempt 3 is ours: NeedValue, no answer. Collect what the next rebroadcasts repeat.
+	if len(signed) != 6 {
+		t.Fatalf("signed %d votes, want 6: %+v", len(signed), signed)
+	}
+	repeated := make(map[Vote]int)
+	for range 4 {
+		m.Tick()
+		for _, msg := range drain(m).Messages {
+			if msg.Rebroadcast && msg.Kind == KindVote {
+				repeated[msg.Vote]++
+			}
+		}
+	}
+	for _, v := range signed {
+		if repeated[v] == 0 {
+			t.Fatalf("%+v never repeated; repeated %v", v, repeated)
+		}
+	}
+}

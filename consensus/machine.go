@@ -59,6 +59,7 @@ type Machine struct {
 	lastProposal  *Proposal
 	lastPrevote   *Vote
 	lastPrecommit *Vote
+	rotation      int // next older message to repeat (see rebroadcast)
 
 	timeouts        []timeout
 	nextRebroadcast uint64
@@ -127,6 +128,7 @@ func (m *Machine) StartHeight(h uint64) error {
 	m.hlog = newHeightLog(m.cfg.N)
 	m.ownVotes, m.ownProposals = nil, nil
 	m.lastProposal, m.lastPrevote, m.lastPrecommit = nil, nil, nil
+	m.rotation = 0
 	m.timeouts = nil
 	m.log.Debug("start height", "height", h)
 	m.startRound(0)

@@ -25,9 +25,9 @@ func randomStrategy(seed uint64, member int, k int) strategy {
 	}
 }
 
-// TestPropertyManySeeds runs many random systems — f Byzantine members with random behaviours, a lossy
-// reordering network until a random GST, and sometimes an honest member crashing — and checks safety
-// throughout (via the cluster's assertions) and liveness after GST.
+// TestPropertyManySeeds runs many random systems — f Byzantine members with random behaviours (or one
+// coordinated coalition), a lossy reordering network until a random GST, and sometimes an honest member
+// crashing — and checks safety throughout (via the cluster's assertions) and liveness after GST.
 func TestPropertyManySeeds(t *testing.T) {
 	seeds := uint64(200)
 	if testing.Short() {
@@ -40,8 +40,14 @@ func TestPropertyManySeeds(t *testing.T) {
 			f := (n - 1) / 3
 			byz := make(map[int]strategy)
 			var kinds []string
-			for _, b := range rng.Sample(r, n, f) {
+			members := rng.Sample(r, n, f)
+			together := rng.Bernoulli(r, 0.2) // sometimes all of them form one coordinated coalition
+			co := newCoalition(n, members)
+			for _, b := range members {
 				byz[b] = randomStrategy(seed, b, rng.IntN(r, 6))
+				if together {
+					byz[b] = co
+				}
 				kinds = append(kinds, fmt.Sprintf("%d:%s", b, byz[b].name()))
 			}
 			net := netConfig{
@@ -67,7 +73,7 @@ func TestPropertyManySeeds(t *testing.T) {
 			if victim != nil {
 				c.crash(victim, 5+uint64(rng.IntN(r, 40)))
 			}
-			if !c.run(5, 30000) {
+			if !c.run(6, 30000) {
 				t.Fatalf("%s byz=%v net=%+v: liveness lost; %v", name, kinds, net, c)
 			}
 			if t.Failed() {

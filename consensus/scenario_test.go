@@ -5,7 +5,15 @@ import (
 	"testing"
 )
 
-// Scenario tests: every one asserts, through the cluster's checks, safety (no two honest members
+// Scenario tests. Checklist drawn from go-ibft's core tests (byzantine_test.go, drop_test.go), mapped
+// to Tendermint: "malicious hash in proposal" → TestClusterInvalidValueLeader; "malicious hash in
+// prepare/commit" → TestClusterDoubleVoters, TestClusterRandomByzantine; "+1 round in proposal / round
+// change" → TestClusterRoundSpam and the ErrNotProposer cases of TestMalformedMessages; "drop MaxFaulty"
+// → TestClusterSilentMembers; "drop MaxFaulty+1 then restart" → TestClusterTooManyCrashedThenRecover.
+// Beyond it: equivocating and silent leaders, a coordinated split-brain coalition, lossy networks,
+// partitions, lagging members and crash-restarts.
+//
+// Every scenario asserts, through the cluster's checks, safety (no two honest members
 // decide differently at a height), validity (decided values were proposed and are valid), that honest
 // members never sign conflicting messages nor send before persisting, and that evidence only ever
 // accuses Byzantine members; and each asserts liveness (every honest member decides target heights).

@@ -1,6 +1,9 @@
 package consensus
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 type timeoutKind uint8
 
@@ -90,17 +93,48 @@ func (m *Machine) fire(t timeout) {
 	m.process()
 }
 
-// rebroadcast repeats our latest proposal and votes of the current height, our prevote of validRound
-// if it is older, and relays the others' prevotes that justify validRound (see Ready.Relay).
+// olderPerRebroadcast is how many of our older messages of the height each rebroadcast repeats, in
+// rotation, besides the latest ones.
+const olderPerRebroadcast = 4
+
+// rebroadcast repeats our latest proposal and votes of the current height, a rotating few of our older
+// ones, and relays the others' prevotes that justify validRound (see Ready.Relay).
+//
+// The older ones matter: Algorithm 1's liveness assumes every message a correct member sent eventually
+// reaches every correct member. A member that lost our attempt-0 prevote before GST may be waiting for
+// it (line 34) to time out of attempt 0, while we, already in attempt 1, would otherwise only repeat our
+// attempt-1 messages — and it needs f+1 senders there to follow (line 55). Rotating through everything
+// we signed at the height restores the assumption at a bounded cost per period.
 func (m *Machine) rebroadcast() {
+	latest := make([]Message, 0, 3)
 	if m.lastProposal != nil {
-		m.repeat(ProposalMessage(*m.lastProposal))
+		latest = append(latest, ProposalMessage(*m.lastProposal))
 	}
 	if m.lastPrevote != nil {
-		m.repeat(VoteMessage(*m.lastPrevote))
+		latest = append(latest, VoteMessage(*m.lastPrevote))
 	}
 	if m.lastPrecommit != nil {
-		m.repeat(VoteMessage(*m.lastPrecommit))
+		latest = append(latest, VoteMessage(*m.lastPrecommit))
+	}
+	for _, msg := range latest {
+		m.repeat(msg)
+	}
+	// latest is a subset of what we signed, so a full turn of the rotation meets every older message.
+	total := len(m.ownProposals) + len(m.ownVotes)
+	want := min(olderPerRebroadcast, total-len(latest))
+	for sent := 0; sent < want; {
+		m.rotation %= total
+		var msg Message
+		if m.rotation < len(m.ownProposals) {
+			msg = ProposalMessage(m.ownProposals[m.rotation])
+		} else {
+			msg = VoteMessage(m.ownVotes[m.rotation-len(m.ownProposals)])
+		}
+		m.rotation++
+		if !slices.ContainsFunc(latest, msg.sameContent) {
+			m.repeat(msg)
+			sent++
+		}
 	}
 	if m.validRound < 0 {
 		return
@@ -110,11 +144,8 @@ func (m *Machine) rebroadcast() {
 		return
 	}
 	for _, v := range l.prevotes.forValue(m.validValue) {
-		switch {
-		case v.Voter != m.cfg.Self:
+		if v.Voter != m.cfg.Self { // ours goes round with the older messages
 			m.relay = append(m.relay, v)
-		case m.lastPrevote == nil || *m.lastPrevote != v:
-			m.repeat(VoteMessage(v))
 		}
 	}
 }

@@ -68,8 +68,8 @@ func (m *Machine) StepVote(v Vote) error {
 			return ErrDuplicate // common under gossip: not worth formatting
 		}
 		m.recordEquivocation(v.Voter, v.Round, VoteMessage(set.first[v.Voter]), msg)
-		// The conflicting vote still counts towards its own value (see voteSet for why), within bounds.
-		if len(set.extra[v.Voter]) < maxExtraVotes && (v.Value.IsNil() || m.hlog.proposes(v.Value)) {
+		// The conflicting vote still counts towards its own value if a rule can use it (see voteSet).
+		if m.hlog.matters(v.Type, v.Round, v.Value) {
 			set.addExtra(v)
 			m.afterInput(v.Round)
 		}

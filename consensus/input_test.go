@@ -153,18 +153,21 @@ func TestVoteEquivocation(t *testing.T) {
 	// With member 0 that is a quorum for val(1).
 	mustStep(t, m, pv(0, 0, val(1), 0))
 	wantVotes(t, drain(m), pc(0, 0, val(1), 3))
-	// Extra votes per member are bounded.
-	for k, p := range []Proposal{prop(0, 0, -1, val(10), 0), prop(0, 1, -1, val(11), 1), prop(0, 1, -1, val(12), 1),
-		prop(0, 2, -1, val(13), 2), prop(0, 2, -1, val(14), 2)} {
-		if err := m.StepProposal(p, true); err != nil && !errors.Is(err, ErrEquivocation) {
-			t.Fatalf("proposal %d: %v", k, err)
-		}
+	// Only extra votes some rule can count are kept: precommits for the value of a proposal of
+	// their attempt; prevotes also for a later proposal's proof-of-lock value.
+	wantErr(t, m.StepProposal(prop(0, 0, -1, val(10), 0), true), ErrEquivocation) // leader's second value
+	wantErr(t, m.StepVote(pc(0, 0, val(10), 1)), ErrEquivocation)
+	wantErr(t, m.StepVote(pc(0, 0, val(11), 1)), ErrEquivocation)
+	mustPropose(t, m, prop(0, 1, 0, val(12), 1), true) // attempt 1 proposal with POL round 0
+	wantErr(t, m.StepVote(pc(0, 0, val(12), 1)), ErrEquivocation)
+	wantErr(t, m.StepVote(pv(0, 0, val(12), 1)), ErrEquivocation)
+	wantErr(t, m.StepVote(pv(0, 0, val(13), 1)), ErrEquivocation)
+	l = m.hlog.round(0)
+	if got := l.precommits.extra[1]; len(got) != 1 || got[0].Value != val(10) {
+		t.Fatalf("extra precommits %+v, want only val(10)", got)
 	}
-	for k := byte(10); k < 15; k++ {
-		_ = m.StepVote(pc(0, 0, val(k), 1))
-	}
-	if n := len(m.hlog.round(0).precommits.extra[1]); n != maxExtraVotes {
-		t.Fatalf("%d extra votes kept, want the bound %d", n, maxExtraVotes)
+	if got := l.prevotes.extra[1]; len(got) != 2 || got[0].Value != nilV || got[1].Value != val(12) {
+		t.Fatalf("extra prevotes %+v, want nil and val(12)", got)
 	}
 }
 

@@ -13,8 +13,8 @@ import "slices"
 // for v may lock on v, while another that saw a different vote first can never verify that lock's
 // proof (line 28) again, and with N = 3f+1 the height stalls (TestEquivocatorStillCounts). Safety is
 // untouched: two quorums for different values still share f+1 distinct members, more than there are
-// Byzantine ones. extra is bounded by maxExtraVotes, and only votes for nil or for a value some
-// proposal of the height carries are kept — no rule counts any other value.
+// Byzantine ones. An extra vote is only kept if a stored proposal makes a rule count it (see
+// heightLog.matters), so extra never outgrows the proposals stored.
 type voteSet struct {
 	first    []Vote // indexed by voter
 	hasFirst []bool
@@ -22,9 +22,6 @@ type voteSet struct {
 	total    int             // members who voted at all
 	byValue  map[ValueID]int // members who voted for each value (nil included)
 }
-
-// maxExtraVotes bounds the conflicting votes kept per member, type and attempt.
-const maxExtraVotes = 3
 
 func newVoteSet(n int) voteSet {
 	return voteSet{first: make([]Vote, n), hasFirst: make([]bool, n), extra: make([][]Vote, n), byValue: make(map[ValueID]int)}
@@ -78,6 +75,18 @@ func (s *voteSet) remove(voter int) {
 }
 
 func (s *voteSet) count(v ValueID) int { return s.byValue[v] }
+
+// all returns every vote kept, in voter order (first votes before a voter's extra ones).
+func (s *voteSet) all() []Vote {
+	var out []Vote
+	for i := range s.first {
+		if s.hasFirst[i] {
+			out = append(out, s.first[i])
+			out = append(out, s.extra[i]...)
+		}
+	}
+	return out
+}
 
 // forValue returns the votes for v in voter order (deterministic, for certificates and relays).
 func (s *voteSet) forValue(v ValueID) []Vote {
@@ -203,11 +212,27 @@ func (h *heightLog) admit(i int, r, current uint32) bool {
 	return true
 }
 
-// proposes reports whether some stored proposal of the height carries v (see voteSet).
-func (h *heightLog) proposes(v ValueID) bool {
-	for _, l := range h.rounds {
+// matters reports whether a rule can count a vote of type t for v in attempt r, given the stored
+// proposals: precommits for the value of a proposal of attempt r (line 49); prevotes for it (line 36)
+// or for the value of a later proposal whose proof-of-lock round is r (line 28), and nil prevotes
+// (line 44). Counting any other vote changes nothing, so an equivocator's other votes are not kept.
+func (h *heightLog) matters(t VoteType, r uint32, v ValueID) bool {
+	if t == Prevote && v.IsNil() {
+		return true
+	}
+	if l := h.rounds[r]; l != nil {
 		for _, sp := range l.proposals {
 			if sp.p.Value == v {
+				return true
+			}
+		}
+	}
+	if t != Prevote {
+		return false
+	}
+	for _, l := range h.rounds {
+		for _, sp := range l.proposals {
+			if sp.p.POLRound == int32(r) && sp.p.Value == v {
 				return true
 			}
 		}

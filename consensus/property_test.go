@@ -2,6 +2,8 @@ package consensus
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/byzpp/byzpp/algo/rng"
@@ -32,6 +34,10 @@ func TestPropertyManySeeds(t *testing.T) {
 	seeds := uint64(200)
 	if testing.Short() {
 		seeds = 30
+	}
+	// A longer search for rare failures: BYZPP_CONSENSUS_SEEDS=5000 go test -run PropertyManySeeds
+	if v, err := strconv.ParseUint(os.Getenv("BYZPP_CONSENSUS_SEEDS"), 10, 32); err == nil {
+		seeds = v
 	}
 	for _, n := range []int{4, 7} {
 		for seed := range seeds {

@@ -98,7 +98,7 @@ func (m *Machine) fire(t timeout) {
 const olderPerRebroadcast = 4
 
 // rebroadcast repeats our latest proposal and votes of the current height, a rotating few of our older
-// ones, and relays the others' prevotes that justify validRound (see Ready.Relay).
+// ones, and relays the others' votes that justify our position (see relaySet and Ready.Relay).
 //
 // The older ones matter: Algorithm 1's liveness assumes every message a correct member sent eventually
 // reaches every correct member. A member that lost our attempt-0 prevote before GST may be waiting for
@@ -136,18 +136,42 @@ func (m *Machine) rebroadcast() {
 			sent++
 		}
 	}
-	if m.validRound < 0 {
-		return
-	}
-	l := m.hlog.round(uint32(m.validRound))
-	if l == nil {
-		return
-	}
-	for _, v := range l.prevotes.forValue(m.validValue) {
-		if v.Voter != m.cfg.Self { // ours goes round with the older messages
-			m.relay = append(m.relay, v)
+	m.relay = append(m.relay, m.relaySet()...)
+}
+
+// relaySet lists the others' votes a member behind us needs to catch up with our position — the
+// messages that took us there — in a deterministic order without repeats:
+//   - the prevotes for validValue in validRound (the proof of lock a re-proposal relies on, line 28);
+//   - the precommits of the previous attempt (what made us time out of it, lines 47 and 65);
+//   - the votes of the current attempt (what may have made us skip to it, line 55).
+//
+// Algorithm 1 assumes correct members eventually receive every message any correct member received,
+// including Byzantine ones; a Byzantine member that sent its vote to us alone must not be able to strand
+// the others in an older attempt.
+func (m *Machine) relaySet() []Vote {
+	var out []Vote
+	add := func(vs []Vote) {
+		for _, v := range vs {
+			if v.Voter != m.cfg.Self && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 	}
+	if m.validRound >= 0 {
+		if l := m.hlog.round(uint32(m.validRound)); l != nil {
+			add(l.prevotes.forValue(m.validValue))
+		}
+	}
+	if m.round > 0 {
+		if l := m.hlog.round(m.round - 1); l != nil {
+			add(l.precommits.all())
+		}
+	}
+	if l := m.hlog.round(m.round); l != nil {
+		add(l.prevotes.all())
+		add(l.precommits.all())
+	}
+	return out
 }
 
 func (m *Machine) repeat(msg Message) {

@@ -191,10 +191,11 @@ type NeedValue struct {
 type Ready struct {
 	Persist  *PersistentState
 	Messages []Message
-	// Relay lists other members' votes to re-gossip: the prevotes that justify our validRound (the
-	// "proof of lock" a proposal with POLRound ≥ 0 relies on, line 28). Algorithm 1 assumes gossip
-	// eventually delivers every message a correct member received to all correct members; gossipsub
-	// forwards a message only once, so a peer that missed some of those prevotes could otherwise never
+	// Relay lists other members' votes to re-gossip, every RebroadcastEvery ticks: those that took us
+	// to our position (the proof of lock of validRound, the precommits of the previous attempt, the
+	// votes of the current one). Algorithm 1 assumes gossip eventually delivers every message a correct
+	// member received to all correct members; gossipsub forwards a message only once, so without this
+	// a member that missed a Byzantine member's vote could be stranded in an older attempt, or never
 	// accept a re-proposed value. The caller re-sends the original signed envelopes it kept when the
 	// votes arrived; a caller without them may skip Relay at the cost of liveness after long
 	// partitions, never of safety.

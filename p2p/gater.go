@@ -22,8 +22,12 @@ type Gater struct {
 // NewGater returns an empty gater.
 func NewGater() *Gater { return &Gater{blocked: map[peer.ID]struct{}{}} }
 
-// Block adds p; it reports whether p was not blocked before.
+// Block adds p; it reports whether p was not blocked before. The empty ID is never blocked (gossipsub
+// asks about it for author-less messages).
 func (g *Gater) Block(p peer.ID) bool {
+	if p == "" {
+		return false
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.blocked[p]; ok {

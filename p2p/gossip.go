@@ -121,6 +121,10 @@ func (h *Host) startGossip(ctx context.Context) error {
 	}
 	ps, err := pubsub.NewGossipSub(ctx, h.h,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		// StrictNoSign alone still stamps an unsigned author and sequence number on every message;
+		// WithNoAuthor omits them and makes peers reject messages that carry them, so no spoofable
+		// author field exists at all (an envelope's signer is the only authorship that counts).
+		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(contentID),
 		pubsub.WithMaxMessageSize(h.opts.Gossip.MaxMessageSize),
 		pubsub.WithPeerScore(params, peerScoreThresholds()),

@@ -313,23 +313,37 @@ func (h *Host) PeerScore(p peer.ID) (float64, bool) { return h.scores.get(p) }
 // PeerScores returns the latest gossipsub scores of all scored peers.
 func (h *Host) PeerScores() map[peer.ID]float64 { return h.scores.all() }
 
-// Close leaves every topic, stops gossip, discovery and background work, waits for them, and closes
-// the libp2p host. It is safe to call more than once.
+// Shutdown leaves every topic, stops gossip, discovery and background work and waits for them, but
+// leaves the libp2p host and its connections up. Close calls it. A process running many hosts (tests)
+// shuts all of them down before closing any, so no host is still opening streams into connections
+// that are being torn down. It is safe to call more than once.
+func (h *Host) Shutdown() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	topics := make([]*Topic, 0, len(h.topics))
+	for _, t := range h.topics {
+		topics = append(topics, t)
+	}
+	h.mu.Unlock()
+	for _, t := range topics {
+		if err := t.Close(); err != nil {
+			h.log.Debug("closing topic", "topic", t.name, "err", err)
+		}
+	}
+	h.cancel()
+	h.wg.Wait()
+}
+
+// Close shuts the host down (see Shutdown) and closes the DHT, mDNS and the libp2p host. It is safe to
+// call more than once.
 func (h *Host) Close() error {
 	h.closeOnce.Do(func() {
-		h.mu.Lock()
-		h.closed = true
-		topics := make([]*Topic, 0, len(h.topics))
-		for _, t := range h.topics {
-			topics = append(topics, t)
-		}
-		h.mu.Unlock()
+		h.Shutdown()
 		var errs []error
-		for _, t := range topics {
-			errs = append(errs, t.Close())
-		}
-		h.cancel()
-		h.wg.Wait()
 		if h.mdns != nil {
 			errs = append(errs, h.mdns.Close())
 		}

@@ -23,8 +23,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -212,8 +212,15 @@ func (n *Network) IDs() []peer.ID {
 	return out
 }
 
-// Close closes every host and the mocknet. t.Cleanup calls it; calling it earlier is fine.
+// Close shuts every host down, lets in-flight stream setup finish, then closes the hosts and the
+// mocknet. Shutting all hosts down first matters: mocknet loses track of a stream opened while its
+// connection is being torn down, and that stream's goroutines would then outlive the test. t.Cleanup
+// calls Close; calling it earlier is fine.
 func (n *Network) Close() {
+	for _, h := range n.Hosts {
+		h.Shutdown()
+	}
+	time.Sleep(100 * time.Millisecond)
 	for _, h := range n.Hosts {
 		_ = h.Close()
 	}
@@ -221,8 +228,9 @@ func (n *Network) Close() {
 }
 
 // WaitForPeers waits until every topic knows at least min subscribed peers (enough for flood
-// publishing to reach them), polling every 50ms, or
-// until ctx ends. Inside a synctest bubble the wait costs no real time.
+// publishing to reach them), then one second more so gossipsub's heartbeat has grafted the mesh that
+// relays messages onward (a message relayed before a mesh exists is never forwarded). It polls every
+// 50ms and gives up when ctx ends. Inside a synctest bubble the wait costs no real time.
 func WaitForPeers(ctx context.Context, topics []*p2p.Topic, min int) error {
 	for {
 		ready := true
@@ -233,12 +241,18 @@ func WaitForPeers(ctx context.Context, topics []*p2p.Topic, min int) error {
 			}
 		}
 		if ready {
-			return nil
+			break
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("p2ptest: topics did not reach %d peers: %w", min, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+		return nil
 	}
 }

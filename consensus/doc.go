@@ -22,8 +22,9 @@
 //		save(rd.Persist)            // durably, BEFORE sending anything
 //		send(rd.Messages, rd.Relay)  // sign ours, re-gossip others' stored envelopes
 //		apply(rd.Decisions)          // then StartHeight(h+1)
-//		report(rd.Evidence); check(rd.Validate); build(rd.NeedValue)
+//		report(rd.Evidence); build(rd.NeedValue)
 //		m.Advance(rd)
+//		for _, p := range rd.Validate { m.StepProposal(p, valid(p.Value)) } // buffered proposals
 //	}
 //
 // # Deviations from the listing, and why
@@ -35,8 +36,11 @@
 //     application may collect member messages for a few ticks). The timeout does nothing once the
 //     leader has proposed, exactly as line 58's guard makes it do in the paper.
 //   - The paper's gossip assumption (every message a correct member received eventually reaches all
-//     correct members) is met by periodic rebroadcast of our latest messages and Ready.Relay of the
-//     prevotes behind our validRound.
+//     correct members) is not met by gossipsub, which forwards each message once and never to late
+//     peers. Every RebroadcastEvery ticks the machine therefore repeats its latest proposal and votes
+//     plus a rotating few older ones of the height, and lists in Ready.Relay the others' votes that
+//     took it to its position (proof of lock, previous attempt's precommits, current attempt's votes).
+//     The property test found stalls without each of these.
 //   - Message log hygiene the paper leaves implicit: a member counts at most once in any tally. A
 //     second, different vote for the same (type, attempt) — or a second proposal — is equivocation,
 //     reported once per member and height in Ready.Evidence. The conflicting vote still counts towards

@@ -1,6 +1,9 @@
 package model
 
-import "math"
+import (
+	"math"
+	"math/big"
+)
 
 // Elementary functions with the same bits on every machine.
 //
@@ -11,22 +14,61 @@ import "math"
 // multiply-add written float64(a*b) + c so that no compiler may fuse it. Each is within about one ulp of
 // the true value (tests compare them with package math).
 
-// expDet returns e^x.
+// expDet returns e^x, within an ulp of the exact value (see expInto).
 func expDet(x float64) float64 {
+	v := [1]float64{x}
+	expInto(v[:], v[:])
+	return v[0]
+}
+
+// expInto sets dst[i] = e^src[i] (dst may be src), within an ulp of the exact value.
+//
+// Table method without a division: x = (m·N + j)·ln2/N + r with |r| ≤ ln2/(2N), so
+// e^x = 2^m · 2^(j/N) · e^r, where 2^(j/N) comes from expTable and e^r − 1 from its Taylor series to r⁶
+// (the next term is below 1e-19 relative). Each element is a few short chains independent of its
+// neighbours, and a loop over many of them lets the CPU overlap them (a call per element would not).
+func expInto(dst, src []float64) {
 	const (
-		ln2Hi     = 6.93147180369123816490e-01 // high bits of ln 2: k·ln2Hi is exact for |k| < 2^11
-		ln2Lo     = 1.90821492927058770002e-10 // ln 2 − ln2Hi
-		log2e     = 1.44269504088896338700e+00
+		invLn2N = expTableSize / math.Ln2
+		// ln2/N split so that k·ln2NHi is exact for |k| < 2^24.
+		ln2NHi = 0x1.62e42feep-7
+		ln2NLo = 0x1.a39ef35793c76p-39
+		// Adding and subtracting 1.5·2^52 rounds a float below 2^51 to an integer (ties to even) with
+		// two exact IEEE operations: no branch, no conversion.
+		shifter = 0x1.8p52
+		// Within [fastLo, fastHi] the result's binary exponent m lies in [−1022, 1022].
+		fastLo = -708
+		fastHi = 709
+	)
+	dst = dst[:len(src)]
+	for i, x := range src {
+		kf := (float64(x*invLn2N) + shifter) - shifter
+		r := (x - float64(kf*ln2NHi)) - float64(kf*ln2NLo)
+		k := int64(kf) // meaningless for huge or NaN x, but only masked below: no out-of-range index
+		// e^r − 1 = r·(1 + r/2 + r²/6 + r³/24 + r⁴/120 + r⁵/720), grouped (Estrin) into short chains.
+		r2 := float64(r * r)
+		a := float64(r*(1.0/2)) + 1
+		b := float64(r*(1.0/24)) + 1.0/6
+		c := float64(r*(1.0/720)) + 1.0/120
+		b = float64(r2*c) + b
+		a = float64(r2*b) + a
+		p := float64(r * a)
+		t := &expTable[k&(expTableSize-1)]
+		y := t[0] + (float64(t[0]*p) + t[1])
+		m := int(k >> expTableBits)
+		if x >= fastLo && x <= fastHi {
+			dst[i] = y * math.Float64frombits(uint64(m+1023)<<52) // 2^m is normal: exact scaling
+		} else {
+			dst[i] = expOutside(x, y, m)
+		}
+	}
+}
+
+// expOutside finishes e^x = y·2^m outside the fast range: NaN, overflow, underflow, subnormal results.
+func expOutside(x, y float64, m int) float64 {
+	const (
 		overflow  = 7.09782712893383973096e+02
 		underflow = -7.45133219101941108420e+02
-		nearZero  = 0x1p-28
-
-		// Remez coefficients of R(r²) ≈ r·(e^r + 1)/(e^r − 1) − 2 on |r| ≤ ln2/2 (fdlibm).
-		p1 = 1.66666666666666657415e-01
-		p2 = -2.77777777770155933842e-03
-		p3 = 6.61375632143793436117e-05
-		p4 = -1.65339022054652515390e-06
-		p5 = 4.13813679705723846039e-08
 	)
 	switch {
 	case math.IsNaN(x):
@@ -35,29 +77,41 @@ func expDet(x float64) float64 {
 		return math.Inf(1)
 	case x < underflow:
 		return 0
-	case -nearZero < x && x < nearZero:
-		return 1 + x
 	}
-	// x = k·ln2 + r with |r| ≤ ln2/2, r carried as hi − lo for extra precision.
-	var k int
-	if x < 0 {
-		k = int(float64(log2e*x) - 0.5)
-	} else {
-		k = int(float64(log2e*x) + 0.5)
-	}
-	fk := float64(k)
-	hi := x - float64(fk*ln2Hi)
-	lo := float64(fk * ln2Lo)
-	r := hi - lo
-	t := float64(r * r)
-	poly := float64(t*p5) + p4
-	poly = float64(t*poly) + p3
-	poly = float64(t*poly) + p2
-	poly = float64(t*poly) + p1
-	c := r - float64(t*poly)
-	y := 1 - ((lo - float64(r*c)/(2-c)) - hi)
-	return math.Ldexp(y, k) // exact scaling by 2^k (bit manipulation, no arithmetic to fuse)
+	return math.Ldexp(y, m) // exact scaling by bit manipulation, rounding once if subnormal
 }
+
+// expTableBits is log2 of the number N of entries in the table of 2^(j/N).
+const (
+	expTableBits = 6
+	expTableSize = 1 << expTableBits
+)
+
+// expTable holds 2^(j/N), j < N, as an unevaluated sum hi + lo of two floats (hi correctly rounded, lo
+// the rounded remainder), computed once in 256-bit arithmetic: 2^(1/2), 2^(1/4), … by repeated square
+// roots, multiplied together per bit of j. math/big is exact integer arithmetic, so every machine builds
+// the same table.
+var expTable = func() (t [expTableSize][2]float64) {
+	const prec = 256
+	roots := make([]*big.Float, expTableBits) // roots[i] = 2^(2^i/N)
+	root := new(big.Float).SetPrec(prec).SetInt64(2)
+	for i := expTableBits - 1; i >= 0; i-- {
+		root = new(big.Float).SetPrec(prec).Sqrt(root)
+		roots[i] = root
+	}
+	for j := range expTableSize {
+		v := new(big.Float).SetPrec(prec).SetInt64(1)
+		for i, root := range roots {
+			if j>>i&1 == 1 {
+				v.Mul(v, root)
+			}
+		}
+		hi, _ := v.Float64()
+		lo, _ := new(big.Float).SetPrec(prec).Sub(v, big.NewFloat(hi)).Float64()
+		t[j] = [2]float64{hi, lo}
+	}
+	return t
+}()
 
 // log1pDet returns ln(1 + x).
 func log1pDet(x float64) float64 {
@@ -206,10 +260,16 @@ func (a *logSum) value() float64 {
 // linear to its sum and u to a logSum. One exponential of a non-positive argument, so nothing overflows
 // however large |z| is.
 func logistic(z, y float64) (sigma, linear, u float64) {
-	e := expDet(-math.Abs(z)) // in (0, 1]
+	return logisticFromExp(z, y, expDet(-math.Abs(z)))
+}
+
+// logisticFromExp is logistic given e = e^−|z|, for callers that compute exponentials in bulk. The
+// choice between the two sides of zero is made on bits, without a branch: the sign of a logit is a
+// coin flip the CPU cannot predict.
+func logisticFromExp(z, y, e float64) (sigma, linear, u float64) {
 	u = 1 + e
-	if z >= 0 {
-		return 1 / u, z - float64(y*z), u
-	}
-	return e / u, 0 - float64(y*z), u
+	inv := 1 / u                                    // σ(|z|); e·inv is σ(−|z|)
+	neg := uint64(int64(math.Float64bits(z)) >> 63) // all ones when z's sign bit is set
+	sigma = math.Float64frombits(math.Float64bits(inv)&^neg | math.Float64bits(float64(e*inv))&neg)
+	return sigma, math.Float64frombits(math.Float64bits(z)&^neg) - float64(y*z), u // max(z, 0) − y·z
 }

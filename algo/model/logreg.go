@@ -49,7 +49,6 @@ func (m *LogReg) Loss(x []float64, d *data.Dataset, rows []int) float64 {
 // Grad writes ∇f(x) over the given rows into grad and returns f(x).
 func (m *LogReg) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) float64 {
 	checkDims(m, x, grad, true)
-	clear(grad)
 	sum, n := pass(x, d, rows, grad)
 	if n > 0 {
 		fn := float64(n)
@@ -61,54 +60,6 @@ func (m *LogReg) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) 
 	return m.finishLoss(x, sum, n)
 }
 
-// block is how many rows pass handles per stage. Independent rows side by side let the CPU overlap
-// their dot products and exponentials, which a row-at-a-time loop serialises.
-const block = 16
-
-// pass visits the given rows of d (all when rows is nil) and returns the sum of their log-losses at x
-// and their number; when grad is non-nil it also adds Σ_i (σ(a_iᵀx) − y_i)·a_i into grad. Rows go by blocks in three stages (dot products, logistic,
-// scatter); the scatter visits rows in order, so grad gets the same bits as a row-at-a-time loop.
-func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, int) {
-	indptr, indices, values, labels := d.Indptr, d.Indices, d.Values, d.Labels
-	n := rowCount(d, rows)
-	var (
-		z, coef [block]float64
-		at      [block]int
-		linear  float64
-		logs    = newLogSum()
-	)
-	for start := 0; start < n; start += block {
-		cnt := min(block, n-start)
-		for b := range cnt {
-			r := rowAt(rows, start+b)
-			at[b] = r
-			lo, hi := indptr[r], indptr[r+1]
-			z[b] = sparseDot(x, indices[lo:hi], values[lo:hi])
-		}
-		for b := range cnt {
-			y := labels[at[b]]
-			sigma, lin, u := logistic(z[b], y)
-			linear += lin
-			logs.add(u)
-			coef[b] = sigma - y
-		}
-		if grad == nil {
-			continue
-		}
-		for b := range cnt {
-			r := at[b]
-			lo, hi := indptr[r], indptr[r+1]
-			idx, val := indices[lo:hi], values[lo:hi]
-			val = val[:len(idx)]
-			c := coef[b]
-			for k, j := range idx {
-				grad[j] = float64(c*val[k]) + grad[j]
-			}
-		}
-	}
-	return linear + logs.value(), n
-}
-
 // finishLoss turns the sum of n row losses into the mean plus the penalty.
 func (m *LogReg) finishLoss(x []float64, sum float64, n int) float64 {
 	mean := 0.0
@@ -116,14 +67,4 @@ func (m *LogReg) finishLoss(x []float64, sum float64, n int) float64 {
 		mean = sum / float64(n)
 	}
 	return float64(0.5*m.l2*vec.SqNorm(x)) + mean
-}
-
-// sparseDot returns Σ_k x[idx[k]]·val[k], summed in index order.
-func sparseDot(x []float64, idx []int32, val []float64) float64 {
-	val = val[:len(idx)]
-	var s float64
-	for k, j := range idx {
-		s = float64(x[j]*val[k]) + s
-	}
-	return s
 }

@@ -45,8 +45,9 @@ type Config struct {
 	Proposer func(height uint64, round uint32) int
 	// Propose, Prevote and Precommit are timeoutPropose, timeoutPrevote and timeoutPrecommit.
 	Propose, Prevote, Precommit TimeoutConfig
-	// RebroadcastEvery is the number of ticks between repeats of our latest proposal and votes of the
-	// current height (0 disables them).
+	// RebroadcastEvery is the number of ticks between repeats of our messages of the current height
+	// (the latest ones and a rotating few older ones) and relays of others' votes while we have not
+	// moved (Ready.Relay). 0 disables both, which is only safe on a network that never loses messages.
 	RebroadcastEvery uint32
 	// MaxFutureHeights bounds how far ahead of the current height messages are buffered (0: none).
 	MaxFutureHeights uint64

@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -343,16 +344,43 @@ func TestRebroadcastAndRelay(t *testing.T) {
 		rd.Messages[1].Vote != pc(0, 0, val(7), 1) {
 		t.Fatalf("rebroadcast = %+v", rd.Messages)
 	}
-	if len(rd.Relay) != 2 || rd.Relay[0] != pv(0, 0, val(7), 0) || rd.Relay[1] != pv(0, 0, val(7), 2) {
-		t.Fatalf("relay = %+v, want the POL prevotes of members 0 and 2", rd.Relay)
+	if len(rd.Relay) != 0 {
+		t.Fatalf("relayed %+v although we moved since the last rebroadcast", rd.Relay)
 	}
 	ticks(m, 4)
 	if m.HasReady() {
 		t.Fatal("rebroadcast before RebroadcastEvery ticks")
 	}
 	m.Tick()
-	if rd := drain(m); len(rd.Messages) != 2 || len(rd.Relay) != 2 {
+	rd = drain(m)
+	if len(rd.Messages) != 2 {
 		t.Fatalf("no rebroadcast after RebroadcastEvery ticks: %+v", rd)
+	}
+	// Still in the same place: relay what brought us here (the proof of lock of round 0, which is
+	// also the current round's prevotes).
+	if len(rd.Relay) != 2 || rd.Relay[0] != pv(0, 0, val(7), 0) || rd.Relay[1] != pv(0, 0, val(7), 2) {
+		t.Fatalf("relay = %+v, want the POL prevotes of members 0 and 2", rd.Relay)
+	}
+}
+
+func TestRelaySet(t *testing.T) {
+	m, _ := started(t, testConfig(3, 4), 0)
+	mustPropose(t, m, prop(0, 0, -1, val(1), 0), true)
+	mustStep(t, m, pv(0, 0, val(1), 0), pv(0, 0, val(1), 1)) // lock val(1) in round 0
+	mustStep(t, m, pc(0, 0, nilV, 0), pc(0, 0, val(2), 1))
+	ticks(m, int(m.cfg.Precommit.Base)) // timeout of round 0 on 3 precommits
+	mustStep(t, m, pv(0, 1, nilV, 2), pc(0, 1, nilV, 2))
+	if m.Status().Round != 1 {
+		t.Fatalf("round %d", m.Status().Round)
+	}
+	got := m.relaySet()
+	want := []Vote{
+		pv(0, 0, val(1), 0), pv(0, 0, val(1), 1), // proof of lock (validRound 0)
+		pc(0, 0, nilV, 0), pc(0, 0, val(2), 1), // what timed us out of round 0
+		pv(0, 1, nilV, 2), pc(0, 1, nilV, 2), // the current round
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("relaySet = %+v\nwant %+v", got, want)
 	}
 }
 

@@ -63,6 +63,7 @@ type Machine struct {
 
 	timeouts        []timeout
 	nextRebroadcast uint64
+	lastPosition    position // at the previous rebroadcast
 
 	future [][]Message // per sender, arrival order
 

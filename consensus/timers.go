@@ -136,7 +136,21 @@ func (m *Machine) rebroadcast() {
 			sent++
 		}
 	}
-	m.relay = append(m.relay, m.relaySet()...)
+	// Relaying is only worth its traffic when we have not moved for a whole period: while everyone
+	// progresses, the others already have what took us here.
+	pos := position{height: m.height, round: m.round, step: m.step, decided: m.decision != nil}
+	if pos == m.lastPosition {
+		m.relay = append(m.relay, m.relaySet()...)
+	}
+	m.lastPosition = pos
+}
+
+// position is where the machine stands, to tell whether it moved between two rebroadcasts.
+type position struct {
+	height  uint64
+	round   uint32
+	step    Step
+	decided bool
 }
 
 // relaySet lists the others' votes a member behind us needs to catch up with our position — the

@@ -200,3 +200,31 @@ func FuzzElementary(f *testing.F) {
 		}
 	})
 }
+
+// TestExpTable checks the table of 2^(j/N): hi correctly rounded, hi + lo within 1e-30 of the exact
+// value (checked by raising it to the N-th power in 256-bit arithmetic).
+func TestExpTable(t *testing.T) {
+	if expTable[0] != [2]float64{1, 0} {
+		t.Errorf("2^0 = %v", expTable[0])
+	}
+	if expTable[expTableSize/2][0] != math.Sqrt2 {
+		t.Errorf("2^(1/2) = %v, want %v", expTable[expTableSize/2][0], math.Sqrt2)
+	}
+	for j, e := range expTable {
+		v := new(big.Float).SetPrec(256).SetFloat64(e[0])
+		v.Add(v, new(big.Float).SetFloat64(e[1]))
+		if math.Abs(e[1]) > math.Nextafter(e[0], 3)-e[0] {
+			t.Errorf("entry %d: lo %v is not below an ulp of hi %v", j, e[1], e[0])
+		}
+		p := new(big.Float).SetPrec(256).SetInt64(1)
+		for range expTableSize {
+			p.Mul(p, v)
+		}
+		want := new(big.Float).SetPrec(256).SetMantExp(big.NewFloat(1), j) // 2^j
+		ratio := new(big.Float).SetPrec(256).Quo(p, want)
+		dev, _ := ratio.Sub(ratio, big.NewFloat(1)).Float64()
+		if math.Abs(dev) > 1e-29 {
+			t.Errorf("entry %d: (hi+lo)^N / 2^j − 1 = %g", j, dev)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package consensus
 
 import (
 	"container/heap"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -11,84 +10,9 @@ import (
 	"github.com/byzpp/byzpp/algo/rng"
 )
 
-// This file is a deterministic in-memory network of machines for scenario tests: a seeded scheduler
-// delays, reorders and drops messages (and partitions members) until a global stabilisation time,
-// after which every message arrives within maxDelay ticks. Signatures are modelled by a registry of
-// what each member signed: a message is delivered only if its claimed author signed it, so Byzantine
-// members can lie about everything except who they are. Everything is driven by one loop, no
-// goroutines and no wall clock, so a seed replays exactly.
-
-// netConfig describes the network's behaviour.
-type netConfig struct {
-	minDelay, maxDelay uint64  // delivery delay in ticks
-	dropProb           float64 // before gst
-	gst                uint64  // global stabilisation time: no drops from then on
-	// cut reports whether the link from → to is down at tick now (partitions), checked at sending.
-	cut func(now uint64, from, to int) bool
-}
-
-// envelope is one message in flight. Exactly one of msg, cert, status is set.
-type envelope struct {
-	from, to int
-	at, seq  uint64
-	msg      *Message
-	cert     *Decision
-	status   *uint64 // "I am at this height": asks peers for certificates
-}
-
-type inflight []envelope
-
-func (q inflight) Len() int { return len(q) }
-func (q inflight) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
-}
-func (q inflight) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *inflight) Push(x any)   { *q = append(*q, x.(envelope)) }
-func (q *inflight) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
-// sigKey identifies signed content (the Rebroadcast mark is not signed).
-type sigKey struct {
-	kind MessageKind
-	p    Proposal
-	v    Vote
-}
-
-func keyOf(m Message) sigKey {
-	if m.Kind == KindProposal {
-		return sigKey{kind: KindProposal, p: m.Proposal}
-	}
-	return sigKey{kind: KindVote, v: m.Vote}
-}
-
-// slotKey is what a member may sign only once: one proposal per (h, r), one vote per (h, r, type).
-type slotKey struct {
-	member int
-	kind   MessageKind
-	height uint64
-	round  uint32
-	vtype  VoteType
-}
-
-func slotOf(m Message) slotKey {
-	if m.Kind == KindProposal {
-		return slotKey{member: m.Proposal.Proposer, kind: KindProposal, height: m.Proposal.Height, round: m.Proposal.Round}
-	}
-	return slotKey{member: m.Vote.Voter, kind: KindVote, height: m.Vote.Height, round: m.Vote.Round, vtype: m.Vote.Type}
-}
-
-// Timings of the test application.
-const (
-	proposeDelay = 2 // ticks the leader's application takes to build a value
-	applyDelay   = 1 // ticks to apply a decision before StartHeight(h+1)
-)
+// A deterministic in-memory cluster of machines for scenario tests (network in cluster_net_test.go,
+// application and checks in cluster_app_test.go). Everything is driven by one loop, no goroutines and
+// no wall clock, so a seed replays exactly.
 
 type cluster struct {
 	t     testing.TB
@@ -183,70 +107,6 @@ func seededProposer(seed uint64, n int) func(uint64, uint32) int {
 	return func(h uint64, r uint32) int { return rng.IntN(rng.New(seed, h, rng.Leader, uint64(r)), n) }
 }
 
-// validValue builds the value an honest application proposes; byte 0 marks values honest members
-// accept, so "re-deriving" is checking that mark.
-func validValue(h uint64, r uint32, proposer int, variant byte) ValueID {
-	var v ValueID
-	v[0] = 1
-	binary.LittleEndian.PutUint64(v[1:], h)
-	binary.LittleEndian.PutUint32(v[9:], r)
-	v[13] = byte(proposer)
-	v[14] = variant
-	return v
-}
-
-func invalidValue(h uint64, r uint32, proposer int) ValueID {
-	v := validValue(h, r, proposer, 0)
-	v[0] = 2
-	return v
-}
-
-func isValid(v ValueID) bool { return v[0] == 1 }
-
-// sign records that author signed msg. Signing in another member's name is a bug of the test.
-func (c *cluster) sign(author int, msg Message) {
-	if msg.Sender() != author {
-		c.t.Fatalf("member %d tried to sign a message of %d", author, msg.Sender())
-	}
-	c.signed[keyOf(msg)] = true
-	if msg.Kind == KindProposal {
-		k := [2]uint64{msg.Proposal.Height, uint64(msg.Proposal.Round)}
-		if !slices.Contains(c.proposals[k], msg.Proposal.Value) {
-			c.proposals[k] = append(c.proposals[k], msg.Proposal.Value)
-		}
-		if !c.proposed[msg.Proposal.Value] {
-			c.proposed[msg.Proposal.Value] = true
-			c.valuesAt[msg.Proposal.Height] = append(c.valuesAt[msg.Proposal.Height], msg.Proposal.Value)
-		}
-	}
-}
-
-// send queues a message from → to, subject to drops, partitions and delays.
-func (c *cluster) send(e envelope) {
-	if e.from == e.to {
-		return
-	}
-	if c.net.cut != nil && c.net.cut(c.now, e.from, e.to) {
-		return
-	}
-	// Draw both numbers every time so that the stream does not depend on which branch was taken.
-	drop := rng.Float64(c.r) < c.net.dropProb
-	delay := c.net.minDelay + uint64(rng.IntN(c.r, int(c.net.maxDelay-c.net.minDelay+1)))
-	if drop && c.now < c.net.gst {
-		return
-	}
-	c.seq++
-	e.at, e.seq = c.now+delay, c.seq
-	heap.Push(&c.queue, e)
-}
-
-func (c *cluster) broadcast(from int, msg Message) {
-	for to := range c.n {
-		m := msg
-		c.send(envelope{from: from, to: to, msg: &m})
-	}
-}
-
 // step advances the whole system by one tick.
 func (c *cluster) step() {
 	c.now++
@@ -281,17 +141,6 @@ func (c *cluster) reached(target uint64) bool {
 		}
 	}
 	return true
-}
-
-// minHonestHeight is the lowest application height among honest members (crashed ones included).
-func (c *cluster) minHonestHeight() uint64 {
-	h := uint64(1<<64 - 1)
-	for _, n := range c.nodes {
-		if n.honest() {
-			h = min(h, n.height)
-		}
-	}
-	return h
 }
 
 func (c *cluster) String() string {
@@ -332,36 +181,6 @@ func (c *cluster) deliver(e envelope) {
 		c.answerStatus(n, e.from, *e.status)
 	case e.cert != nil:
 		c.receiveCert(n, *e.cert)
-	}
-}
-
-// answerStatus sends certificates for the heights a peer is missing (a few at a time).
-func (c *cluster) answerStatus(n *simNode, peer int, h uint64) {
-	if n.byz != nil && n.byz.silent() {
-		return
-	}
-	for k := h; k < n.height && k < h+8; k++ {
-		d := n.certs[k]
-		c.send(envelope{from: n.id, to: peer, cert: &d})
-	}
-}
-
-// receiveCert is the application's catch-up: a certificate of signed precommits for the height we are
-// stuck at lets us apply that decision without the machine.
-func (c *cluster) receiveCert(n *simNode, d Decision) {
-	if CheckCertificate(d, c.n) != nil {
-		return
-	}
-	for _, v := range d.Certificate {
-		if !c.signed[keyOf(VoteMessage(v))] {
-			return
-		}
-	}
-	switch {
-	case d.Height == n.height:
-		c.apply(n, d)
-	case d.Height > n.height:
-		n.pending[d.Height] = d
 	}
 }
 
@@ -441,112 +260,6 @@ func (c *cluster) drain(n *simNode) {
 		n.m.Advance(rd)
 		for _, p := range rd.Validate {
 			_ = n.m.StepProposal(p, isValid(p.Value))
-		}
-	}
-}
-
-// checkSigned asserts, for an honest member, that what it is about to send was persisted first and
-// never conflicts with anything it signed before (across restarts). A message of a height the saved
-// state has already left is fine: the machine can never sign at that height again.
-func (c *cluster) checkSigned(n *simNode, msg Message) {
-	if !n.honest() {
-		return
-	}
-	d := n.disk
-	persisted := d != nil && d.Height >= msg.Height()
-	if persisted && d.Height == msg.Height() {
-		if msg.Kind == KindVote {
-			persisted = slices.Contains(d.LastSigned, msg.Vote)
-		} else {
-			persisted = slices.Contains(d.OwnProposals, msg.Proposal)
-		}
-	}
-	if !persisted {
-		c.t.Errorf("member %d sends %+v before persisting it", n.id, msg)
-	}
-	slot := slotOf(msg)
-	if first, ok := c.slots[slot]; ok && !first.sameContent(msg) {
-		c.t.Errorf("honest member %d signed conflicting messages: %+v and %+v", n.id, first, msg)
-	} else if !ok {
-		c.slots[slot] = msg
-	}
-}
-
-// onDecision checks agreement and validity, then applies the decision.
-func (c *cluster) onDecision(n *simNode, d Decision) {
-	if err := CheckCertificate(d, c.n); err != nil {
-		c.t.Errorf("member %d decided with a bad certificate: %v", n.id, err)
-	}
-	if n.honest() {
-		if prev, ok := c.decided[d.Height]; ok && prev != d.Value {
-			c.t.Errorf("SAFETY: height %d decided %x and %x (member %d)", d.Height, prev, d.Value, n.id)
-		}
-		c.decided[d.Height] = d.Value
-		if !isValid(d.Value) || !c.proposed[d.Value] {
-			c.t.Errorf("VALIDITY: member %d decided %s at height %d (valid=%v proposed=%v)", n.id, d.Value, d.Height, isValid(d.Value), c.proposed[d.Value])
-		}
-	}
-	switch {
-	case d.Height == n.height:
-		c.apply(n, d)
-	case d.Height < n.height && n.m != nil && n.m.Status().Height < n.height:
-		// A restarted machine re-reported a decision the application had applied: move it on.
-		n.startAt = c.now + 1
-	}
-}
-
-// apply is the application applying the decision of its current height and moving to the next.
-func (c *cluster) apply(n *simNode, d Decision) {
-	if n.honest() {
-		if prev, ok := c.decided[d.Height]; ok && prev != d.Value {
-			c.t.Errorf("SAFETY: member %d applies %x at height %d, decided was %x", n.id, d.Value, d.Height, prev)
-		}
-		c.decided[d.Height] = d.Value
-	}
-	n.certs[d.Height] = d
-	n.height = d.Height + 1
-	n.startAt = c.now + applyDelay
-	n.propose = nil
-	if next, ok := n.pending[n.height]; ok {
-		delete(n.pending, n.height)
-		c.apply(n, next)
-	}
-}
-
-func (c *cluster) onEvidence(n *simNode, e Equivocation) {
-	if !n.honest() {
-		return
-	}
-	if c.nodes[e.Member].honest() {
-		c.t.Errorf("member %d accused honest member %d: %+v", n.id, e.Member, e)
-	}
-	if e.First.sameContent(e.Second) || e.First.Sender() != e.Member || e.Second.Sender() != e.Member ||
-		slotOf(e.First) != slotOf(e.Second) || !c.signed[keyOf(e.First)] || !c.signed[keyOf(e.Second)] {
-		c.t.Errorf("member %d reported bogus evidence %+v", n.id, e)
-	}
-	c.evidence[e.Member]++
-}
-
-// crash stops a member for the given number of ticks; its in-flight messages are lost.
-func (c *cluster) crash(n *simNode, ticks uint64) {
-	n.m = nil
-	n.propose = nil
-	n.startAt = 0
-	n.downTil = c.now + ticks
-}
-
-// restart rebuilds a member from what it persisted: the machine's state and the application's decisions.
-func (c *cluster) restart(n *simNode) {
-	n.downTil = 0
-	n.restarts++
-	m, err := New(n.cfg, n.disk)
-	if err != nil {
-		c.t.Fatalf("member %d cannot restart: %v", n.id, err)
-	}
-	n.m = m
-	if n.disk == nil || n.disk.Height < n.height {
-		if err := m.StartHeight(n.height); err != nil {
-			c.t.Fatalf("member %d StartHeight after restart: %v", n.id, err)
 		}
 	}
 }

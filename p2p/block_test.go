@@ -13,7 +13,7 @@ import (
 )
 
 func TestBlockPeer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 3)
 		a, b, c := net.Hosts[0], net.Hosts[1], net.Hosts[2]
 		topics := joinAll(t, net.Hosts, numbered)
@@ -78,7 +78,7 @@ func TestBlockPeer(t *testing.T) {
 }
 
 func TestPartitionAndHeal(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 4)
 		topics := joinAll(t, net.Hosts, numbered)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -121,7 +121,7 @@ func TestPartitionAndHeal(t *testing.T) {
 }
 
 func TestCloseIsIdempotentAndFinal(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 2)
 		h := net.Hosts[0]
 		tp, err := h.JoinTopic("t", acceptAll)

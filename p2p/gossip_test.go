@@ -51,7 +51,7 @@ func joinAll(t *testing.T, hosts []*p2p.Host, validate p2p.Validator) []*p2p.Top
 func TestGossipDelivery(t *testing.T) {
 	for _, n := range []int{5, 20} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
 				net := p2ptest.NewMockNetwork(t, n)
 				topics := joinAll(t, net.Hosts, numbered)
 				ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -95,7 +95,7 @@ func TestGossipDelivery(t *testing.T) {
 // TestGossipRejectAndGraylist: a peer publishing invalid messages is rejected, counted, scored down
 // below the graylist threshold, and then ignored entirely — even its valid messages stop arriving.
 func TestGossipRejectAndGraylist(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		const n = 5
 		net := p2ptest.NewMockNetwork(t, n)
 		bad := net.Hosts[n-1]
@@ -155,7 +155,7 @@ func TestGossipRejectAndGraylist(t *testing.T) {
 }
 
 func TestGossipIgnoreAndOwnReject(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 3)
 		topics := joinAll(t, net.Hosts, numbered)
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -193,7 +193,7 @@ func TestGossipIgnoreAndOwnReject(t *testing.T) {
 }
 
 func TestGossipValidatorPanicIsRejected(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 2)
 		boom := func(context.Context, peer.ID, []byte) (any, p2p.ValidationResult, string) { panic("boom") }
 		a, err := net.Hosts[0].JoinTopic("test", acceptAll)

@@ -32,7 +32,7 @@ func rawRequest(t *testing.T, from, to *p2p.Host, proto string, payload []byte) 
 func frame(b []byte) []byte { return append(binary.AppendUvarint(nil, uint64(len(b))), b...) }
 
 func TestInboundBoundAndHostileFrames(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetworkWith(t, 2, p2ptest.Config{Options: p2p.Options{Stream: p2p.StreamConfig{MaxConcurrentPerPeer: 1}}})
 		a, b := net.Hosts[0], net.Hosts[1]
 		var calls atomic.Int64
@@ -91,7 +91,7 @@ func TestInboundBoundAndHostileFrames(t *testing.T) {
 
 // TestHostileResponses: a responder sending garbage makes Request fail cleanly.
 func TestHostileResponses(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 2)
 		a, b := net.Hosts[0], net.Hosts[1]
 		responses := map[string][]byte{

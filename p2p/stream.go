@@ -118,6 +118,11 @@ func (h *Host) serve(s network.Stream, maxReq int, handler Handler) {
 	}
 	h.traffic.streamIn.Add(int64(len(req)))
 	resp, herr := handler(ctx, from, req)
+	if ctx.Err() != nil {
+		// Too late: the requester has been told the exchange failed (or soon will be).
+		_ = s.Reset()
+		return
+	}
 	w := bufio.NewWriter(s)
 	if herr != nil {
 		msg := herr.Error()

@@ -20,7 +20,7 @@ func echo(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
 }
 
 func TestRequestResponse(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 2)
 		a, b := net.Hosts[0], net.Hosts[1]
 		var sawFrom atomic.Value
@@ -57,7 +57,7 @@ func TestRequestResponse(t *testing.T) {
 }
 
 func TestRequestErrors(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 3)
 		a, b, c := net.Hosts[0], net.Hosts[1], net.Hosts[2]
 		var calls atomic.Int64
@@ -132,7 +132,7 @@ func TestRequestErrors(t *testing.T) {
 }
 
 func TestHandlerTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetworkWith(t, 2, p2ptest.Config{Options: p2p.Options{Stream: p2p.StreamConfig{HandlerTimeout: 3 * time.Second}}})
 		a, b := net.Hosts[0], net.Hosts[1]
 		if err := b.Handle("slow/1", 10, func(ctx context.Context, _ peer.ID, _ []byte) ([]byte, error) {
@@ -152,7 +152,7 @@ func TestHandlerTimeout(t *testing.T) {
 // TestConcurrencyPerPeer: with one slot per peer, a second concurrent request from the same peer is
 // refused while a request from another peer is served.
 func TestConcurrencyPerPeer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetworkWith(t, 3, p2ptest.Config{Options: p2p.Options{Stream: p2p.StreamConfig{MaxConcurrentPerPeer: 1}}})
 		a, b, c := net.Hosts[0], net.Hosts[1], net.Hosts[2]
 		release := make(chan struct{})

@@ -97,6 +97,9 @@ func NewMockNetworkWith(t testing.TB, n int, cfg Config) *Network {
 	if err := net.Mocknet.LinkAll(); err != nil {
 		t.Fatal(err)
 	}
+	// Let every host's identify service take in the protocols its services just registered before
+	// anyone connects (see Connect). In a synctest bubble this sleep returns once all of that is done.
+	time.Sleep(100 * time.Millisecond)
 	if !cfg.Unconnected {
 		net.ConnectAll(t)
 	}
@@ -119,11 +122,12 @@ func (n *Network) ConnectAll(t testing.TB) {
 // Connect connects host a to host b and waits until each has identified the other as a gossipsub
 // peer.
 //
-// The wait works around a race in libp2p's identify: a host answers identify requests from a snapshot
-// of its protocols that is refreshed asynchronously after handlers are registered, and pushes updates
-// only to peers connected at refresh time. A connection made in that window (easy in tests, which
-// connect right after creating hosts) leaves the remote believing the host does not speak gossipsub,
-// and the pair never exchanges gossip. Reconnecting re-runs identify with the refreshed snapshot.
+// The check guards against a race in libp2p's identify: a host answers identify requests from a
+// snapshot of its protocols that is refreshed asynchronously after handlers are registered, and pushes
+// updates only to peers connected at refresh time. A connection made in that window leaves the remote
+// believing the host does not speak gossipsub, and the pair never exchanges gossip. NewMockNetwork
+// waits the window out before connecting; should it still happen, Connect reconnects, which re-runs
+// identify with the refreshed snapshot.
 func (n *Network) Connect(t testing.TB, a, b *p2p.Host) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
@@ -169,6 +173,12 @@ func identified(a, b *p2p.Host, c network.Conn) bool {
 
 // Partition cuts every link between hosts in different groups (host indices) and closes their
 // connections; hosts within a group stay connected. Hosts in no group are cut off from everyone.
+//
+// The connections are closed by blocking each cross pair on both sides for a moment rather than by a
+// plain mocknet disconnect: mocknet closes the far end of a connection asynchronously, gossipsub
+// reacts to the dead stream by reopening one on the half-closed connection, and mocknet then loses
+// track of that stream, leaving gossipsub convinced the peer is still there. A blocked peer's streams
+// are reset by gossipsub itself, which avoids this. The blocks are lifted before Partition returns.
 func (n *Network) Partition(t testing.TB, groups ...[]int) {
 	t.Helper()
 	group := make([]int, len(n.Hosts))
@@ -180,17 +190,29 @@ func (n *Network) Partition(t testing.TB, groups ...[]int) {
 			group[i] = g
 		}
 	}
+	type pair struct{ a, b *p2p.Host }
+	var cut []pair
 	for i, a := range n.Hosts {
 		for j := i + 1; j < len(n.Hosts); j++ {
-			if group[i] == group[j] {
-				continue
+			if group[i] != group[j] {
+				cut = append(cut, pair{a, n.Hosts[j]})
 			}
-			b := n.Hosts[j]
-			if err := n.Mocknet.UnlinkPeers(a.ID(), b.ID()); err != nil && len(n.Mocknet.LinksBetweenPeers(a.ID(), b.ID())) > 0 {
+		}
+	}
+	for _, p := range cut {
+		if len(n.Mocknet.LinksBetweenPeers(p.a.ID(), p.b.ID())) > 0 {
+			if err := n.Mocknet.UnlinkPeers(p.a.ID(), p.b.ID()); err != nil {
 				t.Fatalf("p2ptest: unlinking: %v", err)
 			}
-			_ = n.Mocknet.DisconnectPeers(a.ID(), b.ID())
 		}
+		p.a.BlockPeer(p.b.ID())
+		p.b.BlockPeer(p.a.ID())
+	}
+	time.Sleep(100 * time.Millisecond) // let both sides reset whatever streams were in flight
+	for _, p := range cut {
+		_ = n.Mocknet.DisconnectPeers(p.a.ID(), p.b.ID())
+		p.a.UnblockPeer(p.b.ID())
+		p.b.UnblockPeer(p.a.ID())
 	}
 }
 

@@ -24,6 +24,9 @@ const (
 	DefaultFutureBufferPerSender = 256
 )
 
+// MaxMembers bounds N: the machine keeps per-member state for every attempt it tracks.
+const MaxMembers = 1 << 14
+
 // Bounds that keep a hostile member from growing our memory without limit.
 const (
 	// maxRound keeps round+1 and every round representable as the int32 of POLRound/lockedRound.
@@ -64,8 +67,8 @@ var ErrConfig = errors.New("consensus: invalid config")
 // Validate reports the first problem with c.
 func (c Config) Validate() error {
 	switch {
-	case c.N < 1:
-		return fmt.Errorf("%w: N = %d, need at least 1 member", ErrConfig, c.N)
+	case c.N < 1 || c.N > MaxMembers:
+		return fmt.Errorf("%w: N = %d, need 1..%d members", ErrConfig, c.N, MaxMembers)
 	case c.Self < 0 || c.Self >= c.N:
 		return fmt.Errorf("%w: Self = %d outside 0..%d", ErrConfig, c.Self, c.N-1)
 	case c.Proposer == nil:

@@ -16,6 +16,7 @@ func TestConfigValidate(t *testing.T) {
 		{"valid", func(*Config) {}, true},
 		{"single member", func(c *Config) { c.N, c.Self = 1, 0 }, true},
 		{"no members", func(c *Config) { c.N = 0 }, false},
+		{"too many members", func(c *Config) { c.N = MaxMembers + 1 }, false},
 		{"self negative", func(c *Config) { c.Self = -1 }, false},
 		{"self too large", func(c *Config) { c.Self = 4 }, false},
 		{"no proposer", func(c *Config) { c.Proposer = nil }, false},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/testnet/curves"
@@ -82,7 +83,8 @@ type proc struct {
 	honest bool
 	http   string
 	cmd    *exec.Cmd
-	exited chan error
+	exited chan struct{} // closed when the process has exited
+	err    error         // its exit status, once exited is closed
 }
 
 // Run starts the testnet, waits for it to finish and writes the report.
@@ -117,7 +119,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		ids[i] = id.String()
 	}
-	g, err := genesis.New("testnet", ids, o.Spec)
+	// Protocol-level attacks are not learning-level ones: the genesis (and sim) see what they do to
+	// round messages — a mute member sends none ("silent"), a wrong-digest leader sends honest ones.
+	spec, peerAttack := o.Spec, o.Spec.Attack
+	switch peerAttack {
+	case node.AttackMute:
+		spec.Attack = "silent"
+	case node.AttackWrongDigest:
+		spec.Attack = "none"
+	}
+	g, err := genesis.New("testnet", ids, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +158,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	defer func() { stopAll(procs, lg) }()
 	for i := range n {
 		dir := filepath.Join(o.Out, fmt.Sprintf("peer-%d", i))
-		p := &proc{id: ids[i], honest: !byz[ids[i]], http: "127.0.0.1:" + strconv.Itoa(ports[2*i+1]), exited: make(chan error, 1)}
+		p := &proc{id: ids[i], honest: !byz[ids[i]], http: "127.0.0.1:" + strconv.Itoa(ports[2*i+1]), exited: make(chan struct{})}
 		args := []string{"run", "--genesis", gpath, "--key", filepath.Join(dir, "key"), "--state", filepath.Join(dir, "state"),
 			"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2*i]), "--http", p.http, "--log-format", "json"}
 		for j := range n {
@@ -156,7 +167,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 		if !p.honest {
-			args = append(args, "--attack", o.Spec.Attack)
+			args = append(args, "--attack", peerAttack)
 		}
 		logf, err := os.Create(filepath.Join(dir, "log"))
 		if err != nil {
@@ -168,7 +179,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if err := p.cmd.Start(); err != nil {
 			return nil, fmt.Errorf("starting peer %d: %w", i, err)
 		}
-		go func() { p.exited <- p.cmd.Wait() }()
+		go func() { p.err = p.cmd.Wait(); close(p.exited) }()
 		procs = append(procs, p)
 		lg.Info("started peer", "member", g.MemberIndex(ids[i]), "honest", p.honest, "pid", p.cmd.Process.Pid)
 	}
@@ -180,8 +191,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		done := true
 		for i, p := range procs {
 			select {
-			case err := <-p.exited:
-				return nil, fmt.Errorf("peer %d exited early (%v); see %s", i, err, filepath.Join(o.Out, fmt.Sprintf("peer-%d", i), "log"))
+			case <-p.exited:
+				return nil, fmt.Errorf("peer %d exited early (%v); see %s", i, p.err, filepath.Join(o.Out, fmt.Sprintf("peer-%d", i), "log"))
 			default:
 			}
 			s, err := getStatus(ctx, client, p.http, p.honest && i == firstHonest(procs))

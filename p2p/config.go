@@ -143,8 +143,8 @@ func (o Options) Validate() error {
 		strings.ContainsAny(o.ProtocolPrefix, " \t\n") {
 		return fmt.Errorf("%w: protocol prefix %q must start with / and not end with /", ErrConfig, o.ProtocolPrefix)
 	}
-	if o.Gossip.MaxMessageSize < 1024 {
-		return fmt.Errorf("%w: gossip max message size %d is below 1 KiB", ErrConfig, o.Gossip.MaxMessageSize)
+	if o.Gossip.MaxMessageSize < 2*gossipFraming {
+		return fmt.Errorf("%w: gossip max message size %d is below %d", ErrConfig, o.Gossip.MaxMessageSize, 2*gossipFraming)
 	}
 	if _, err := parseCIDRs(o.Gossip.ColocationWhitelist); err != nil {
 		return err

@@ -219,3 +219,29 @@ func TestGossipValidatorPanicIsRejected(t *testing.T) {
 		}
 	})
 }
+
+// TestGossipLargestPayload: a payload of exactly MaxPayload crosses the wire; one byte more is refused
+// locally with a clear error instead of being dropped silently by receivers.
+func TestGossipLargestPayload(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		net := p2ptest.NewMockNetwork(t, 2)
+		topics := joinAll(t, net.Hosts, acceptAll)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		if err := p2ptest.WaitForPeers(ctx, topics, 1); err != nil {
+			t.Fatal(err)
+		}
+		max := topics[0].MaxPayload()
+		if err := topics[0].Publish(ctx, make([]byte, max+1)); !errors.Is(err, p2p.ErrPayloadTooLarge) {
+			t.Fatalf("oversized publish: %v", err)
+		}
+		big := []byte(strings.Repeat("z", max))
+		if err := topics[0].Publish(ctx, big); err != nil {
+			t.Fatal(err)
+		}
+		m, err := topics[1].NextMessage(ctx)
+		if err != nil || len(m.Data) != max {
+			t.Fatalf("largest payload: %d bytes, %v", len(m.Data), err)
+		}
+	})
+}

@@ -45,8 +45,16 @@ func (r ValidationResult) String() string {
 // Gossipsub also runs the validator on this host's own publishes; a rejected publish fails.
 type Validator func(ctx context.Context, from peer.ID, data []byte) (decoded any, res ValidationResult, reason string)
 
-// ErrTopicClosed is returned by a closed topic.
-var ErrTopicClosed = errors.New("p2p: topic closed")
+var (
+	// ErrTopicClosed is returned by a closed topic.
+	ErrTopicClosed = errors.New("p2p: topic closed")
+	// ErrPayloadTooLarge: a gossip payload exceeds Topic.MaxPayload; send it over a stream instead.
+	ErrPayloadTooLarge = errors.New("p2p: gossip payload too large")
+)
+
+// gossipFraming is what MaxPayload leaves of GossipConfig.MaxMessageSize for gossipsub's own framing
+// (the RPC and message protobufs, the topic name), which counts against the same cap.
+const gossipFraming = 4096
 
 // Message is one validated gossip message.
 type Message struct {
@@ -57,6 +65,10 @@ type Message struct {
 }
 
 // Topic is a joined gossip topic with its validator and subscription.
+//
+// Messages are identified by the SHA-256 of their payload and deduplicated for gossipsub's seen-cache
+// period (two minutes); a payload replayed after that is delivered again, so consumers must tolerate
+// duplicates (byzpp messages carry their run, round and signer, which makes that easy).
 type Topic struct {
 	host    *Host
 	name    string
@@ -134,10 +146,17 @@ func (t *Topic) validator(validate Validator) func(context.Context, peer.ID, *pu
 // Name returns the full topic name.
 func (t *Topic) Name() string { return t.name }
 
+// MaxPayload is the largest payload Publish accepts: GossipConfig.MaxMessageSize minus room for
+// gossipsub's framing. Larger messages go over a direct stream, with only their digest gossiped.
+func (t *Topic) MaxPayload() int { return t.host.opts.Gossip.MaxMessageSize - gossipFraming }
+
 // Publish validates data with this host's own validator and gossips it.
 func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	if t.closed.Load() {
 		return ErrTopicClosed
+	}
+	if len(data) > t.MaxPayload() {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(data), t.MaxPayload())
 	}
 	if err := t.t.Publish(ctx, data); err != nil {
 		return fmt.Errorf("p2p: publishing on %s: %w", t.name, err)

@@ -113,9 +113,10 @@ func sortMessages(msgs []method.Message) {
 	}
 }
 
-// epochIncrement is how much the average honest member's pass count grows in a partial round.
-func (r *Runner) epochIncrement(plan method.Plan) float64 {
-	s := r.Setup
+// EpochIncrement is how much the average honest member's pass count grows in a round with this plan:
+// each sampled honest member's minibatch is b/m_i of its data; anchor full rounds are not counted, as in
+// the paper's plots. The networked peers use it too, so their curves have the same x-axis.
+func EpochIncrement(s *Setup, plan method.Plan) float64 {
 	if plan.Full {
 		return 0
 	}
@@ -169,7 +170,7 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 			return nil, fmt.Errorf("round %d: %w", st.Round, err)
 		}
 		st = next
-		epoch += r.epochIncrement(plan)
+		epoch += EpochIncrement(s, plan)
 		res.Clipped += out.Clipped
 		if out.Full {
 			res.Full++

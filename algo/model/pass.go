@@ -1,10 +1,7 @@
 package model
 
 import (
-	"fmt"
 	"math"
-	"math/bits"
-	"sync"
 
 	"github.com/byzpp/byzpp/algo/data"
 )
@@ -18,25 +15,15 @@ const block = 16
 // with Σ_i (σ(a_iᵀx) − y_i)·a_i.
 //
 // Rows go by blocks of 16 in three stages: dot products, exponentials and logistic terms, then the
-// scatter into the gradient while the block's rows are still in cache. Each stage is a plain loop
-// whose elements are independent, which the CPU runs side by side.
-//
-// x and the gradient live in scratch slices padded to a power-of-two length P, and columns are masked
-// with P − 1, so the compiler drops the bounds checks. The mask changes nothing for valid data: every
-// row's last (largest) column is checked against len(x) first.
+// scatter into the gradient while the block's rows are still in cache. Each stage is a plain loop whose
+// elements are independent, which the CPU runs side by side.
 //
 // Every sum runs in the order a naive loop would use (row by row, column by column), so the result is
-// bit-identical to the straightforward implementation (tests compare them).
+// bit-identical to the straightforward implementation (tests compare them). Bounds checks stay: padding
+// x to a power of two and masking the columns removes them, but measured slower on a9a (the checks are
+// predicted branches, and the padded copies cost more than they save).
 func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, int) {
-	dim := len(x)
-	size := 1 << bits.Len(uint(dim-1)) // smallest power of two ≥ dim
-	scratch := getScratch(2 * size)
-	defer putScratch(scratch)
-	xs, gs := (*scratch)[:size:size], (*scratch)[size:2*size:2*size]
-	copy(xs, x)
-	clear(xs[dim:])
-	clear(gs)
-
+	clear(grad)
 	indptr, indices, values, labels := d.Indptr, d.Indices, d.Values, d.Labels
 	n := rowCount(d, rows)
 	var (
@@ -51,11 +38,7 @@ func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, in
 			r := rowAt(rows, start+b)
 			at[b] = r
 			lo, hi := indptr[r], indptr[r+1]
-			if hi > lo && int(indices[hi-1]) >= dim {
-				panic(fmt.Sprintf("model: %s row %d has column %d, model dimension %d (run model.Check on the data)",
-					d.Name, r, indices[hi-1], dim))
-			}
-			z[b] = maskedDot(xs, indices[lo:hi], values[lo:hi])
+			z[b] = sparseDot(x, indices[lo:hi], values[lo:hi])
 		}
 		for b := range cnt {
 			e[b] = -math.Abs(z[b])
@@ -74,47 +57,15 @@ func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, in
 		for b := range cnt {
 			r := at[b]
 			lo, hi := indptr[r], indptr[r+1]
-			maskedScatter(gs, coef[b], indices[lo:hi], values[lo:hi])
+			idx, val := indices[lo:hi], values[lo:hi]
+			val = val[:len(idx)]
+			c := coef[b]
+			for k, j := range idx {
+				grad[j] = float64(c*val[k]) + grad[j]
+			}
 		}
 	}
-	if grad != nil {
-		copy(grad, gs[:dim])
-	}
 	return linear + logs.value(), n
-}
-
-// maskedDot returns Σ_k xs[idx[k] & (len(xs) − 1)]·val[k], summed in order; len(xs) must be a power of
-// two. Unrolled by two, with one accumulator, so the sum is the same as a plain loop's.
-func maskedDot(xs []float64, idx []int32, val []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	m := len(xs) - 1 // with len(xs) > 0 the compiler proves j & m < len(xs)
-	val = val[:len(idx)]
-	var s float64
-	for len(idx) >= 2 && len(val) >= 2 {
-		s = float64(xs[int(idx[0])&m]*val[0]) + s
-		s = float64(xs[int(idx[1])&m]*val[1]) + s
-		idx, val = idx[2:], val[2:]
-	}
-	if len(idx) > 0 && len(val) > 0 {
-		s = float64(xs[int(idx[0])&m]*val[0]) + s
-	}
-	return s
-}
-
-// maskedScatter adds c·val[k] to gs[idx[k] & (len(gs) − 1)] for every k, in order; len(gs) must be a
-// power of two.
-func maskedScatter(gs []float64, c float64, idx []int32, val []float64) {
-	if len(gs) == 0 {
-		return
-	}
-	m := len(gs) - 1
-	val = val[:len(idx)]
-	for k, j := range idx {
-		i := int(j) & m
-		gs[i] = float64(c*val[k]) + gs[i]
-	}
 }
 
 // sparseDot returns Σ_k x[idx[k]]·val[k], summed in index order.
@@ -126,18 +77,3 @@ func sparseDot(x []float64, idx []int32, val []float64) float64 {
 	}
 	return s
 }
-
-// scratchPool recycles pass's padded buffers: a minibatch gradient is a few microseconds, and a fresh
-// allocation per call would be a noticeable share of it.
-var scratchPool sync.Pool
-
-func getScratch(n int) *[]float64 {
-	if p, ok := scratchPool.Get().(*[]float64); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
-	}
-	s := make([]float64, n)
-	return &s
-}
-
-func putScratch(p *[]float64) { scratchPool.Put(p) }

@@ -11,7 +11,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	rpprof "runtime/pprof"
 	"time"
 
 	"github.com/byzpp/byzpp/node"
@@ -37,6 +39,8 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpAddr := fs.String("http", "", "serve /metrics and /status on this address (e.g. 127.0.0.1:9100)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler under /debug/pprof/ on the --http address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,6 +55,13 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		logger = slog.New(slog.NewJSONHandler(stderr, nil))
 	default:
 		return fmt.Errorf("run: --log-format must be text or json, got %q", *logFormat)
+	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	g, err := genesis.Load(*genPath)
 	if err != nil {
@@ -79,8 +90,11 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, a := range host.Addrs() {
 		fmt.Fprintln(stdout, a)
 	}
+	if *pprofOn && *httpAddr == "" {
+		return errors.New("run: --pprof needs --http")
+	}
 	if *httpAddr != "" {
-		srv, err := serveHTTP(*httpAddr, nd)
+		srv, err := serveHTTP(*httpAddr, nd, *pprofOn)
 		if err != nil {
 			return err
 		}
@@ -125,7 +139,9 @@ func progress(ctx context.Context, nd *node.Node, logger *slog.Logger) {
 }
 
 // serveHTTP serves /status (JSON) and /metrics (Prometheus text) on addr; a busy port fails at once.
-func serveHTTP(addr string, nd *node.Node) (*http.Server, error) {
+// With withPprof it also serves net/http/pprof's handlers under /debug/pprof/ (off by default: a
+// profile exposes internals and costs CPU while it runs).
+func serveHTTP(addr string, nd *node.Node, withPprof bool) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
@@ -162,6 +178,13 @@ func serveHTTP(addr string, nd *node.Node) (*http.Server, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
@@ -182,4 +205,20 @@ func finite(x float64) any {
 		return nil
 	}
 	return x
+}
+
+// startCPUProfile profiles the process into path until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("run: --cpuprofile: %w", err)
+	}
+	if err := rpprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("run: --cpuprofile: %w", err)
+	}
+	return func() {
+		rpprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

@@ -40,6 +40,7 @@ type Host struct {
 	scores scoreBoard
 
 	traffic           trafficCounters
+	direct            directState
 	inbound, outbound *peerSlots
 
 	bootstrap []peer.AddrInfo

@@ -13,10 +13,12 @@ type Traffic struct {
 	GossipIn, GossipOut int64
 	// StreamIn and StreamOut count request/response payload bytes (both as requester and as server).
 	StreamIn, StreamOut int64
+	// DirectIn and DirectOut count direct-message payload bytes (see Host.Send).
+	DirectIn, DirectOut int64
 }
 
 type trafficCounters struct {
-	gossipIn, gossipOut, streamIn, streamOut atomic.Int64
+	gossipIn, gossipOut, streamIn, streamOut, directIn, directOut atomic.Int64
 }
 
 // Traffic returns the current byte counters.
@@ -26,6 +28,8 @@ func (h *Host) Traffic() Traffic {
 		GossipOut: h.traffic.gossipOut.Load(),
 		StreamIn:  h.traffic.streamIn.Load(),
 		StreamOut: h.traffic.streamOut.Load(),
+		DirectIn:  h.traffic.directIn.Load(),
+		DirectOut: h.traffic.directOut.Load(),
 	}
 	if h.bw != nil {
 		s := h.bw.GetBandwidthTotals()

@@ -1,0 +1,262 @@
+package p2p
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Direct messages: one-way messages to a named peer over a long-lived stream per (peer, protocol).
+//
+// Gossip suits messages whose author we may not be connected to; for a committee that is fully
+// connected it wastes work: flood publish already hands every message to every peer, and the mesh then
+// forwards each one again to D peers that already have it. A direct message crosses the wire once per
+// receiver. Its sender is authenticated by the connection's secure channel (Noise or TLS), which is what
+// lets the receiver defer checking a signature the sender made over it (see node's lazy verification).
+//
+// Frames are the uvarint-length-prefixed frames of request streams, back to back. A sender goroutine per
+// (peer, protocol) writes every frame queued while it was busy and then flushes once, so a burst of
+// messages to one peer costs one secure-channel record and one system call, not one per message.
+// Delivery is best effort: a full queue or a broken stream drops messages (the protocols above repeat
+// what matters), and a broken stream is reopened for the next message.
+
+// DirectHandler receives one direct message from peer from. It runs on the stream's reader goroutine:
+// while it blocks, further messages from that peer wait (which is the back pressure a slow receiver
+// wants).
+type DirectHandler func(from peer.ID, msg []byte)
+
+// Limits of direct messaging.
+const (
+	// DirectQueue is how many messages may wait for one (peer, protocol) sender before Send drops.
+	DirectQueue = 4096
+	// maxDirectInbound bounds concurrent inbound direct streams per peer and protocol (a reconnect may
+	// briefly overlap the old stream).
+	maxDirectInbound = 2
+	// directDialTimeout bounds opening one outbound stream.
+	directDialTimeout = 10 * time.Second
+)
+
+// ErrQueueFull: too many direct messages wait for one peer; the message was dropped.
+var ErrQueueFull = errors.New("p2p: direct queue full")
+
+// directState is the Host's direct-messaging bookkeeping.
+type directState struct {
+	mu      sync.Mutex
+	senders map[directKey]*directSender
+	inbound map[directKey]int
+}
+
+type directKey struct {
+	peer  peer.ID
+	proto protocol.ID
+}
+
+type directSender struct {
+	queue chan []byte
+}
+
+// HandleDirect serves direct messages of protocol name (namespaced under the prefix) with handler.
+// Messages longer than maxMsg bytes break the stream they came on; streams from blocked peers are reset.
+func (h *Host) HandleDirect(name string, maxMsg int, handler DirectHandler) error {
+	pid, err := h.protocolID(name)
+	if err != nil {
+		return err
+	}
+	if maxMsg <= 0 || handler == nil {
+		return fmt.Errorf("%w: direct handler for %s needs a positive message cap", ErrConfig, name)
+	}
+	h.h.SetStreamHandler(pid, func(s network.Stream) { h.readDirect(s, pid, maxMsg, handler) })
+	return nil
+}
+
+// UnhandleDirect stops serving direct protocol name.
+func (h *Host) UnhandleDirect(name string) { h.Unhandle(name) }
+
+func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int, handler DirectHandler) {
+	from := s.Conn().RemotePeer()
+	key := directKey{peer: from, proto: pid}
+	if h.gater.IsBlocked(from) || !h.enterInbound(key) {
+		_ = s.Reset()
+		return
+	}
+	defer h.leaveInbound(key)
+	stop := context.AfterFunc(h.ctx, func() { _ = s.Reset() })
+	defer stop()
+	r := bufio.NewReader(s)
+	for {
+		msg, err := readFrame(r, maxMsg)
+		if err != nil {
+			h.log.Debug("direct stream ended", "peer", from, "protocol", pid, "err", err)
+			_ = s.Reset()
+			return
+		}
+		if h.gater.IsBlocked(from) {
+			_ = s.Reset()
+			return
+		}
+		h.traffic.directIn.Add(int64(len(msg)))
+		handler(from, msg)
+	}
+}
+
+func (h *Host) enterInbound(k directKey) bool {
+	h.direct.mu.Lock()
+	defer h.direct.mu.Unlock()
+	if h.direct.inbound == nil {
+		h.direct.inbound = map[directKey]int{}
+	}
+	if h.direct.inbound[k] >= maxDirectInbound {
+		return false
+	}
+	h.direct.inbound[k]++
+	return true
+}
+
+func (h *Host) leaveInbound(k directKey) {
+	h.direct.mu.Lock()
+	defer h.direct.mu.Unlock()
+	if h.direct.inbound[k]--; h.direct.inbound[k] <= 0 {
+		delete(h.direct.inbound, k)
+	}
+}
+
+// Send queues msg for peer to on direct protocol name and returns at once; msg must not be modified
+// afterwards. It fails if the host is closed, the peer is blocked or too many messages already wait.
+func (h *Host) Send(to peer.ID, name string, msg []byte) error {
+	pid, err := h.protocolID(name)
+	if err != nil {
+		return err
+	}
+	if to == h.h.ID() {
+		return fmt.Errorf("%w: direct message to ourselves", ErrConfig)
+	}
+	if h.gater.IsBlocked(to) {
+		return fmt.Errorf("%w: %s", ErrBlocked, to)
+	}
+	s, err := h.sender(directKey{peer: to, proto: pid})
+	if err != nil {
+		return err
+	}
+	select {
+	case s.queue <- msg:
+		return nil
+	default:
+		return fmt.Errorf("%w: %s", ErrQueueFull, to)
+	}
+}
+
+// sender returns the (peer, protocol) sender, starting its goroutine on first use. The closed check
+// and wg.Add happen under h.mu, so Shutdown never waits on a WaitGroup that grows after it began.
+func (h *Host) sender(k directKey) (*directSender, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	h.direct.mu.Lock()
+	defer h.direct.mu.Unlock()
+	if s, ok := h.direct.senders[k]; ok {
+		return s, nil
+	}
+	if h.direct.senders == nil {
+		h.direct.senders = map[directKey]*directSender{}
+	}
+	s := &directSender{queue: make(chan []byte, DirectQueue)}
+	h.direct.senders[k] = s
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.runSender(k, s)
+	}()
+	return s, nil
+}
+
+// runSender writes queued messages to k's stream until the host shuts down, reopening the stream after
+// a failure.
+func (h *Host) runSender(k directKey, s *directSender) {
+	var (
+		st   network.Stream
+		w    *bufio.Writer
+		stop func() bool // cancels the reset-on-shutdown hook of st
+	)
+	drop := func(reset bool) {
+		stop()
+		if reset {
+			_ = st.Reset()
+		} else {
+			_ = st.Close()
+		}
+		st, w, stop = nil, nil, nil
+	}
+	defer func() {
+		if st != nil {
+			drop(false)
+		}
+	}()
+	for {
+		var msg []byte
+		select {
+		case <-h.ctx.Done():
+			return
+		case msg = <-s.queue:
+		}
+		if st == nil {
+			var err error
+			if st, err = h.openDirect(k); err != nil {
+				h.log.Debug("opening direct stream", "peer", k.peer, "protocol", k.proto, "err", err)
+				continue // this message is lost; the next one tries again
+			}
+			// A write blocked on a peer that stopped reading must not hold up Shutdown.
+			cur := st
+			stop = context.AfterFunc(h.ctx, func() { _ = cur.Reset() })
+			w = bufio.NewWriterSize(st, 64<<10)
+		}
+		n, err := writeBatch(w, msg, s.queue)
+		if err == nil {
+			err = w.Flush()
+		}
+		if err != nil {
+			h.log.Debug("direct stream broke", "peer", k.peer, "protocol", k.proto, "err", err)
+			drop(true)
+			continue
+		}
+		h.traffic.directOut.Add(int64(n))
+	}
+}
+
+// writeBatch frames first and every message already waiting in queue (without blocking) into w, and
+// returns the payload bytes written.
+func writeBatch(w *bufio.Writer, first []byte, queue chan []byte) (int, error) {
+	if err := writeFrame(w, first); err != nil {
+		return 0, err
+	}
+	n := len(first)
+	for {
+		select {
+		case msg := <-queue:
+			if err := writeFrame(w, msg); err != nil {
+				return n, err
+			}
+			n += len(msg)
+		default:
+			return n, nil
+		}
+	}
+}
+
+func (h *Host) openDirect(k directKey) (network.Stream, error) {
+	ctx, cancel := context.WithTimeout(h.ctx, directDialTimeout)
+	defer cancel()
+	st, err := h.h.NewStream(ctx, k.peer, k.proto)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}

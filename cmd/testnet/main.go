@@ -17,6 +17,9 @@ const usage = `testnet — run byzpp experiments
 
 Usage:
   testnet sim [flags]     train in one process (the paper's method, deterministic from the seed)
+  testnet up [flags]      train over a real network of peer processes on 127.0.0.1 (-d: in the background)
+  testnet status          show the progress of a testnet (--out DIR)
+  testnet down            stop a background testnet (--out DIR)
   testnet help [command]  show help
 
 Examples:
@@ -46,6 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSim(ctx, args[1:], stdout, stderr)
 	case "up":
 		return runUp(ctx, args[1:], stdout, stderr)
+	case "status":
+		return runStatus(ctx, args[1:], stdout, stderr)
+	case "down":
+		return runDown(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "sim" {
 			return runSim(ctx, []string{"-h"}, stdout, stderr)

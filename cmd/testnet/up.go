@@ -1,49 +1,204 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/testnet/curves"
+	"github.com/byzpp/byzpp/testnet/experiment"
 	"github.com/byzpp/byzpp/testnet/up"
 )
+
+// defaultUpOut is the output directory of up, status and down when --out is not given.
+const defaultUpOut = "out/testnet"
+
+// defaultUpRounds replaces the paper's 10,000 rounds when neither --rounds, --epochs nor a preset
+// says how long to run: a real network decides tens of rounds per second, not thousands.
+const defaultUpRounds = 200
+
+// detachedEnv marks the background copy started by `testnet up -d`.
+const detachedEnv = "BYZPP_TESTNET_DETACHED"
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // runUp is `testnet up`: N real peer processes on 127.0.0.1.
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("testnet up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	s := sim.Default()
-	fs.IntVar(&s.Members, "n", 4, "number of peers")
-	fs.IntVar(&s.Byzantine, "byz", 0, "Byzantine peers (the last members)")
-	fs.StringVar(&s.Attack, "attack", "shb", "attack the Byzantine peers run (algo/attack names, mute, wrong-digest)")
-	fs.IntVar(&s.Rounds, "rounds", 20, "rounds to decide")
-	fs.StringVar(&s.Aggregator, "agg", s.Aggregator, "robust aggregator")
-	fs.Float64Var(&s.Participation, "participation", 0.5, "fraction sampled in partial rounds")
-	fs.IntVar(&s.Schedule, "schedule", 10, "a full round every this many rounds")
-	fs.IntVar(&s.EvalEvery, "eval-every", 5, "record the loss every this many rounds")
-	fs.Uint64Var(&s.Seed, "seed", s.Seed, "shared seed")
-	out := fs.String("out", "", "output directory (required)")
+	preset := fs.String("preset", "", "paper preset run over the network: "+strings.Join(experiment.Presets(), ", "))
+	series := fs.String("series", "", "with --preset: run only this series (default: every series in turn)")
+	out := fs.String("out", defaultUpOut, "output directory")
+	seed := fs.Uint64("seed", 1, "shared seed")
+	epochs := fs.Float64("epochs", 0, "train for this many passes over a member's data (overrides --rounds)")
 	bin := fs.String("peer", "", "peer binary (default: next to testnet, else go build)")
-	timeout := fs.Duration("timeout", 10*time.Minute, "give up after this long")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up on a series after this long")
+	grace := fs.Duration("grace", 5*time.Second, "how long peers may take to stop after SIGTERM before they are killed")
+	detach := fs.Bool("d", false, "run in the background; follow with `testnet status`, stop with `testnet down`")
+	quiet := fs.Bool("quiet", false, "no live view")
+	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with `testnet sim` afterwards")
+	latency := fs.Duration("latency", 0, "delay every peer's gossip publishes by this much (e.g. 50ms; needs peer --publish-delay)")
+	var kills, parts listFlag
+	fs.Var(&kills, "kill", "K@ROUND: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
+	fs.Var(&parts, "partition", "FRACTION@ROUND+DURATION: cut a minority off (frozen) for DURATION, e.g. 0.2@50+5s (repeatable)")
+	sf := bindSpecFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: testnet up [flags]\n\nStarts one `peer` process per member on 127.0.0.1, runs the training over the real network,\n"+
+			"and writes report.json, report.md, curves.csv and curves.png to --out.\n--attack takes a comma-separated list (learning-level: %s; network-level: %s), assigned round-robin to the Byzantine peers.\n\n",
+			"none, bf, lf, alie, ipm, shb, noise, mimic, silent", strings.Join(up.NetworkAttacks, ", "))
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" {
-		return fmt.Errorf("up: --out is required")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("up: unexpected argument %q (flags start with --)", fs.Arg(0))
 	}
-	if s.Byzantine == 0 {
-		s.Attack = "none"
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["epochs"] && set["rounds"] {
+		return errors.New("up: give --rounds or --epochs, not both")
 	}
-	rep, err := up.Run(ctx, up.Options{Spec: s, Out: *out, PeerBin: *bin, Timeout: *timeout,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	attacks, err := up.SplitAttacks(sf.values.Attack)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d peers decided %d rounds in %.1fs (%.2f rounds/s); honest agree: %v\nwrote %s/report.json and curves.csv\n",
-		len(rep.Peers), rep.RoundsDecided, rep.WallSeconds, rep.RoundsPerSecond, rep.HonestAgree, *out)
+	base := up.Options{Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, CheckSim: !*noCheck}
+	if !set["attack"] {
+		base.Attacks = nil
+	}
+	for _, k := range kills {
+		kf, err := up.ParseKill(k)
+		if err != nil {
+			return err
+		}
+		base.Kills = append(base.Kills, kf)
+	}
+	for _, p := range parts {
+		pf, err := up.ParsePartition(p)
+		if err != nil {
+			return err
+		}
+		base.Partitions = append(base.Partitions, pf)
+	}
+	exp, err := resolve(*preset, "", sf, set, *seed, 1)
+	if err != nil {
+		return err
+	}
+	if *series != "" {
+		if *preset == "" {
+			return errors.New("up: --series needs --preset")
+		}
+		var keep []experiment.Series
+		for _, s := range exp.Series {
+			if s.Name == *series {
+				keep = append(keep, s)
+			}
+		}
+		if keep == nil {
+			return fmt.Errorf("up: preset %s has no series %q", *preset, *series)
+		}
+		exp.Series = keep
+	}
+	for i := range exp.Series {
+		s := &exp.Series[i].Spec
+		s.Seed = *seed
+		if set["attack"] && len(attacks) > 0 {
+			s.Attack = attacks[0] // replaced by the genesis' learning-level attack in up.Run
+		}
+		if s.Byzantine == 0 {
+			s.Attack, base.Attacks = "none", nil
+		}
+		switch {
+		case set["epochs"]:
+			st, err := sim.Build(*s, nil)
+			if err != nil {
+				return fmt.Errorf("series %q: %w", exp.Series[i].Name, err)
+			}
+			s.Rounds = sim.RoundsForEpochs(st, *epochs)
+		case !set["rounds"] && *preset == "":
+			s.Rounds = defaultUpRounds
+		}
+	}
+	if err := exp.Validate(); err != nil {
+		return err
+	}
+	if *detach && os.Getenv(detachedEnv) == "" {
+		return startDetached(ctx, args, *out, stdout)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	pidPath := filepath.Join(*out, up.PIDFile)
+	if err := os.WriteFile(pidPath, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(pidPath)
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var all []curves.Row
+	for _, s := range exp.Series {
+		o := base
+		o.Spec, o.Series, o.Logger, o.Out = s.Spec, s.Name, logger, *out
+		if len(exp.Series) > 1 {
+			o.Out = filepath.Join(*out, s.Name)
+		}
+		var view *liveView
+		if !*quiet {
+			view = newLiveView(stderr, s.Name)
+			o.OnSnapshot = view.draw
+		}
+		rep, err := up.Run(ctx, o)
+		if view != nil {
+			view.finish()
+		}
+		if rep != nil {
+			printUpSummary(stdout, rep, o.Out)
+		}
+		if err != nil {
+			return err
+		}
+		if b, err := os.ReadFile(filepath.Join(o.Out, "curves.csv")); err == nil {
+			rows, _ := curves.ReadCSV(bytes.NewReader(b))
+			all = append(all, rows...)
+		}
+	}
+	if len(exp.Series) > 1 {
+		return writeCombined(*out, exp, all, stdout)
+	}
 	return nil
+}
+
+// writeCombined puts every series of a preset into one curves.csv and curves.png in dir.
+func writeCombined(dir string, exp *experiment.Experiment, rows []curves.Row, stdout io.Writer) error {
+	var b bytes.Buffer
+	if err := curves.WriteCSV(&b, rows); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "curves.csv"), b.Bytes()); err != nil {
+		return err
+	}
+	if err := curves.PlotPNG(filepath.Join(dir, "curves.png"), "byzpp testnet up: "+exp.Preset, rows, false); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s and curves.png (all series)\n", filepath.Join(dir, "curves.csv"))
+	return nil
+}
+
+func printUpSummary(w io.Writer, rep *up.Report, dir string) {
+	fmt.Fprintf(w, "%s: %s\n", rep.Config.Series, up.Verdict(rep))
+	fmt.Fprintf(w, "wrote %s (report.json, report.md, curves.csv, curves.png)\n", dir)
 }

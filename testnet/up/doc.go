@@ -1,4 +1,22 @@
-// Package up runs a real multi-process testnet on 127.0.0.1: it generates keys and a genesis, starts N
-// `peer run` processes, waits until every honest peer has decided the requested rounds (polling their
-// /status endpoints), stops them (SIGTERM, then kill) and writes report.json and curves.csv.
+// Package up runs a real multi-process testnet on 127.0.0.1 — the adversarial harness behind
+// `testnet up`.
+//
+// Run generates (or reuses) one key per member, writes a genesis, and starts every member as its own
+// `peer run` process; Byzantine members get `--attack NAME`, the attack list assigned round-robin.
+// Learning-level attacks (algo/attack) change what a member reports; network-level ones (badagg,
+// equivocate, …) are the peer binary's business, and a peer that does not know one exits at once,
+// which Run reports with the tail of its log. The genesis records the learning-level equivalent of
+// the attacks, so a run without network faults has a `testnet sim` twin with the same curve, number
+// for number (Options.CheckSim verifies it).
+//
+// While the run lasts, Run polls every peer's /status concurrently, hands each poll's Snapshot to a
+// live view, keeps a state file (state.json) for `testnet status`, and applies faults when the
+// network reaches their round: Kill (SIGKILL and a restart on the same state directory) and
+// Partition (the minority frozen with SIGSTOP for a while; see Partition for what that does and does
+// not model). Latency is passed to the peers (`--publish-delay`), as loopback has no netem here.
+//
+// Whatever ends the run — every honest peer at the target round, ctx cancelled, a timeout, a peer
+// that died — Run stops every peer (SIGTERM, SIGKILL after a grace period; peers also get SIGTERM
+// if the harness itself dies, through the parent-death signal) and writes report.json, curves.csv,
+// curves.png and report.md into the output directory.
 package up

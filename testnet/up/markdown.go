@@ -1,0 +1,169 @@
+package up
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Markdown renders report.md: the verdict in plain words, the configuration, the plot and a table
+// per peer.
+func Markdown(rep *Report, withPlot bool) string {
+	var b strings.Builder
+	s := rep.Config.Spec
+	fmt.Fprintf(&b, "# byzpp testnet: %s\n\n", rep.Config.Series)
+	fmt.Fprintf(&b, "## Verdict\n\n%s\n\n", Verdict(rep))
+	fmt.Fprintf(&b, "## Configuration\n\n")
+	attacks := "none"
+	if s.Byzantine > 0 {
+		attacks = strings.Join(rep.Config.Attacks, ", ")
+		if attacks == "" {
+			attacks = s.Attack
+		}
+	}
+	fmt.Fprintf(&b, "- %d peers, %d Byzantine (attacks, round-robin: %s), one OS process each on 127.0.0.1\n", s.Members, s.Byzantine, attacks)
+	fmt.Fprintf(&b, "- %s on %s (split %s), aggregator %s (bucket %d), λ = %s, participation %.2g, γ = %g, b = %d, compressor %s\n",
+		s.Model, s.Data, s.Split, s.Aggregator, s.Bucket, s.Lambda, s.Participation, s.LR, s.Batch, s.Compressor)
+	fmt.Fprintf(&b, "- %d rounds, a full round every %d, seed %d; run id `%.16s…`\n", s.Rounds, s.Schedule, s.Seed, rep.Config.RunID)
+	var faults []string
+	for _, k := range rep.Config.Kills {
+		faults = append(faults, "kill "+k)
+	}
+	for _, p := range rep.Config.Partitions {
+		faults = append(faults, "partition "+p)
+	}
+	if rep.Config.LatencyMS > 0 {
+		faults = append(faults, fmt.Sprintf("latency %g ms per publish", rep.Config.LatencyMS))
+	}
+	if len(faults) > 0 {
+		fmt.Fprintf(&b, "- faults: %s\n", strings.Join(faults, "; "))
+	}
+	fmt.Fprintf(&b, "\n## Outcome\n\n| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| outcome | %s |\n| honest peers agree | %v |\n| rounds decided | %d of %d |\n", rep.Outcome, rep.HonestAgree, rep.RoundsDecided, s.Rounds)
+	sampled := ""
+	if rep.AttemptsFailedSampled {
+		sampled = " (seen by polling: a lower bound)"
+	}
+	fmt.Fprintf(&b, "| failed consensus attempts | %d%s |\n| wall time | %.1f s |\n| rounds per second | %.2f |\n", rep.AttemptsFailed, sampled, rep.WallSeconds, rep.RoundsPerSecond)
+	fmt.Fprintf(&b, "| honest loss | %s → %s |\n| gap f(x) − f* | %s → %s |\n", num(rep.InitialLoss), num(rep.FinalLoss), num(rep.InitialGap), num(rep.FinalGap))
+	if rep.SimMatch != nil {
+		fmt.Fprintf(&b, "| same curve as `testnet sim` | %v |\n", *rep.SimMatch)
+	}
+	if withPlot {
+		fmt.Fprintf(&b, "\n![gap against epochs](curves.png)\n")
+	}
+	fmt.Fprintf(&b, "\n## Peers\n\n| member | role | final round | digest | sent | received | rejected | penalised by | restarts |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range rep.Peers {
+		role := "honest"
+		if !p.Honest {
+			role = "Byzantine: " + p.Attack
+		}
+		pen := "n/a"
+		if p.Penalised != nil {
+			pen = fmt.Sprint(*p.Penalised)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | `%.12s` | %s | %s | %s | %s | %d |\n", p.Index, role, p.FinalRound, p.FinalDigest,
+			bytesText(p.BytesSent), bytesText(p.BytesReceived), reasons(p.Rejected), pen, p.Restarts)
+	}
+	if len(rep.Events) > 0 {
+		fmt.Fprintf(&b, "\n## Events\n\n")
+		for _, e := range rep.Events {
+			fmt.Fprintf(&b, "- %.1f s (round %d): members %v %s\n", e.Seconds, e.Round, e.Peers, e.What)
+		}
+	}
+	return b.String()
+}
+
+// Verdict says in plain words whether the run was safe, live and learned.
+func Verdict(rep *Report) string {
+	s := rep.Config.Spec
+	honest := 0
+	for _, p := range rep.Peers {
+		if p.Honest {
+			honest++
+		}
+	}
+	var out []string
+	if !rep.HonestAgree {
+		out = append(out, fmt.Sprintf("**Safety violated**: the %d honest peers do not end on the same model.", honest))
+	} else {
+		out = append(out, fmt.Sprintf("**Safe**: all %d honest peers end on the same model (the same state digest).", honest))
+	}
+	if rep.RoundsDecided >= uint64(s.Rounds) {
+		out = append(out, fmt.Sprintf("**Live**: they decided all %d rounds in %.1f s (%.2f rounds/s, %d failed attempts).",
+			s.Rounds, rep.WallSeconds, rep.RoundsPerSecond, rep.AttemptsFailed))
+	} else {
+		out = append(out, fmt.Sprintf("**Not finished** (%s): every honest peer decided %d of %d rounds.", rep.Outcome, rep.RoundsDecided, s.Rounds))
+	}
+	ig, fg := float64(rep.InitialGap), float64(rep.FinalGap)
+	il, fl := float64(rep.InitialLoss), float64(rep.FinalLoss)
+	switch {
+	case !math.IsNaN(ig) && !math.IsNaN(fg) && fg < ig:
+		out = append(out, fmt.Sprintf("**Learned**: the honest gap to the optimum fell %.3g-fold, from %.3e to %.3e.", ig/fg, ig, fg))
+	case !math.IsNaN(il) && !math.IsNaN(fl) && fl < il:
+		out = append(out, fmt.Sprintf("**Learned**: the honest loss fell from %.4g to %.4g.", il, fl))
+	case math.IsNaN(fl):
+		out = append(out, "**No learning measured**: no loss was recorded.")
+	default:
+		out = append(out, fmt.Sprintf("**Did not learn**: the honest loss went from %.4g to %.4g.", il, fl))
+	}
+	var rejected uint64
+	for _, p := range rep.Peers {
+		if p.Honest {
+			rejected += p.Rejected["total"]
+			for k, v := range p.Rejected {
+				if k != "total" {
+					rejected += v
+				}
+			}
+		}
+	}
+	if s.Byzantine > 0 {
+		out = append(out, fmt.Sprintf("The honest peers rejected %d gossip messages in all.", rejected))
+	}
+	if rep.SimMatch != nil {
+		if *rep.SimMatch {
+			out = append(out, "The curve is the simulator's, number for number.")
+		} else {
+			out = append(out, "**The curve differs from the simulator's** for the same configuration and seed.")
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func num(x Num) string {
+	if math.IsNaN(float64(x)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.4e", float64(x))
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// reasons writes rejection counts as "reason: n, …" in a fixed order.
+func reasons(m map[string]uint64) string {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if v > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return "0"
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,96 @@
+package up
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/sim"
+)
+
+// ErrOptions is wrapped by every invalid-option error.
+var ErrOptions = errors.New("testnet up: invalid options")
+
+// ErrPeerExited is wrapped when a peer process exits on its own before the run is over (for example
+// because it does not know the attack it was given); the error names its log file.
+var ErrPeerExited = errors.New("testnet up: peer exited early")
+
+// Options of one testnet.
+type Options struct {
+	// Spec is the training spec; Members, Byzantine and Rounds size the run. Its Attack is replaced
+	// by GenesisAttack(Assign(Attacks, Byzantine)) when Attacks is set.
+	Spec sim.Spec
+	// Attacks run by the Byzantine peers, round-robin (learning-level or network-level names).
+	// Empty: every Byzantine peer runs Spec.Attack.
+	Attacks []string
+	Series  string // series name in curves.csv ("" : "up")
+	Out     string // output directory
+	PeerBin string // peer binary ("" : next to this executable, else go build)
+	// Timeout gives up after this long (0: 10 minutes); Grace is how long a peer may take to stop
+	// after SIGTERM before it is killed (0: 5 s).
+	Timeout, Grace time.Duration
+	Kills          []Kill
+	Partitions     []Partition
+	// Latency delays every gossip publish of every peer (passed as `peer run --publish-delay`).
+	Latency time.Duration
+	// PollEvery spaces the /status polls (0: 300 ms). OnSnapshot, if set, receives every poll's
+	// snapshot (for a live view); it runs on the polling goroutine and must return quickly.
+	PollEvery  time.Duration
+	// CheckSim runs the simulator on the same spec after a run that should match it and records in
+	// the report whether the curves are equal number for number.
+	CheckSim   bool
+	OnSnapshot func(*Snapshot)
+	Logger     *slog.Logger
+}
+
+// Validate checks the options.
+func (o *Options) Validate() error {
+	switch {
+	case o.Out == "":
+		return fmt.Errorf("%w: no output directory", ErrOptions)
+	case o.Spec.Members < 1:
+		return fmt.Errorf("%w: n = %d", ErrOptions, o.Spec.Members)
+	case o.Timeout < 0 || o.Grace < 0 || o.PollEvery < 0 || o.Latency < 0:
+		return fmt.Errorf("%w: negative duration", ErrOptions)
+	}
+	if err := o.Spec.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	honest := o.Spec.Members - o.Spec.Byzantine
+	for _, k := range o.Kills {
+		if k.Count < 1 || k.Count > honest {
+			return fmt.Errorf("%w: --kill %d@%d: there are %d honest peers", ErrOptions, k.Count, k.Round, honest)
+		}
+		if k.Down < 0 {
+			return fmt.Errorf("%w: --kill: negative down time", ErrOptions)
+		}
+	}
+	for _, p := range o.Partitions {
+		if !(p.Fraction > 0 && p.Fraction < 0.5) || p.Duration <= 0 {
+			return fmt.Errorf("%w: partition %+v", ErrOptions, p)
+		}
+		if p.cutSize(o.Spec.Members) > honest {
+			return fmt.Errorf("%w: a partition of %v cuts %d peers but only %d are honest", ErrOptions, p.Fraction, p.cutSize(o.Spec.Members), honest)
+		}
+	}
+	return nil
+}
+
+func (o *Options) withDefaults() {
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	if o.Grace == 0 {
+		o.Grace = 5 * time.Second
+	}
+	if o.PollEvery == 0 {
+		o.PollEvery = 300 * time.Millisecond
+	}
+	if o.Series == "" {
+		o.Series = "up"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}

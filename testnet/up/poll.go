@@ -1,0 +1,89 @@
+package up
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// peerStatus is what a peer's /status serves. Fields a peer binary does not serve yet (rejected_by,
+// attempts_failed, penalised) stay at their zero value and the report falls back to what it can
+// observe from outside.
+type peerStatus struct {
+	Member         int               `json:"member"`
+	Round          uint64            `json:"round"`
+	Attempt        uint32            `json:"attempt"`
+	Leader         int               `json:"leader"`
+	Step           string            `json:"step"`
+	Loss           Num               `json:"loss"`
+	Gap            Num               `json:"gap"`
+	Digest         string            `json:"digest"`
+	RoundsPerSec   Num               `json:"rounds_per_second"`
+	Decided        uint64            `json:"decided"`
+	Evidence       uint64            `json:"evidence"`
+	BadProposals   uint64            `json:"bad_proposals"`
+	Rejected       uint64            `json:"rejected"`
+	Ignored        uint64            `json:"ignored"`
+	GossipBytesIn  int64             `json:"gossip_bytes_in"`
+	GossipBytesOut int64             `json:"gossip_bytes_out"`
+	RejectedBy     map[string]uint64 `json:"rejected_by"`
+	AttemptsFailed *uint64           `json:"attempts_failed"`
+	Penalised      []string          `json:"penalised"`
+	Curve          []curvePoint      `json:"curve"`
+}
+
+type curvePoint struct {
+	Round int `json:"round"`
+	Epoch Num `json:"epoch"`
+	Loss  Num `json:"loss"`
+	Gap   Num `json:"gap"`
+}
+
+// maxStatusBytes bounds a /status body (the curve of a long run included).
+const maxStatusBytes = 64 << 20
+
+func getStatus(ctx context.Context, c *http.Client, addr string, curve bool) (*peerStatus, error) {
+	url := "http://" + addr + "/status"
+	if curve {
+		url += "?curve=1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	var s peerStatus
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatusBytes)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return &s, nil
+}
+
+// pollAll fetches every running, unfrozen peer's status concurrently (a stuck peer costs one client
+// timeout, not one per peer); the result has nil for peers that did not answer.
+func pollAll(ctx context.Context, c *http.Client, procs []*proc) []*peerStatus {
+	out := make([]*peerStatus, len(procs))
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		if !p.running() || p.frozen {
+			continue
+		}
+		wg.Go(func() {
+			if s, err := getStatus(ctx, c, p.http, false); err == nil {
+				out[i] = s
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}

@@ -1,0 +1,223 @@
+package up
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+)
+
+// ErrTimeout is returned when the run does not finish within Options.Timeout.
+var ErrTimeout = errors.New("testnet up: timed out")
+
+// Run starts the testnet, drives its faults, waits until every honest peer has decided Spec.Rounds
+// rounds, stops every peer (SIGTERM, then SIGKILL after Grace) and writes report.json, curves.csv,
+// curves.png and report.md to Out. It also writes the report, marked with its outcome, when the run
+// is interrupted (ctx cancelled), times out or a peer dies; it returns the report with the error.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.withDefaults()
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	pl, err := prepare(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	procs := pl.procs
+	target := uint64(o.Spec.Rounds)
+	tr := newTracker(len(procs), target)
+	state := &State{PID: os.Getpid(), Started: tr.start}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			stopAll(procs, o.Grace, o.Logger.Warn)
+		}
+	}
+	defer stop()
+	for _, p := range procs {
+		if err := p.start(); err != nil {
+			return nil, err
+		}
+		o.Logger.Info("started peer", "member", p.index, "honest", p.honest, "attack", p.attack, "pid", p.cmd.Process.Pid)
+	}
+	d := &driver{o: &o, procs: procs, tr: tr}
+	runErr := d.loop(ctx, state)
+	phase := "done"
+	switch {
+	case runErr == nil:
+	case errors.Is(runErr, context.Canceled):
+		phase = "interrupted"
+	case errors.Is(runErr, ErrTimeout):
+		phase = "timed-out"
+	default:
+		phase = "failed"
+	}
+	// The curve is read before the peers stop; any honest peer that answers will do, as they agree.
+	curve := d.fetchCurve()
+	wall := time.Since(tr.start).Seconds()
+	stop()
+	snap := tr.snapshot(procs, phase)
+	state.Snapshot = snap
+	if runErr != nil {
+		state.Error = runErr.Error()
+	}
+	_ = writeState(o.Out, state)
+	rep := buildReport(&o, pl, tr, snap, curve, wall)
+	if err := writeOutputs(ctx, &o, rep, curve); err != nil && runErr == nil {
+		runErr = err
+	}
+	return rep, runErr
+}
+
+// driver is the polling loop's state.
+type driver struct {
+	o      *Options
+	procs  []*proc
+	tr     *tracker
+	kills  int // Options.Kills already applied, in order
+	parts  int
+	thawAt time.Time
+	frozen []int
+	client *http.Client
+}
+
+func (d *driver) loop(ctx context.Context, state *State) error {
+	d.client = &http.Client{Timeout: 2 * time.Second}
+	deadline := time.After(d.o.Timeout)
+	var lastState time.Time
+	for {
+		if err := d.checkExits(); err != nil {
+			return err
+		}
+		polled := pollAll(ctx, d.client, d.procs)
+		d.tr.update(d.procs, polled)
+		if err := d.faults(); err != nil {
+			return err
+		}
+		snap := d.tr.snapshot(d.procs, "running")
+		if d.o.OnSnapshot != nil {
+			d.o.OnSnapshot(snap)
+		}
+		if time.Since(lastState) > time.Second {
+			state.Snapshot = snap
+			if err := writeState(d.o.Out, state); err != nil {
+				d.o.Logger.Warn("writing the state file", "err", err)
+			}
+			lastState = time.Now()
+		}
+		if d.finished(snap) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%w after %v at round %d of %d", ErrTimeout, d.o.Timeout, snap.Round, snap.Target)
+		case <-time.After(d.o.PollEvery):
+		}
+	}
+}
+
+// finished: every honest peer has decided the target, and no fault is still in progress.
+func (d *driver) finished(snap *Snapshot) bool {
+	if snap.Round < snap.Target || d.frozen != nil {
+		return false
+	}
+	for _, p := range d.procs {
+		if !p.restart.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// checkExits fails the run when a peer has exited without the harness asking it to.
+func (d *driver) checkExits() error {
+	for _, p := range d.procs {
+		if p.cmd == nil || p.expected || p.running() {
+			continue
+		}
+		return fmt.Errorf("%w: member %d (attack %q): %v; see %s:\n%s", ErrPeerExited, p.index, p.attack, p.err,
+			p.logPath(), p.logTail(5))
+	}
+	return nil
+}
+
+// faults applies the kills and partitions whose round the network has reached, restarts killed peers
+// whose down time is over and thaws partitioned ones whose duration is over.
+func (d *driver) faults() error {
+	_, hi := d.tr.honestRounds(d.procs)
+	now := time.Now()
+	for _, p := range d.procs {
+		if !p.restart.IsZero() && now.After(p.restart) {
+			if err := p.start(); err != nil {
+				return err
+			}
+			p.restart, p.restarts = time.Time{}, p.restarts+1
+			d.tr.event(d.procs, "restarted on its state directory", []int{p.index})
+		}
+	}
+	if d.frozen != nil && now.After(d.thawAt) {
+		for _, i := range d.frozen {
+			d.procs[i].signal(syscall.SIGCONT)
+			d.procs[i].frozen = false
+		}
+		d.tr.event(d.procs, "partition healed", d.frozen)
+		d.frozen = nil
+	}
+	for d.kills < len(d.o.Kills) && hi >= d.o.Kills[d.kills].Round {
+		k := d.o.Kills[d.kills]
+		d.kills++
+		victims := firstHonest(d.honest(), k.Count)
+		for _, i := range victims {
+			d.procs[i].kill9()
+			d.procs[i].restart = now.Add(k.Down)
+		}
+		d.tr.event(d.procs, fmt.Sprintf("killed with SIGKILL (restart in %v)", k.Down), victims)
+	}
+	if d.frozen == nil && d.parts < len(d.o.Partitions) && hi >= d.o.Partitions[d.parts].Round {
+		pt := d.o.Partitions[d.parts]
+		d.parts++
+		var cut []int
+		for _, i := range firstHonest(d.honest(), pt.cutSize(len(d.procs))) {
+			if d.procs[i].running() {
+				d.procs[i].signal(syscall.SIGSTOP)
+				d.procs[i].frozen = true
+				cut = append(cut, i)
+			}
+		}
+		d.frozen, d.thawAt = cut, now.Add(pt.Duration)
+		d.tr.event(d.procs, fmt.Sprintf("partitioned off (frozen) for %v", pt.Duration), cut)
+	}
+	return nil
+}
+
+func (d *driver) honest() []bool {
+	out := make([]bool, len(d.procs))
+	for i, p := range d.procs {
+		out[i] = p.honest
+	}
+	return out
+}
+
+// fetchCurve asks the honest peers, in order, for their recorded curve; the first answer wins.
+func (d *driver) fetchCurve() []curvePoint {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, p := range d.procs {
+		if !p.honest || !p.running() || p.frozen {
+			continue
+		}
+		if s, err := getStatus(ctx, d.client, p.http, true); err == nil {
+			return s.Curve
+		}
+	}
+	return nil
+}

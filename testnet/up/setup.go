@@ -1,0 +1,189 @@
+package up
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// plan is a prepared testnet: genesis written, peers configured, nothing started.
+type plan struct {
+	genesis    *genesis.Genesis
+	procs      []*proc
+	comparable bool // every Byzantine peer does the same thing at learning level
+}
+
+// prepare writes the keys (reused if present, so peer IDs stay stable across runs in one directory)
+// and the genesis, clears state left by an earlier run, and configures one proc per member.
+func prepare(ctx context.Context, o *Options) (*plan, error) {
+	bin, err := peerBinary(ctx, o.PeerBin, o.Out)
+	if err != nil {
+		return nil, err
+	}
+	if o.Latency > 0 {
+		if err := requireFlag(ctx, bin, "publish-delay"); err != nil {
+			return nil, err
+		}
+	}
+	n := o.Spec.Members
+	ids := make([]string, n)
+	for i := range n {
+		key, err := p2p.LoadOrCreateKey(keyPath(o.Out, i))
+		if err != nil {
+			return nil, err
+		}
+		id, err := peer.IDFromPrivateKey(key)
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id.String()
+	}
+	spec := o.Spec
+	assigned := Assign(o.Attacks, spec.Byzantine)
+	if assigned == nil {
+		assigned = Assign([]string{spec.Attack}, spec.Byzantine)
+	}
+	var comparable bool
+	spec.Attack, comparable = GenesisAttack(assigned)
+	g, err := genesis.New("testnet", ids, spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if st, err := sim.Build(g.Spec, nil); err == nil {
+		if f, err := st.FStar(); err == nil {
+			g.FStar = &f
+		}
+	}
+	gpath, err := filepath.Abs(filepath.Join(o.Out, "genesis.json"))
+	if err != nil {
+		return nil, err
+	}
+	if err := g.Save(gpath); err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	// Peer directories are named by genesis member index (members are sorted by ID).
+	addrs := make([]string, n)
+	for i, id := range g.Members {
+		addrs[i] = fmt.Sprintf("/ip4/127.0.0.1/tcp/%d/p2p/%s", ports[2*i], id)
+	}
+	isByz := map[int]bool{}
+	for _, b := range g.Byzantine {
+		isByz[b] = true
+	}
+	byzSeen := 0
+	pl := &plan{genesis: g, comparable: comparable}
+	for i, id := range g.Members {
+		dir := filepath.Join(o.Out, "member-"+strconv.Itoa(i))
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		p := &proc{index: i, id: id, honest: !isByz[i], dir: dir, bin: bin,
+			http: "127.0.0.1:" + strconv.Itoa(ports[2*i+1])}
+		p.args = []string{"run", "--genesis", gpath, "--key", keyPath(o.Out, slicesIndex(ids, id)),
+			"--state", filepath.Join(dir, "state"), "--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2*i]),
+			"--http", p.http, "--log-format", "json"}
+		for j := range n {
+			if j != i {
+				p.args = append(p.args, "--bootstrap", addrs[j])
+			}
+		}
+		if !p.honest {
+			p.attack = assigned[byzSeen]
+			byzSeen++
+			p.args = append(p.args, "--attack", p.attack)
+		}
+		if o.Latency > 0 {
+			p.args = append(p.args, "--publish-delay", o.Latency.String())
+		}
+		pl.procs = append(pl.procs, p)
+	}
+	return pl, nil
+}
+
+// keyPath is where the i-th key lives; keys are numbered in creation order, members by sorted ID.
+func keyPath(out string, i int) string {
+	p, _ := filepath.Abs(filepath.Join(out, "keys", strconv.Itoa(i)+".key"))
+	return p
+}
+
+func slicesIndex(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// requireFlag fails unless `peer run -h` lists the flag: the harness passes fault options through to
+// the peers and must not start a run whose faults would silently not happen.
+func requireFlag(ctx context.Context, bin, flag string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, bin, "run", "-h").CombinedOutput()
+	if !bytes.Contains(out, []byte("-"+flag)) {
+		return fmt.Errorf("%w: this peer binary (%s) has no --%s flag", ErrOptions, bin, flag)
+	}
+	return nil
+}
+
+// freePorts asks the OS for k free TCP ports on 127.0.0.1 (held together, so they are distinct).
+func freePorts(k int) ([]int, error) {
+	var out []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range k {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}
+
+// peerBinary returns the peer binary: the given path, `peer` next to this executable, or one built
+// with `go build` into dir.
+func peerBinary(ctx context.Context, given, dir string) (string, error) {
+	if given != "" {
+		return filepath.Abs(given)
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "peer")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	out, err := filepath.Abs(filepath.Join(dir, "peer"))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/byzpp/byzpp/cmd/peer")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the peer binary: %w\n%s", err, b)
+	}
+	return out, nil
+}

@@ -36,7 +36,7 @@ type Options struct {
 	Latency time.Duration
 	// PollEvery spaces the /status polls (0: 300 ms). OnSnapshot, if set, receives every poll's
 	// snapshot (for a live view); it runs on the polling goroutine and must return quickly.
-	PollEvery  time.Duration
+	PollEvery time.Duration
 	// CheckSim runs the simulator on the same spec after a run that should match it and records in
 	// the report whether the curves are equal number for number.
 	CheckSim   bool

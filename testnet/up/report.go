@@ -26,14 +26,14 @@ type Config struct {
 
 // PeerReport is one peer's outcome.
 type PeerReport struct {
-	Index         int               `json:"index"` // genesis member index
-	ID            string            `json:"id"`
-	Honest        bool              `json:"honest"`
-	Attack        string            `json:"attack,omitempty"`
-	FinalRound    uint64            `json:"final_round"`
-	FinalDigest   string            `json:"final_digest"`
-	BytesSent     int64             `json:"bytes_sent"`
-	BytesReceived int64             `json:"bytes_received"`
+	Index         int    `json:"index"` // genesis member index
+	ID            string `json:"id"`
+	Honest        bool   `json:"honest"`
+	Attack        string `json:"attack,omitempty"`
+	FinalRound    uint64 `json:"final_round"`
+	FinalDigest   string `json:"final_digest"`
+	BytesSent     int64  `json:"bytes_sent"`
+	BytesReceived int64  `json:"bytes_received"`
 	// Rejected counts the gossip messages this peer's validators rejected, by reason ("total" only
 	// when the peer does not break them down).
 	Rejected map[string]uint64 `json:"rejected"`

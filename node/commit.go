@@ -60,6 +60,7 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 		nd.log.Error("persisting decided state", "height", d.Height, "err", err)
 	}
 	nd.loop.decided++
+	nd.noteSilent(d.Height) // blame.go: name members that signed no vote at this height
 	nd.log.Debug("decided", "height", d.Height, "attempt", d.Round, "included", len(c.Included), "clipped", c.Outcome.Clipped)
 	nd.advanceTo(ctx, c.Next.Round)
 }

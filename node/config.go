@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/byzpp/byzpp/algo/attack"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -15,14 +13,6 @@ import (
 
 // ErrConfig is wrapped by every Config.Validate error.
 var ErrConfig = errors.New("node: invalid config")
-
-// Protocol-level attacks understood by Config.Attack besides algo/attack's learning-level ones.
-const (
-	// AttackMute sends nothing at all: no round message, proposal or vote.
-	AttackMute = "mute"
-	// AttackWrongDigest behaves honestly except that, as leader, it proposes a wrong state digest.
-	AttackWrongDigest = "wrong-digest"
-)
 
 // Config configures a Node.
 type Config struct {
@@ -35,7 +25,8 @@ type Config struct {
 	// Data overrides where the genesis' data set is loaded from (a path to the same LIBSVM file); it
 	// does not change the run id.
 	Data string
-	// Attack makes this peer Byzantine (testnets): "" or "none" is honest.
+	// Attack makes this peer Byzantine (testnets): "" or "none" is honest; otherwise a comma-separated
+	// list of protocol-level attacks (see AttackMute and the others) and at most one algo/attack spec.
 	Attack string
 	Logger *slog.Logger
 	// TickInterval overrides the genesis' tick length (0: use genesis Timeouts.TickMillis).
@@ -71,26 +62,4 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return nil
-}
-
-// attackMode is the parsed Config.Attack.
-type attackMode struct {
-	mute, wrongDigest bool
-	learning          attack.Attack // nil when the member's round messages are honest
-}
-
-func parseAttack(name string) (attackMode, error) {
-	switch strings.TrimSpace(name) {
-	case "", "none":
-		return attackMode{}, nil
-	case AttackMute:
-		return attackMode{mute: true}, nil
-	case AttackWrongDigest:
-		return attackMode{wrongDigest: true}, nil
-	}
-	a, err := attack.Parse(name)
-	if err != nil {
-		return attackMode{}, fmt.Errorf("%w: attack %q: %w (or %s, %s)", ErrConfig, name, err, AttackMute, AttackWrongDigest)
-	}
-	return attackMode{learning: a}, nil
 }

@@ -137,18 +137,26 @@ func verdict(err error) (p2p.ValidationResult, string) {
 	return p2p.Reject, "malformed"
 }
 
-func (nd *Node) validateRound(_ context.Context, _ peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+func (nd *Node) validateRound(_ context.Context, from peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+	if nd.ownForgery(from) { // attack_forge.go: a Byzantine peer's own forgeries
+		return nil, p2p.Accept, ""
+	}
 	in, err := nd.checkRound(data, true)
 	if err != nil {
+		nd.attribute(data, err) // blame.go: name the signer of a signed offence
 		res, reason := verdict(err)
 		return nil, res, reason
 	}
 	return in, p2p.Accept, ""
 }
 
-func (nd *Node) validateConsensus(_ context.Context, _ peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+func (nd *Node) validateConsensus(_ context.Context, from peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+	if nd.ownForgery(from) { // attack_forge.go: a Byzantine peer's own forgeries
+		return nil, p2p.Accept, ""
+	}
 	in, err := nd.checkConsensus(data)
 	if err != nil {
+		nd.attribute(data, err) // blame.go: name the signer of a signed offence
 		res, reason := verdict(err)
 		return nil, res, reason
 	}

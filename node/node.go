@@ -71,6 +71,9 @@ type Node struct {
 	latest  []byte                              // encoded StateResponse of the last decided round
 	faulty  map[int]bool
 	status  Status
+	blames  blameBook // misbehaviour named per member (blame.go)
+
+	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 }
 
 // New builds a node: it loads the data, builds the training setup and restores persisted state. It

@@ -151,8 +151,12 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 		nd.fetch(ctx, cp.Proposer, nd.eng.Missing(inc))
 		return
 	}
+	if err == nil {
+		err = nd.checkCensorship(cp, content) // censor.go
+	}
 	if err != nil {
 		nd.loop.badProps++
+		nd.blameOnceAt(cp.Proposer, blameBadProposal, cp.Height, cp.Round)
 		nd.log.Warn("invalid proposal", "height", cp.Height, "attempt", cp.Round, "leader", cp.Proposer, "err", err)
 	}
 	_ = nd.cm.StepProposal(cp, err == nil)
@@ -187,6 +191,7 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.cm.Tick()
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
+	nd.byzTick(ctx) // attack_forge.go: forged and spam messages of a Byzantine peer
 	t := nd.gen.Timeouts
 	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)
 	if !nd.loop.syncing && stuck && (nd.loop.maxSeen > nd.eng.Round() || nd.loop.undecided != nil) {
@@ -236,7 +241,7 @@ func (nd *Node) drain(ctx context.Context) error {
 
 // send signs and gossips one of our consensus messages.
 func (nd *Node) send(ctx context.Context, m consensus.Message) {
-	if nd.atk.mute {
+	if nd.atk.mute || nd.byzSend(ctx, m) { // attack_send.go: withheld or equivocated
 		return
 	}
 	switch m.Kind {
@@ -276,7 +281,7 @@ func (nd *Node) maybePropose() {
 		nd.loop.need = nil
 		return
 	}
-	if !nd.eng.Complete() && nd.loop.ticks-nd.loop.needTick < uint64(nd.gen.Timeouts.CollectTicks) {
+	if !nd.collectDone() { // attack_leader.go: a censor waits longer
 		return
 	}
 	nd.loop.need = nil
@@ -285,12 +290,9 @@ func (nd *Node) maybePropose() {
 		nd.log.Error("building a proposal", "height", need.Height, "err", err)
 		return
 	}
-	sd := c.StateDigest
-	if nd.atk.wrongDigest {
-		sd[0] ^= 0xff
-	}
+	inc, sd := nd.leaderChoice(c) // attack_leader.go: a Byzantine leader doctors its proposal
 	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd)}
-	for _, in := range c.Included {
+	for _, in := range inc {
 		content.Included = append(content.Included, wire.Inclusion{Member: uint32(in.Member), Digest: wire.Digest(in.Digest)})
 	}
 	id := consensus.ValueID(content.ValueID())
@@ -314,5 +316,6 @@ func inclusions(p *wire.Proposal) []engine.Inclusion {
 func (nd *Node) markFaulty(member int) {
 	nd.mu.Lock()
 	nd.faulty[member] = true
+	nd.blameLocked(member, blameEquivocate)
 	nd.mu.Unlock()
 }

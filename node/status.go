@@ -28,6 +28,9 @@ type Status struct {
 	GossipBytesIn  int64       `json:"gossip_bytes_in"`
 	GossipBytesOut int64       `json:"gossip_bytes_out"`
 	Curve          []sim.Point `json:"curve"`
+	// Blame counts, per member and kind of offence, the misbehaviour this peer attributed to it
+	// (see blame.go for the kinds).
+	Blame map[int]map[string]uint64 `json:"blame,omitempty"`
 }
 
 // Status returns the latest snapshot (safe from any goroutine).
@@ -36,6 +39,7 @@ func (nd *Node) Status() Status {
 	defer nd.mu.Unlock()
 	s := nd.status
 	s.Curve = slices.Clone(s.Curve)
+	s.Blame = nd.blameSnapshotLocked()
 	return s
 }
 

@@ -7,18 +7,21 @@ import (
 	"github.com/byzpp/byzpp/algo/attack"
 )
 
-// NetworkAttacks are the protocol-level behaviours a Byzantine peer can run (`peer run --attack`).
-// They change what a peer does on the network, not the gradient it reports; the peer binary decides
-// which of them it implements and refuses the others at start-up, which the harness reports.
-var NetworkAttacks = []string{"badagg", "equivocate", "censor", "withhold", "invalid", "spam", "mute", "wrong-digest"}
+// NetworkAttacks are the protocol-level behaviours a Byzantine peer can run (`peer run --attack`;
+// see node's Attack constants). They change what a peer does on the network, not the gradient it
+// reports; the peer binary decides which it implements and refuses the others at start-up, which the
+// harness reports. One peer can combine several, and at most one learning-level attack, with '+'
+// ("equivocate+spam", "alie+censor").
+var NetworkAttacks = []string{"badagg", "equivocate", "double-vote", "censor", "withhold", "invalid", "unsampled",
+	"spam", "mute", "wrong-digest"}
 
 // silentAtLearningLevel lists the network attacks whose round messages never arrive: the genesis
 // (and therefore the simulator) sees them as the learning-level "silent" attack.
 var silentAtLearningLevel = map[string]bool{"mute": true}
 
-// IsNetworkAttack reports whether name (parameters allowed after ':') is a network-level attack.
+// IsNetworkAttack reports whether name is a network-level attack.
 func IsNetworkAttack(name string) bool {
-	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(name)), ":")
+	base := strings.ToLower(strings.TrimSpace(name))
 	for _, a := range NetworkAttacks {
 		if base == a {
 			return true
@@ -27,8 +30,32 @@ func IsNetworkAttack(name string) bool {
 	return false
 }
 
-// SplitAttacks parses a comma-separated attack list. Commas also separate an attack's parameters
-// ("noise:sigma=1,mean=0"), so a piece that holds '=' but no ':' continues the previous attack.
+// parts splits one peer's assignment ("alie:z=1+spam") into its attacks.
+func parts(assignment string) []string {
+	var out []string
+	for p := range strings.SplitSeq(assignment, "+") {
+		out = append(out, strings.TrimSpace(p))
+	}
+	return out
+}
+
+// PeerArg is the `peer run --attack` value for one peer's assignment: its parts, comma-separated.
+func PeerArg(assignment string) string { return strings.Join(parts(assignment), ",") }
+
+// hasNetworkPart reports whether an assignment includes a network-level attack other than the ones
+// the simulator models exactly ("mute", which it sees as "silent").
+func hasNetworkPart(assignment string) bool {
+	for _, p := range parts(assignment) {
+		if IsNetworkAttack(p) && !silentAtLearningLevel[strings.ToLower(p)] {
+			return true
+		}
+	}
+	return false
+}
+
+// SplitAttacks parses a comma-separated attack list, one entry per Byzantine peer in turn. Commas
+// also separate an attack's parameters ("noise:sigma=1,mean=0"), so a piece that holds '=' but no
+// ':' continues the previous attack.
 func SplitAttacks(list string) ([]string, error) {
 	var out []string
 	for piece := range strings.SplitSeq(list, ",") {
@@ -43,12 +70,19 @@ func SplitAttacks(list string) ([]string, error) {
 		}
 	}
 	for _, a := range out {
-		if IsNetworkAttack(a) {
-			continue
+		learning := 0
+		for _, p := range parts(a) {
+			if IsNetworkAttack(p) {
+				continue
+			}
+			if _, err := attack.Parse(p); err != nil {
+				return nil, fmt.Errorf("%w: attack %q is neither a learning-level attack (%s) nor a network-level one (%s): %w",
+					ErrOptions, p, strings.Join(attack.Names(), ", "), strings.Join(NetworkAttacks, ", "), err)
+			}
+			learning++
 		}
-		if _, err := attack.Parse(a); err != nil {
-			return nil, fmt.Errorf("%w: attack %q is neither a learning-level attack (%s) nor a network-level one (%s): %w",
-				ErrOptions, a, strings.Join(attack.Names(), ", "), strings.Join(NetworkAttacks, ", "), err)
+		if learning > 1 {
+			return nil, fmt.Errorf("%w: %q combines %d learning-level attacks; a peer runs at most one", ErrOptions, a, learning)
 		}
 	}
 	return out, nil
@@ -66,25 +100,27 @@ func Assign(attacks []string, byz int) []string {
 	return out
 }
 
-// learningEquivalent is what a peer running a (possibly network-level) attack does to the training
-// maths: its own learning attack, "silent" when its round messages never arrive, "none" otherwise.
-func learningEquivalent(a string) string {
-	if !IsNetworkAttack(a) {
-		return a
+// learningEquivalent is what a peer running an assignment does to the training maths: "silent" when
+// its round messages never arrive, its learning-level attack if it has one, "none" otherwise.
+func learningEquivalent(assignment string) string {
+	learning := "none"
+	for _, p := range parts(assignment) {
+		switch {
+		case silentAtLearningLevel[strings.ToLower(p)]:
+			return "silent"
+		case !IsNetworkAttack(p):
+			learning = p
+		}
 	}
-	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(a)), ":")
-	if silentAtLearningLevel[base] {
-		return "silent"
-	}
-	return "none"
+	return learning
 }
 
 // GenesisAttack is the learning-level attack the genesis (and the simulator) records for a run whose
-// Byzantine peers run assigned. comparable is false when the peers do different things at learning
+// Byzantine peers run assigned. uniform is false when the peers do different things at learning
 // level: the simulator gives every Byzantine member the same attack, so such a run has no sim twin
-// (the genesis then records the first peer's). Network-level attacks can also break the comparison by
-// costing rounds or attempts; Report.SimComparable accounts for that separately.
-func GenesisAttack(assigned []string) (name string, comparable bool) {
+// (the genesis then records the first peer's). Network-level attacks can also make the run differ
+// from the simulator (a censoring leader drops messages); Report.SimComparable accounts for that.
+func GenesisAttack(assigned []string) (name string, uniform bool) {
 	if len(assigned) == 0 {
 		return "none", true
 	}

@@ -53,7 +53,7 @@ func Markdown(rep *Report, withPlot bool) string {
 	if withPlot {
 		fmt.Fprintf(&b, "\n![gap against epochs](curves.png)\n")
 	}
-	fmt.Fprintf(&b, "\n## Peers\n\n| member | role | final round | digest | sent | received | rejected | penalised by | restarts |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "\n## Peers\n\n| member | role | final round | digest | sent | received | rejected | penalised by | blamed for | restarts |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range rep.Peers {
 		role := "honest"
 		if !p.Honest {
@@ -63,8 +63,8 @@ func Markdown(rep *Report, withPlot bool) string {
 		if p.Penalised != nil {
 			pen = fmt.Sprint(*p.Penalised)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | `%.12s` | %s | %s | %s | %s | %d |\n", p.Index, role, p.FinalRound, p.FinalDigest,
-			bytesText(p.BytesSent), bytesText(p.BytesReceived), reasons(p.Rejected), pen, p.Restarts)
+		fmt.Fprintf(&b, "| %d | %s | %d | `%.12s` | %s | %s | %s | %s | %s | %d |\n", p.Index, role, p.FinalRound, p.FinalDigest,
+			bytesText(p.BytesSent), bytesText(p.BytesReceived), reasons(p.Rejected), pen, reasons(p.Blamed), p.Restarts)
 	}
 	if len(rep.Events) > 0 {
 		fmt.Fprintf(&b, "\n## Events\n\n")
@@ -125,8 +125,10 @@ func Verdict(rep *Report) string {
 	if rep.SimMatch != nil {
 		if *rep.SimMatch {
 			out = append(out, "The curve is the simulator's, number for number.")
-		} else {
+		} else if rep.SimComparable {
 			out = append(out, "**The curve differs from the simulator's** for the same configuration and seed.")
+		} else {
+			out = append(out, "The curve differs from the simulator's, as it may: the network-level attacks change which messages are aggregated or when.")
 		}
 	}
 	return strings.Join(out, " ")

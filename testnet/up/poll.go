@@ -10,7 +10,7 @@ import (
 )
 
 // peerStatus is what a peer's /status serves. Fields a peer binary does not serve yet (rejected_by,
-// attempts_failed, penalised) stay at their zero value and the report falls back to what it can
+// attempts_failed, penalised, blame) stay at their zero value and the report falls back to what it can
 // observe from outside.
 type peerStatus struct {
 	Member         int               `json:"member"`
@@ -32,7 +32,9 @@ type peerStatus struct {
 	RejectedBy     map[string]uint64 `json:"rejected_by"`
 	AttemptsFailed *uint64           `json:"attempts_failed"`
 	Penalised      []string          `json:"penalised"`
-	Curve          []curvePoint      `json:"curve"`
+	// Blame counts, per member index and kind of offence, the misbehaviour this peer attributed.
+	Blame map[string]map[string]uint64 `json:"blame"`
+	Curve []curvePoint                 `json:"curve"`
 }
 
 type curvePoint struct {

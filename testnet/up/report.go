@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,12 +38,14 @@ type PeerReport struct {
 	// Rejected counts the gossip messages this peer's validators rejected, by reason ("total" only
 	// when the peer does not break them down).
 	Rejected map[string]uint64 `json:"rejected"`
-	// Penalised is how many honest peers report penalising this one (graylisted by peer score);
-	// null when the peers do not report it.
-	Penalised    *int   `json:"penalised"`
-	Evidence     uint64 `json:"equivocation_evidence"`
-	BadProposals uint64 `json:"bad_proposals"`
-	Restarts     int    `json:"restarts,omitempty"`
+	// Penalised is how many honest peers penalise this one: name it in their blame counters or
+	// graylist it; null when the peers report neither. Blamed sums the honest peers' blame counters
+	// for it by kind of offence.
+	Penalised    *int              `json:"penalised"`
+	Blamed       map[string]uint64 `json:"blamed,omitempty"`
+	Evidence     uint64            `json:"equivocation_evidence"`
+	BadProposals uint64            `json:"bad_proposals"`
+	Restarts     int               `json:"restarts,omitempty"`
 }
 
 // Report is report.json.
@@ -53,18 +56,23 @@ type Report struct {
 	RoundsDecided uint64 `json:"rounds_decided"` // by every honest peer
 	// AttemptsFailed counts consensus attempts that ended without a decision; sampled means the
 	// peers do not count them and the harness saw them in its polls (a lower bound).
-	AttemptsFailed        uint64       `json:"attempts_failed"`
-	AttemptsFailedSampled bool         `json:"attempts_failed_sampled,omitempty"`
-	RoundsPerSecond       float64      `json:"rounds_per_second"`
-	WallSeconds           float64      `json:"wall_seconds"`
-	FinalLoss             Num          `json:"final_loss"`
-	FinalGap              Num          `json:"final_gap"`
-	InitialLoss           Num          `json:"initial_loss"`
-	InitialGap            Num          `json:"initial_gap"`
-	SimComparable         bool         `json:"sim_comparable"`      // no fault or attack makes the run differ from `testnet sim`
-	SimMatch              *bool        `json:"sim_match,omitempty"` // the curve equals sim's, number for number
-	Peers                 []PeerReport `json:"peers"`
-	Events                []Event      `json:"events,omitempty"`
+	AttemptsFailed        uint64  `json:"attempts_failed"`
+	AttemptsFailedSampled bool    `json:"attempts_failed_sampled,omitempty"`
+	RoundsPerSecond       float64 `json:"rounds_per_second"`
+	WallSeconds           float64 `json:"wall_seconds"`
+	FinalLoss             Num     `json:"final_loss"`
+	FinalGap              Num     `json:"final_gap"`
+	InitialLoss           Num     `json:"initial_loss"`
+	InitialGap            Num     `json:"initial_gap"`
+	// SimComparable: no fault or network-level attack can make the run differ from `testnet sim` on
+	// the same spec; SimMatch: the curve equals sim's, number for number (checked whenever the
+	// Byzantine peers agree at learning level and no fault was injected).
+	SimComparable bool         `json:"sim_comparable"`
+	SimMatch      *bool        `json:"sim_match,omitempty"`
+	Peers         []PeerReport `json:"peers"`
+	Events        []Event      `json:"events,omitempty"`
+
+	simCheckable bool
 }
 
 func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curvePoint, wall float64) *Report {
@@ -89,16 +97,7 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 		rep.InitialLoss, rep.InitialGap = curve[0].Loss, curve[0].Gap
 		rep.FinalLoss, rep.FinalGap = curve[len(curve)-1].Loss, curve[len(curve)-1].Gap
 	}
-	penalised := map[string]int{}
-	reported := false
-	for i, p := range pl.procs {
-		if s := tr.last[i]; p.honest && s != nil && s.Penalised != nil {
-			reported = true
-			for _, id := range s.Penalised {
-				penalised[id]++
-			}
-		}
-	}
+	penalised, blamed, reported := penalties(pl.procs, tr.last)
 	digest := ""
 	networkAttack := false
 	for i, p := range pl.procs {
@@ -110,11 +109,11 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 			pr.Rejected = map[string]uint64{"total": v.Rejected}
 		}
 		if reported {
-			c := penalised[p.id]
-			pr.Penalised = &c
+			c := penalised[p.index]
+			pr.Penalised, pr.Blamed = &c, blamed[p.index]
 		}
 		rep.Peers = append(rep.Peers, pr)
-		networkAttack = networkAttack || (p.attack != "" && IsNetworkAttack(p.attack) && learningEquivalent(p.attack) != "silent")
+		networkAttack = networkAttack || hasNetworkPart(p.attack)
 		if !p.honest {
 			continue
 		}
@@ -124,7 +123,9 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 			rep.HonestAgree = false
 		}
 	}
-	rep.SimComparable = pl.comparable && !networkAttack && len(o.Kills) == 0 && len(o.Partitions) == 0 && o.Latency == 0
+	faults := len(o.Kills) > 0 || len(o.Partitions) > 0 || o.Latency > 0
+	rep.SimComparable = pl.uniform && !networkAttack && !faults
+	rep.simCheckable = pl.uniform && !faults
 	return rep
 }
 
@@ -167,11 +168,11 @@ func SameRows(a, b []curves.Row) (bool, string) {
 
 func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoint) error {
 	rs := rows(o.Series, rep.Config.Spec.Seed, curve)
-	if rep.SimComparable && rep.Outcome == "done" && o.CheckSim {
+	if rep.simCheckable && rep.Outcome == "done" && o.CheckSim {
 		if want, err := SimRows(ctx, o.Series, rep.Config.Spec); err == nil {
 			ok, where := SameRows(rs, want)
 			rep.SimMatch = &ok
-			if !ok {
+			if !ok && rep.SimComparable {
 				o.Logger.Warn("the network's curve differs from sim's", "where", where)
 			}
 		}
@@ -198,4 +199,48 @@ func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoi
 		}
 	}
 	return WriteFileAtomic(filepath.Join(o.Out, "report.md"), []byte(Markdown(rep, plotted)))
+}
+
+// penalties gathers, for each member index, how many honest peers penalise it (blame it for anything
+// or list it as graylisted) and the honest peers' blame counts by kind. reported is false when no
+// honest peer reports either.
+func penalties(procs []*proc, last []*peerStatus) (by map[int]int, blamed map[int]map[string]uint64, reported bool) {
+	by, blamed = map[int]int{}, map[int]map[string]uint64{}
+	index := map[string]int{}
+	for _, p := range procs {
+		index[p.id] = p.index
+	}
+	for i, p := range procs {
+		s := last[i]
+		if !p.honest || s == nil || (s.Blame == nil && s.Penalised == nil) {
+			continue
+		}
+		reported = true
+		seen := map[int]bool{}
+		for member, kinds := range s.Blame {
+			m, err := strconv.Atoi(member)
+			if err != nil || m < 0 || m >= len(procs) {
+				continue
+			}
+			for kind, c := range kinds {
+				if c == 0 {
+					continue
+				}
+				if blamed[m] == nil {
+					blamed[m] = map[string]uint64{}
+				}
+				blamed[m][kind] += c
+				seen[m] = true
+			}
+		}
+		for _, id := range s.Penalised {
+			if m, ok := index[id]; ok {
+				seen[m] = true
+			}
+		}
+		for m := range seen {
+			by[m]++
+		}
+	}
+	return by, blamed, reported
 }

@@ -19,9 +19,9 @@ import (
 
 // plan is a prepared testnet: genesis written, peers configured, nothing started.
 type plan struct {
-	genesis    *genesis.Genesis
-	procs      []*proc
-	comparable bool // every Byzantine peer does the same thing at learning level
+	genesis *genesis.Genesis
+	procs   []*proc
+	uniform bool // every Byzantine peer does the same thing at learning level
 }
 
 // prepare writes the keys (reused if present, so peer IDs stay stable across runs in one directory)
@@ -54,8 +54,8 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	if assigned == nil {
 		assigned = Assign([]string{spec.Attack}, spec.Byzantine)
 	}
-	var comparable bool
-	spec.Attack, comparable = GenesisAttack(assigned)
+	var uniform bool
+	spec.Attack, uniform = GenesisAttack(assigned)
 	g, err := genesis.New("testnet", ids, spec)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
@@ -86,7 +86,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		isByz[b] = true
 	}
 	byzSeen := 0
-	pl := &plan{genesis: g, comparable: comparable}
+	pl := &plan{genesis: g, uniform: uniform}
 	for i, id := range g.Members {
 		dir := filepath.Join(o.Out, "member-"+strconv.Itoa(i))
 		if err := os.RemoveAll(dir); err != nil {
@@ -108,7 +108,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		if !p.honest {
 			p.attack = assigned[byzSeen]
 			byzSeen++
-			p.args = append(p.args, "--attack", p.attack)
+			p.args = append(p.args, "--attack", PeerArg(p.attack))
 		}
 		if o.Latency > 0 {
 			p.args = append(p.args, "--publish-delay", o.Latency.String())

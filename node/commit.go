@@ -65,19 +65,42 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 	nd.advanceTo(ctx, c.Next.Round)
 }
 
-// certificate collects the signed precommits behind a decision.
+// certificate collects a quorum of correctly signed precommits for the decided value: first those
+// consensus decided with, then any other stored precommit for it, in member order. Signatures not yet
+// checked (lazy verification, see direct.go) are checked here, and only until the quorum is complete.
 func (nd *Node) certificate(d consensus.Decision) (wire.Certificate, error) {
+	q := wire.Quorum(nd.n)
 	var envs []wire.Envelope
-	for _, v := range d.Certificate {
-		raw, ok := nd.loop.votes[voteKey{voter: v.Voter, vote: v}]
+	used := map[int]bool{}
+	take := func(v consensus.Vote) error {
+		if len(envs) >= q || used[v.Voter] {
+			return nil
+		}
+		raw, ok := nd.checkedVote(voteKey{voter: v.Voter, vote: v})
 		if !ok {
-			continue
+			return nil
 		}
 		var env wire.Envelope
 		if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
+			return err
+		}
+		used[v.Voter] = true
+		envs = append(envs, env)
+		return nil
+	}
+	for _, v := range d.Certificate {
+		if err := take(v); err != nil {
 			return wire.Certificate{}, err
 		}
-		envs = append(envs, env)
+	}
+	for voter := range nd.n {
+		v := consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}
+		if err := take(v); err != nil {
+			return wire.Certificate{}, err
+		}
+	}
+	if len(envs) == 0 {
+		return wire.Certificate{}, fmt.Errorf("%w: no correctly signed precommit kept", wire.ErrQuorum)
 	}
 	cert, err := wire.AssembleCertificate(envs, nd.lim)
 	if err != nil {
@@ -141,6 +164,7 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 	for key := range nd.loop.votes {
 		if key.vote.Height < k {
 			delete(nd.loop.votes, key)
+			delete(nd.loop.unverified, key)
 		}
 	}
 	for id, p := range nd.loop.values {

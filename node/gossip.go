@@ -31,6 +31,8 @@ type voteIn struct {
 	v   *wire.Vote
 	env wire.Envelope
 	raw []byte
+	// unverified: the signature is not checked yet (a vote sent directly by its signer, see direct.go).
+	unverified bool
 }
 
 // Errors of the checks, used as reject/ignore reasons.
@@ -218,8 +220,9 @@ func (nd *Node) readTopic(ctx context.Context, t *p2p.Topic) {
 	}
 }
 
-// publish signs body as this member and gossips it on t; it returns the signed bytes.
-func (nd *Node) publish(ctx context.Context, t *p2p.Topic, body wire.Message) ([]byte, wire.Envelope, error) {
+// publish signs body as this member and sends it to every other member directly (see direct.go); it
+// returns the signed bytes.
+func (nd *Node) publish(body wire.Message) ([]byte, wire.Envelope, error) {
 	env, err := wire.SignMessage(nd.cfg.Key, uint32(nd.self), body)
 	if err != nil {
 		return nil, env, err
@@ -228,9 +231,7 @@ func (nd *Node) publish(ctx context.Context, t *p2p.Topic, body wire.Message) ([
 	if err != nil {
 		return nil, env, err
 	}
-	if err := t.Publish(ctx, raw); err != nil {
-		return raw, env, err
-	}
+	nd.broadcast(raw)
 	return raw, env, nil
 }
 

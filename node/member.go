@@ -98,9 +98,7 @@ func (nd *Node) sendRound(ctx context.Context, v compress.Vector) {
 	}
 	nd.loop.sent[k] = true
 	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
-	if err := nd.roundT.Publish(ctx, raw); err != nil {
-		// Peers that miss it fetch it by digest once a proposal includes it.
-		nd.log.Debug("publishing round message", "round", k, "err", err)
-	}
+	// Peers that miss it fetch it by digest once a proposal includes it.
+	nd.broadcast(raw)
 	nd.maybePropose()
 }

@@ -173,6 +173,10 @@ func (nd *Node) Run(ctx context.Context) error {
 		return err
 	}
 	defer nd.leave()
+	if err := nd.joinDirect(ctx); err != nil {
+		return err
+	}
+	defer nd.leaveDirect()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()

@@ -32,6 +32,7 @@ type loopState struct {
 	sent       map[uint64]bool                          // rounds whose message we sent
 	values     map[consensus.ValueID]*wire.Proposal     // content of every value seen, by value id
 	votes      map[voteKey][]byte                       // signed envelopes of votes, for certificates and relay
+	unverified map[voteKey]bool                         // stored votes whose signature is not checked yet
 	pending    map[consensus.ValueID]consensus.Proposal // proposals waiting for fetched messages
 	fetching   map[engine.Digest]bool
 	undecided  *consensus.Decision // a decision whose value we could not yet derive
@@ -48,6 +49,7 @@ func (l *loopState) init() {
 	l.sent = map[uint64]bool{}
 	l.values = map[consensus.ValueID]*wire.Proposal{}
 	l.votes = map[voteKey][]byte{}
+	l.unverified = map[voteKey]bool{}
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
 }
@@ -62,6 +64,11 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		nd.onProposal(ctx, e)
 	case *voteIn:
 		nd.onVote(e)
+		if d := nd.loop.undecided; d != nil && e.v.Type == wire.Precommit && e.v.Height == d.Height {
+			// A certificate may have lacked correctly signed precommits: this one may complete it.
+			nd.loop.undecided = nil
+			nd.apply(ctx, *d)
+		}
 	case *fetchResult:
 		for _, r := range e.msgs {
 			nd.addRound(r)
@@ -173,6 +180,9 @@ func (nd *Node) onVote(in *voteIn) {
 	key := voteKey{voter: cv.Voter, vote: cv}
 	if _, ok := nd.loop.votes[key]; !ok && len(nd.loop.votes) < 64*nd.n*(maxFutureHeights+1) {
 		nd.loop.votes[key] = in.raw
+		if in.unverified {
+			nd.loop.unverified[key] = true
+		}
 	}
 	_ = nd.cm.StepVote(cv)
 }
@@ -212,8 +222,8 @@ func (nd *Node) drain(ctx context.Context) error {
 			nd.send(ctx, m)
 		}
 		for _, v := range rd.Relay {
-			if raw, ok := nd.loop.votes[voteKey{voter: v.Voter, vote: v}]; ok && !nd.atk.mute {
-				_ = nd.consT.Publish(ctx, raw)
+			if !nd.atk.mute {
+				nd.relayVote(v)
 			}
 		}
 		for _, e := range rd.Evidence {
@@ -254,13 +264,18 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 		}
 		body := *content
 		body.Round, body.POLRound = p.Round, p.POLRound
-		if _, _, err := nd.publish(ctx, nd.consT, &body); err != nil {
+		if _, _, err := nd.publish(&body); err != nil {
 			nd.log.Debug("publishing proposal", "err", err)
 		}
 	case consensus.KindVote:
 		v := m.Vote
+		key := voteKey{voter: nd.self, vote: v}
+		if raw, ok := nd.loop.votes[key]; ok {
+			nd.broadcast(raw) // a rebroadcast: the same signed bytes (Ed25519 is deterministic anyway)
+			return
+		}
 		body := &wire.Vote{Run: nd.run, Type: wire.VoteType(v.Type), Height: v.Height, Round: v.Round, Value: wire.Digest(v.Value)}
-		raw, _, err := nd.publish(ctx, nd.consT, body)
+		raw, _, err := nd.publish(body)
 		if raw != nil {
 			nd.loop.votes[voteKey{voter: nd.self, vote: v}] = raw
 		}

@@ -1,53 +1,197 @@
 package up
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/testnet/curves"
 )
 
-// TestUpLoopback runs four real peer processes on 127.0.0.1 for 20 rounds and checks that the honest
-// peers agree and end on sim.Runner's final state.
-func TestUpLoopback(t *testing.T) {
+var (
+	peerOnce sync.Once
+	peerBin  string
+	peerErr  error
+)
+
+// buildPeer builds the peer binary once for all the end-to-end tests.
+func buildPeer(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("builds the peer binary and runs four processes")
+		t.Skip("end-to-end: builds the peer binary and runs real processes")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "peer")
-	if b, err := exec.Command("go", "build", "-o", bin, "github.com/byzpp/byzpp/cmd/peer").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	peerOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "byzpp-up-test")
+		if err != nil {
+			peerErr = err
+			return
+		}
+		peerBin = filepath.Join(dir, "peer")
+		if b, err := exec.Command("go", "build", "-o", peerBin, "github.com/byzpp/byzpp/cmd/peer").CombinedOutput(); err != nil {
+			peerErr = errors.New(string(b))
+		}
+	})
+	if peerErr != nil {
+		t.Fatalf("go build peer: %v", peerErr)
 	}
-	s := sim.Default()
-	s.Members, s.Byzantine, s.Attack = 4, 0, "none"
-	s.Participation, s.Schedule, s.Rounds, s.EvalEvery = 0.5, 10, 20, 5
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	return peerBin
+}
+
+func runUp(t *testing.T, o Options) (*Report, error) {
+	t.Helper()
+	o.PeerBin = buildPeer(t)
+	if o.Out == "" {
+		o.Out = t.TempDir()
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 50 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
 	defer cancel()
-	rep, err := Run(ctx, Options{Spec: s, Out: filepath.Join(dir, "out"), PeerBin: bin, Timeout: 3 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.HonestAgree || rep.RoundsDecided != 20 || len(rep.Peers) != 4 {
+	start := time.Now()
+	rep, err := Run(ctx, o)
+	t.Logf("run took %.1fs", time.Since(start).Seconds())
+	return rep, err
+}
+
+// requireSafeAndLive checks the honest peers agree and decided every round.
+func requireSafeAndLive(t *testing.T, rep *Report, rounds uint64) {
+	t.Helper()
+	if rep == nil || !rep.HonestAgree || rep.RoundsDecided < rounds || rep.Outcome != "done" {
 		t.Fatalf("report %+v", rep)
 	}
-	setup, err := sim.Build(s, nil)
+}
+
+// TestUpEqualsSim: without network-level faults, `up` and `sim` give the same curve for the same
+// configuration and seed, number for number, and the same final model; a learning-level attack is on.
+func TestUpEqualsSim(t *testing.T) {
+	s := smallSpec(4, 1, "shb", 20)
+	out := t.TempDir()
+	rep, err := runUp(t, Options{Spec: s, Out: out, Series: "run", CheckSim: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sim.NewRunner(setup, math.NaN()).Run(ctx, nil)
+	requireSafeAndLive(t, rep, 20)
+	if !rep.SimComparable || rep.SimMatch == nil || !*rep.SimMatch {
+		t.Fatalf("sim comparable %v, match %v", rep.SimComparable, rep.SimMatch)
+	}
+	// Independently of the report: curves.csv against the simulator's rows, and the final digest.
+	b, err := os.ReadFile(filepath.Join(out, "curves.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := res.Final.Digest()
+	got, err := curves.ReadCSV(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := SimRows(context.Background(), "run", rep.Config.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, where := SameRows(got, want); !ok || len(got) != 5 {
+		t.Fatalf("curves.csv differs from sim (%d points): %s", len(got), where)
+	}
+	setup, err := sim.Build(rep.Config.Spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sim.NewRunner(setup, math.NaN()).Run(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Final.Digest()
 	for _, p := range rep.Peers {
-		if p.FinalDigest != hex.EncodeToString(want[:]) {
-			t.Errorf("peer %s ended on %s, sim on %x", p.ID, p.FinalDigest, want)
+		if p.Honest && p.FinalDigest != hex.EncodeToString(d[:]) {
+			t.Errorf("member %d ended on %s, sim on %x", p.Index, p.FinalDigest, d)
 		}
 	}
-	t.Logf("%.1f rounds/s over %.1fs", rep.RoundsPerSecond, rep.WallSeconds)
+	for _, f := range []string{"report.json", "report.md", "curves.png", "genesis.json", StateFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if st, err := ReadState(out); err != nil || !st.Finished() || st.Snapshot.Phase != "done" {
+		t.Errorf("state file %+v, %v", st, err)
+	}
+}
+
+// TestUpNetworkAttack: an equivocating Byzantine peer (a network-level attack) neither splits nor
+// stalls the honest peers.
+func TestUpNetworkAttack(t *testing.T) {
+	rep, err := runUp(t, Options{Spec: smallSpec(4, 1, "none", 10), Attacks: []string{"equivocate"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSafeAndLive(t, rep, 10)
+	if rep.SimComparable || rep.Peers[3].Attack != "equivocate" || rep.Config.Spec.Attack != "none" {
+		t.Fatalf("report %+v", rep)
+	}
+}
+
+// TestUpKillRestart: an honest peer killed with SIGKILL comes back on its state directory and
+// catches up; the run still ends safe and live.
+func TestUpKillRestart(t *testing.T) {
+	rep, err := runUp(t, Options{Spec: smallSpec(4, 0, "none", 40), Kills: []Kill{{Count: 1, Round: 10, Down: time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSafeAndLive(t, rep, 40)
+	if rep.Peers[0].Restarts != 1 || len(rep.Events) != 2 || rep.Events[0].Peers[0] != 0 {
+		t.Fatalf("restarts %d, events %+v", rep.Peers[0].Restarts, rep.Events)
+	}
+}
+
+// TestUpPartition: a frozen minority rejoins and the run ends safe and live.
+func TestUpPartition(t *testing.T) {
+	rep, err := runUp(t, Options{Spec: smallSpec(5, 0, "none", 40),
+		Partitions: []Partition{{Fraction: 0.2, Round: 10, Duration: 2 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSafeAndLive(t, rep, 40)
+	if len(rep.Events) != 2 || rep.Events[1].What != "partition healed" {
+		t.Fatalf("events %+v", rep.Events)
+	}
+}
+
+// TestUpInterruptLeavesNoProcess: cancelling the run stops every peer and still writes a report.
+func TestUpInterruptLeavesNoProcess(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	o := Options{Spec: smallSpec(4, 0, "none", 100000), Out: t.TempDir(), PeerBin: buildPeer(t), Timeout: time.Minute}
+	o.OnSnapshot = func(s *Snapshot) {
+		if s.Round >= 3 {
+			cancel()
+		}
+	}
+	rep, err := Run(ctx, o)
+	if !errors.Is(err, context.Canceled) || rep == nil || rep.Outcome != "interrupted" || !rep.HonestAgree || rep.RoundsDecided < 3 {
+		t.Fatalf("err %v, report %+v", err, rep)
+	}
+	for i := range 4 {
+		b, err := os.ReadFile(filepath.Join(o.Out, "member-"+strconv.Itoa(i), "log"))
+		if err != nil || !bytes.Contains(b, []byte(`"msg":"stopped"`)) {
+			t.Errorf("member %d did not stop cleanly: %v", i, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.Out, "report.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpReportsRefusedAttack: a peer that refuses its attack fails the run at once, naming its log.
+func TestUpReportsRefusedAttack(t *testing.T) {
+	_, err := runUp(t, Options{Spec: smallSpec(4, 1, "none", 10), Attacks: []string{"no-such-attack"}})
+	if !errors.Is(err, ErrPeerExited) {
+		t.Fatalf("err = %v", err)
+	}
 }

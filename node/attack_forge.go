@@ -15,7 +15,7 @@ import (
 // Rates of the message-forging attacks, so that a Byzantine test peer exercises every check without
 // swamping the machine it shares with the honest ones.
 const (
-	forgeEveryTicks = 4 // AttackInvalid: one forged message every 4 ticks
+	forgeEveryTicks = 1 // AttackInvalid: one forged message per tick
 	spamPerTick     = 2 // AttackSpam: messages per tick
 )
 

@@ -8,11 +8,17 @@ import (
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
-// byzState is a Byzantine peer's own bookkeeping, owned by the event loop.
+// byzState is a Byzantine peer's own bookkeeping (and the honest side's probe and double-vote
+// records), owned by the event loop.
 type byzState struct {
 	forged   uint64 // messages forged so far (drives the round-robin of kinds, attack_forge.go)
 	spammed  uint64 // spam messages sent so far
 	lastSent uint64 // round of the last unsampled message sent
+
+	// Not an attack: blind state probes of a stuck peer (catchup.go).
+	lastProbe, probes uint64
+	// Not an attack either: every peer's record of recent votes (doublevote.go).
+	votes doubleVotes
 }
 
 // byzSend sends one of our consensus messages the Byzantine way; it reports whether it did (the

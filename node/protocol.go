@@ -174,6 +174,7 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
+	nd.checkDoubleVote(cv) // doublevote.go: also catches a conflicting vote that arrives late
 	if v.Height < nd.eng.Round() {
 		return
 	}
@@ -206,6 +207,8 @@ func (nd *Node) onTick(ctx context.Context) {
 	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)
 	if !nd.loop.syncing && stuck && (nd.loop.maxSeen > nd.eng.Round() || nd.loop.undecided != nil) {
 		nd.requestState(ctx, nd.loop.seenFrom)
+	} else if !nd.loop.syncing && stuck && nd.shouldProbe(uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)) {
+		nd.requestState(ctx, nd.probeTarget()) // catchup.go: nobody may be left to tell us we are behind
 	}
 }
 

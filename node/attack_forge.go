@@ -46,52 +46,64 @@ func (nd *Node) byzTick(ctx context.Context) {
 // forge sends one message of the given kind; every kind must be rejected, ignored or dropped by
 // honest peers.
 func (nd *Node) forge(ctx context.Context, kind string) {
+	if kind == "stream" {
+		nd.forgeRequests(ctx)
+		return
+	}
+	raw, consensusTopic := nd.forgedMessage(kind)
+	if raw == nil {
+		return
+	}
+	t := nd.roundT
+	if consensusTopic {
+		t = nd.consT
+	}
+	if err := t.Publish(ctx, raw); err != nil {
+		nd.log.Debug("forged message not sent", "kind", kind, "err", err)
+	}
+}
+
+// forgedMessage builds one gossip message of the given kind and tells on which topic it goes (nil
+// when it cannot be built now, e.g. no old envelope to replay yet).
+func (nd *Node) forgedMessage(kind string) (raw []byte, consensusTopic bool) {
 	k := nd.eng.Round()
 	dim := nd.setup.Model.Dim()
-	var raw []byte
-	t := nd.roundT
 	switch kind {
 	case "garbage":
 		sum := sha256.Sum256(binary.LittleEndian.AppendUint64([]byte("garbage"), nd.byz.forged))
-		raw = sum[:]
+		return sum[:], false
 	case "oversized":
-		raw = bytes.Repeat([]byte{0xc1}, nd.lim.MaxEnvelope+1) // 0xc1 is never valid msgpack
-		t = nd.consT
+		return bytes.Repeat([]byte{0xc1}, nd.lim.MaxEnvelope+1), true // 0xc1 is never valid msgpack
 	case "non-finite":
-		raw = nd.nonFiniteRound(k)
+		return nd.nonFiniteRound(k), false
 	case "wrong-dimension":
 		raw, _ = nd.sign(nd.roundBody(k, dim-1))
+		return raw, false
 	case "unsampled":
 		raw, _ = nd.sign(nd.roundBody(nd.unsampledRound(k), dim))
+		return raw, false
 	case "non-leader":
 		attempt := uint32(0)
 		for method.Leader(nd.gen.Spec.Seed, k, attempt, nd.n) == nd.self && attempt < 64 {
 			attempt++
 		}
 		raw, _ = nd.sign(&wire.Proposal{Run: nd.run, Height: k, Round: attempt, POLRound: -1})
-		t = nd.consT
+		return raw, true
 	case "far-future":
 		raw, _ = nd.sign(&wire.Vote{Run: nd.run, Type: wire.Prevote, Height: k + 1000, Round: uint32(nd.byz.forged)})
-		t = nd.consT
+		return raw, true
 	case "bad-signature":
 		env, err := wire.SignMessage(nd.cfg.Key, uint32(nd.self), &wire.Vote{Run: nd.run, Type: wire.Prevote, Height: k, Round: 7})
-		if err == nil {
-			env.Sig[0] ^= 0x01
-			raw, _ = wire.Marshal(&env)
+		if err != nil {
+			return nil, true
 		}
-		t = nd.consT
+		env.Sig[0] ^= 0x01
+		raw, _ = wire.Marshal(&env)
+		return raw, true
 	case "replay":
-		raw = nd.oldEnvelope()
-	case "stream":
-		nd.forgeRequests(ctx)
-		return
+		return nd.oldEnvelope(), false
 	}
-	if raw == nil {
-		return
-	}
-	if err := t.Publish(ctx, raw); err != nil {
-		nd.log.Debug("forged message not sent", "kind", kind, "err", err)
-	}
+	return nil, false
 }
 
 // roundBody is a well-formed round message of this member for round k with a dense vector of the

@@ -177,6 +177,7 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 			delete(nd.loop.sent, r)
 		}
 	}
+	nd.sigs.prune(k)
 	nd.mu.Lock()
 	for r := range nd.served {
 		if r+2 < k {

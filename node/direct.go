@@ -82,7 +82,10 @@ func (nd *Node) checkDirect(raw []byte, sender int) (any, error) {
 		if err := nd.inWindow(v.Height, sender); err != nil {
 			return nil, err
 		}
-		return &voteIn{v: v, env: env, raw: raw, unverified: true}, nil
+		d := envelopeDigest(raw)
+		_, verified := nd.sigs.lookup(d)
+		nd.sigs.add(d, v.Height, false)
+		return &voteIn{v: v, env: env, raw: raw, unverified: !verified}, nil
 	}
 	return nd.checkConsensus(raw)
 }
@@ -124,6 +127,7 @@ func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 		return nil, false
 	}
 	delete(nd.loop.unverified, k)
+	nd.sigs.add(envelopeDigest(raw), k.vote.Height, true)
 	return raw, true
 }
 

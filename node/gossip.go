@@ -48,32 +48,54 @@ var (
 	errEnvelope = errors.New("bad envelope")
 )
 
-// openEnvelope decodes raw as an envelope of type typ signed by a member, and checks the signature.
-func (nd *Node) openEnvelope(raw []byte, typ wire.Type) (wire.Envelope, wire.Message, error) {
-	var env wire.Envelope
+// openEnvelope decodes raw as an envelope of type typ signed by a member, and checks the signature
+// unless the same bytes were accepted before (see sigCache). With allowUnverified, bytes accepted
+// before without a signature check (a vote its signer sent us directly) pass unchecked too; verified
+// then reports false and the caller must treat the message as such.
+func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool) (env wire.Envelope, m wire.Message, verified bool, err error) {
 	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
-		return env, nil, fmt.Errorf("%w: %w", errEnvelope, err)
+		return env, nil, false, fmt.Errorf("%w: %w", errEnvelope, err)
 	}
 	if env.Type != typ {
-		return env, nil, fmt.Errorf("%w: type %v on the %v channel", errEnvelope, env.Type, typ)
+		return env, nil, false, fmt.Errorf("%w: type %v on the %v channel", errEnvelope, env.Type, typ)
 	}
 	if int(env.Signer) >= nd.n {
-		return env, nil, fmt.Errorf("%w: signer %d", errEnvelope, env.Signer)
+		return env, nil, false, fmt.Errorf("%w: signer %d", errEnvelope, env.Signer)
 	}
-	if err := env.Verify(nd.keys[env.Signer]); err != nil {
-		return env, nil, err
+	d := envelopeDigest(raw)
+	known, verified := nd.sigs.lookup(d)
+	if !known || !(verified || allowUnverified) {
+		if err := env.Verify(nd.keys[env.Signer]); err != nil {
+			return env, nil, false, err
+		}
+		verified = true
 	}
-	m, err := env.Open(nd.lim)
-	if err != nil {
-		return env, nil, err
+	if m, err = env.Open(nd.lim); err != nil {
+		return env, nil, false, err
 	}
-	return env, m, nil
+	if h, ok := messageHeight(m); ok {
+		nd.sigs.add(d, h, verified)
+	}
+	return env, m, verified, nil
+}
+
+// messageHeight is the round (consensus height) a protocol message belongs to.
+func messageHeight(m wire.Message) (uint64, bool) {
+	switch b := m.(type) {
+	case *wire.RoundMsg:
+		return b.Round, true
+	case *wire.Proposal:
+		return b.Height, true
+	case *wire.Vote:
+		return b.Height, true
+	}
+	return 0, false
 }
 
 // checkRound decodes and checks a round message. window=false skips the round-window check (for
 // messages fetched because a proposal includes them).
 func (nd *Node) checkRound(raw []byte, window bool) (*roundIn, error) {
-	env, m, err := nd.openEnvelope(raw, wire.TypeRound)
+	env, m, _, err := nd.openEnvelope(raw, wire.TypeRound, false)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +195,7 @@ func (nd *Node) checkConsensus(raw []byte) (any, error) {
 	if env.Type != wire.TypeProposal && env.Type != wire.TypeVote {
 		return nil, fmt.Errorf("%w: type %v on the consensus channel", errEnvelope, env.Type)
 	}
-	env, m, err := nd.openEnvelope(raw, env.Type)
+	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +219,7 @@ func (nd *Node) checkConsensus(raw []byte) (any, error) {
 		if err := nd.inWindow(b.Height, signer); err != nil {
 			return nil, err
 		}
-		return &voteIn{v: b, env: env, raw: raw}, nil
+		return &voteIn{v: b, env: env, raw: raw, unverified: !verified}, nil
 	}
 	return nil, errEnvelope
 }

@@ -70,6 +70,7 @@ type Node struct {
 	served  map[uint64]map[engine.Digest][]byte // round → envelope digest → raw envelope
 	latest  []byte                              // encoded StateResponse of the last decided round
 	faulty  map[int]bool
+	sigs    sigCache // envelopes already accepted (sigcache.go)
 	status  Status
 	blames  blameBook // misbehaviour named per member (blame.go)
 

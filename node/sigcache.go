@@ -1,0 +1,67 @@
+package node
+
+import (
+	"crypto/sha256"
+	"sync"
+)
+
+// sigCache remembers envelopes (by SHA-256 of their bytes) already accepted, so that a copy arriving
+// again — a rebroadcast, a relay of a vote its signer already sent us — costs a hash instead of an
+// Ed25519 verification. Ed25519 signatures are deterministic and envelopes have one encoding, so an
+// honest member's repeated message is byte-identical; a different byte string is checked afresh.
+//
+// An entry is either verified (the signature was checked) or authenticated only: the envelope came
+// directly from its signer over the secure channel, its signature unchecked (lazy verification, see
+// direct.go). A copy of an authenticated-only envelope from anyone is the very bytes the signer sent
+// us, so it is exactly as trustworthy, and still unchecked: the loop checks it before it goes into a
+// certificate or out in a relay.
+//
+// It is read by validator and stream goroutines and pruned by the event loop, hence the mutex.
+type sigCache struct {
+	mu      sync.Mutex
+	entries map[[32]byte]sigEntry
+}
+
+type sigEntry struct {
+	height   uint64 // round/height the message belongs to, for pruning
+	verified bool
+}
+
+// maxSigCache bounds the cache: a flood of distinct messages evicts nothing useful, it just stops
+// being remembered (and is verified every time, as without a cache).
+const maxSigCache = 1 << 16
+
+func envelopeDigest(raw []byte) [32]byte { return sha256.Sum256(raw) }
+
+// lookup reports whether raw was accepted before and whether its signature was checked.
+func (c *sigCache) lookup(d [32]byte) (known, verified bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[d]
+	return ok, e.verified
+}
+
+// add remembers an accepted envelope; a verified entry is never downgraded.
+func (c *sigCache) add(d [32]byte, height uint64, verified bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[[32]byte]sigEntry{}
+	}
+	e, ok := c.entries[d]
+	if !ok && len(c.entries) >= maxSigCache {
+		return
+	}
+	c.entries[d] = sigEntry{height: height, verified: verified || e.verified}
+}
+
+// prune forgets envelopes of heights below h.
+func (c *sigCache) prune(h uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for d, e := range c.entries {
+		if e.height < h {
+			delete(c.entries, d)
+		}
+	}
+}

@@ -13,8 +13,21 @@
 // with algo/ and votes; a decision (>2/3 precommits) is committed, persisted with its certificate, and
 // the next height starts. A peer that falls behind adopts a certified state from a peer.
 //
-// Byzantine behaviour for testnets is configured with Config.Attack: learning-level attacks from
-// algo/attack (the member crafts its round message from the honest messages it saw, as sim.Runner
-// does) and protocol-level ones ("mute": send nothing at all; "wrong-digest": as leader, propose a
-// state digest that does not match the included messages).
+// Byzantine behaviour for testnets is configured with Config.Attack, a comma-separated list: at most
+// one learning-level attack from algo/attack (the member crafts its round message from the honest
+// messages it saw, as sim.Runner does) and any protocol-level ones (byzantine.go): "mute", "wrong-digest"
+// and "badagg" (a proposal whose digest is not its inclusions' aggregate), "equivocate" (two proposals
+// and two votes per slot, each written straight to one half of the peers, attack_split.go),
+// "double-vote", "censor" (leave out honest messages, propose late), "withhold" (never vote),
+// "invalid" (malformed, oversized, NaN, wrong-dimension, non-leader, unsampled, badly signed, replayed
+// messages and malformed stream requests), "unsampled" and "spam" (rate-bounded duplicate, stale and
+// future messages). The attacks live in attack_*.go and reach the protocol through one-line hooks.
+//
+// The honest side's answers: gossip verdicts (Reject feeds peer scoring, which graylists a forger),
+// re-derivation of every proposal, refusal of a fresh proposal that omits a message held for longer
+// than the collect window (censor.go), equivocation evidence from consensus and from a record of recent
+// votes (doublevote.go), and naming: Status.Blame counts per member the offences attributed to it
+// (blame.go) — only offences proven by the member's own signature, or its absence from every vote of a
+// decided height. A peer that has heard nothing for a while probes others for a certified state
+// (catchup.go), so a restarted or late peer catches up even after the others have finished.
 package node

@@ -178,6 +178,9 @@ func (nd *Node) Run(ctx context.Context) error {
 		return err
 	}
 	defer nd.leaveDirect()
+	if nd.store != nil {
+		defer nd.store.close()
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()

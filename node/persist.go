@@ -24,38 +24,86 @@ const (
 	fileMagic     = "byzpp-persist-v1\n"
 )
 
-// store keeps a peer's state in a directory. Every file is magic || SHA-256(payload) || payload,
-// written to a temporary file, fsynced and renamed, so a crash leaves either the old or the new file.
-type store struct{ dir string }
-
-func (s *store) saveState(raw []byte) error {
-	return writeChecked(filepath.Join(s.dir, stateFile), raw)
+// store keeps a peer's state in a directory: a running peer appends to the journal (journal.go); the
+// checked files below are what earlier versions wrote, still read when the journal lacks a kind. A
+// checked file is magic || SHA-256(payload) || payload, written to a temporary file, fsynced and
+// renamed, so a crash leaves either the old or the new file.
+type store struct {
+	dir string
+	j   *journal // opened on the first save
 }
+
+func (s *store) saveState(raw []byte) error { return s.append(kindState, raw) }
 
 func (s *store) saveConsensus(ps *consensus.PersistentState) error {
 	b, err := json.Marshal(ps)
 	if err != nil {
 		return err
 	}
-	return writeChecked(filepath.Join(s.dir, consensusFile), b)
+	return s.append(kindConsensus, b)
+}
+
+func (s *store) append(kind byte, payload []byte) error {
+	if s.j == nil {
+		j, err := openJournal(s.dir)
+		if err != nil {
+			return err
+		}
+		s.j = j
+	}
+	return s.j.append(kind, payload)
+}
+
+// close releases the journal file (a later save reopens it).
+func (s *store) close() {
+	if s.j != nil {
+		_ = s.j.close()
+		s.j = nil
+	}
+}
+
+// load returns the latest persisted payload of each kind (nil if none): from the journal, else from
+// the checked file an earlier version wrote.
+func (s *store) load() (state, cons []byte, err error) {
+	latest, _, err := readJournal(filepath.Join(s.dir, journalFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	state, cons = latest[kindState], latest[kindConsensus]
+	if state == nil {
+		if state, err = readChecked(filepath.Join(s.dir, stateFile)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if cons == nil {
+		if cons, err = readChecked(filepath.Join(s.dir, consensusFile)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return state, cons, nil
 }
 
 // writeChecked writes payload atomically with its checksum.
 func writeChecked(path string, payload []byte) error {
+	sum := sha256.Sum256(payload)
+	buf := make([]byte, 0, len(fileMagic)+len(sum)+len(payload))
+	buf = append(append(append(buf, fileMagic...), sum[:]...), payload...)
+	return writeAtomic(path, buf)
+}
+
+// writeAtomic replaces path with data: temporary file, fsync, rename, directory fsync.
+func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	sum := sha256.Sum256(payload)
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	for _, b := range [][]byte{[]byte(fileMagic), sum[:], payload} {
-		if _, err := tmp.Write(b); err != nil {
-			tmp.Close()
-			return err
-		}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
@@ -102,7 +150,7 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 		return fresh, nil, nil
 	}
 	st := fresh
-	raw, err := readChecked(filepath.Join(nd.store.dir, stateFile))
+	raw, craw, err := nd.store.load()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -117,9 +165,8 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 		st = &method.State{Round: resp.Round, X: resp.X, G: resp.G}
 		nd.latest = raw
 	}
-	craw, err := readChecked(filepath.Join(nd.store.dir, consensusFile))
-	if err != nil || craw == nil {
-		return st, nil, err
+	if craw == nil {
+		return st, nil, nil
 	}
 	var ps consensus.PersistentState
 	if err := json.Unmarshal(craw, &ps); err != nil {

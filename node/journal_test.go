@@ -1,0 +1,163 @@
+package node
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/byzpp/byzpp/consensus"
+)
+
+func TestJournalKeepsLatestOfEachKind(t *testing.T) {
+	dir := t.TempDir()
+	s := &store{dir: dir}
+	for h := range uint64(5) {
+		if err := s.saveState([]byte{byte(h), 1, 2}); err != nil {
+			t.Fatal(err)
+		}
+		ps := &consensus.PersistentState{Height: h, Round: 1, LockedRound: -1, ValidRound: -1}
+		if err := s.saveConsensus(ps); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.close()
+	state, cons, err := (&store{dir: dir}).load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps consensus.PersistentState
+	if err := json.Unmarshal(cons, &ps); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(state, []byte{4, 1, 2}) || ps.Height != 4 {
+		t.Fatalf("loaded state %v, consensus height %d; want the last ones", state, ps.Height)
+	}
+}
+
+func TestJournalDropsTornTail(t *testing.T) {
+	dir := t.TempDir()
+	s := &store{dir: dir}
+	for _, p := range [][]byte{[]byte("first"), []byte("second")} {
+		if err := s.saveState(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.close()
+	path := filepath.Join(dir, journalFile)
+	full, _ := os.ReadFile(path)
+	last := recordHeader + len("second")
+	for cut := 1; cut < last; cut += 7 {
+		torn := full[:len(full)-cut]
+		if err := os.WriteFile(path, torn, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		state, _, err := (&store{dir: dir}).load()
+		if err != nil || string(state) != "first" {
+			t.Fatalf("cut %d: loaded %q, %v; want the record before the torn one", cut, state, err)
+		}
+	}
+	// A flipped payload byte in the last record is a torn record too.
+	bad := bytes.Clone(full)
+	bad[len(bad)-1] ^= 1
+	_ = os.WriteFile(path, bad, 0o600)
+	// Appending after a torn tail truncates it first, so the new record is readable.
+	s = &store{dir: dir}
+	if err := s.saveState([]byte("third")); err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	if state, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "third" {
+		t.Fatalf("after append: %q, %v", state, err)
+	}
+}
+
+func TestJournalCompacts(t *testing.T) {
+	dir := t.TempDir()
+	s := &store{dir: dir}
+	big := bytes.Repeat([]byte{9}, 100<<10)
+	if err := s.saveConsensus(&consensus.PersistentState{Height: 3, LockedRound: -1, ValidRound: -1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		big[0] = byte(i)
+		if err := s.saveState(bytes.Clone(big)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.close()
+	info, err := os.Stat(filepath.Join(dir, journalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() > journalCompactAt+int64(len(big))+recordHeader {
+		t.Fatalf("journal is %d bytes: never compacted", info.Size())
+	}
+	state, cons, err := (&store{dir: dir}).load()
+	if err != nil || len(state) != len(big) || state[0] != 29 || cons == nil {
+		t.Fatalf("after compaction: state %d bytes (first %v), consensus %v, %v", len(state), state[:1], cons != nil, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestJournalFallsBackToCheckedFilesAndRejectsBadHeader(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeChecked(filepath.Join(dir, stateFile), []byte("old state")); err != nil {
+		t.Fatal(err)
+	}
+	s := &store{dir: dir}
+	if err := s.saveConsensus(&consensus.PersistentState{Height: 1, LockedRound: -1, ValidRound: -1}); err != nil {
+		t.Fatal(err)
+	}
+	s.close()
+	state, cons, err := s.load()
+	if err != nil || string(state) != "old state" || cons == nil {
+		t.Fatalf("got %q, %v, %v", state, cons != nil, err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, journalFile), []byte("not a journal"), 0o600)
+	if _, _, err := s.load(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("bad header: %v, want ErrCorrupt", err)
+	}
+}
+
+// FuzzJournal: any file content either fails with ErrCorrupt or yields records that re-encode to a
+// prefix of the file.
+func FuzzJournal(f *testing.F) {
+	f.Add([]byte(journalMagic))
+	f.Add(append([]byte(journalMagic), encodeRecord(kindState, []byte("abc"))...))
+	f.Add(append(append([]byte(journalMagic), encodeRecord(kindConsensus, nil)...), 1, 2, 3))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), journalFile)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		latest, valid, err := readJournal(path)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if valid < int64(len(journalMagic)) || valid > int64(len(data)) {
+			t.Fatalf("valid prefix %d of %d bytes", valid, len(data))
+		}
+		off := len(journalMagic)
+		for off < int(valid) {
+			kind, payload, n, ok := parseRecord(data[off:valid])
+			if !ok || !bytes.Equal(encodeRecord(kind, payload), data[off:off+n]) {
+				t.Fatalf("record at %d does not re-encode", off)
+			}
+			off += n
+		}
+		for k, p := range latest {
+			if p != nil && (k == 0 || k >= numKinds) {
+				t.Fatalf("payload of unknown kind %d", k)
+			}
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
@@ -43,6 +44,8 @@ type loopState struct {
 	epoch      float64
 	evidence   uint64
 	badProps   uint64
+	digestOf   *method.State // the state whose digest digestHex is (status.go)
+	digestHex  string
 }
 
 func (l *loopState) init() {

@@ -11,23 +11,29 @@ import (
 
 // Status is a snapshot of a running peer, for /status, metrics and tests.
 type Status struct {
-	Member         int         `json:"member"`
-	Round          uint64      `json:"round"`   // round being decided (= rounds decided so far)
-	Attempt        uint32      `json:"attempt"` // consensus attempt within the round
-	Leader         int         `json:"leader"`  // leader of (round, attempt)
-	Step           string      `json:"step"`
-	Loss           float64     `json:"loss"` // honest objective at the last recorded point
-	Gap            float64     `json:"gap"`  // loss − f*, NaN when f* is unknown
-	Digest         string      `json:"digest"`
-	RoundsPerSec   float64     `json:"rounds_per_second"`
-	Decided        uint64      `json:"decided"` // rounds decided by this peer since it started
-	Evidence       uint64      `json:"evidence"`
-	BadProposals   uint64      `json:"bad_proposals"`
-	Rejected       uint64      `json:"rejected"` // gossip messages rejected by validators
-	Ignored        uint64      `json:"ignored"`
-	GossipBytesIn  int64       `json:"gossip_bytes_in"`
-	GossipBytesOut int64       `json:"gossip_bytes_out"`
-	Curve          []sim.Point `json:"curve"`
+	Member         int     `json:"member"`
+	Round          uint64  `json:"round"`   // round being decided (= rounds decided so far)
+	Attempt        uint32  `json:"attempt"` // consensus attempt within the round
+	Leader         int     `json:"leader"`  // leader of (round, attempt)
+	Step           string  `json:"step"`
+	Loss           float64 `json:"loss"` // honest objective at the last recorded point
+	Gap            float64 `json:"gap"`  // loss − f*, NaN when f* is unknown
+	Digest         string  `json:"digest"`
+	RoundsPerSec   float64 `json:"rounds_per_second"`
+	Decided        uint64  `json:"decided"` // rounds decided by this peer since it started
+	Evidence       uint64  `json:"evidence"`
+	BadProposals   uint64  `json:"bad_proposals"`
+	Rejected       uint64  `json:"rejected"` // gossip messages rejected by validators
+	Ignored        uint64  `json:"ignored"`
+	GossipBytesIn  int64   `json:"gossip_bytes_in"`
+	GossipBytesOut int64   `json:"gossip_bytes_out"`
+	// PayloadBytesIn/Out count protocol message bytes over gossip, direct streams and requests;
+	// WireBytesIn/Out count every byte of every libp2p stream (0 on hosts without a bandwidth counter).
+	PayloadBytesIn  int64       `json:"payload_bytes_in"`
+	PayloadBytesOut int64       `json:"payload_bytes_out"`
+	WireBytesIn     int64       `json:"wire_bytes_in"`
+	WireBytesOut    int64       `json:"wire_bytes_out"`
+	Curve           []sim.Point `json:"curve"`
 	// Blame counts, per member and kind of offence, the misbehaviour this peer attributed to it
 	// (see blame.go for the kinds).
 	Blame map[int]map[string]uint64 `json:"blame,omitempty"`
@@ -50,14 +56,18 @@ func (nd *Node) State() *method.State { return nd.eng.State().Clone() }
 func (nd *Node) publishStatus() {
 	cs := nd.cm.Status()
 	st := nd.eng.State()
-	d := st.Digest()
+	if nd.loop.digestOf != st {
+		// Hashing the state is most of this function's cost, and it runs after every event.
+		d := st.Digest()
+		nd.loop.digestOf, nd.loop.digestHex = st, hex.EncodeToString(d[:])
+	}
 	var rps float64
 	if el := time.Since(nd.loop.started).Seconds(); el > 0 {
 		rps = float64(nd.loop.decided) / el
 	}
 	s := Status{
 		Member: nd.self, Round: st.Round, Attempt: cs.Round, Step: cs.Step.String(),
-		Leader: method.Leader(nd.gen.Spec.Seed, st.Round, cs.Round, nd.n), Digest: hex.EncodeToString(d[:]),
+		Leader: method.Leader(nd.gen.Spec.Seed, st.Round, cs.Round, nd.n), Digest: nd.loop.digestHex,
 		RoundsPerSec: rps, Decided: nd.loop.decided, Evidence: nd.loop.evidence, BadProposals: nd.loop.badProps,
 	}
 	if c := nd.loop.curve; len(c) > 0 {
@@ -69,6 +79,9 @@ func (nd *Node) publishStatus() {
 	}
 	tr := nd.cfg.Host.Traffic()
 	s.GossipBytesIn, s.GossipBytesOut = tr.GossipIn, tr.GossipOut
+	s.PayloadBytesIn = tr.GossipIn + tr.DirectIn + tr.StreamIn
+	s.PayloadBytesOut = tr.GossipOut + tr.DirectOut + tr.StreamOut
+	s.WireBytesIn, s.WireBytesOut = tr.WireIn, tr.WireOut
 	nd.mu.Lock()
 	if len(nd.status.Curve) != len(nd.loop.curve) {
 		nd.status.Curve = slices.Clone(nd.loop.curve)

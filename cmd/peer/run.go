@@ -162,6 +162,10 @@ func serveHTTP(addr string, nd *node.Node, withPprof bool) (*http.Server, error)
 	gauge("gossip_rejected", "Gossip messages rejected by validators.", func(s node.Status) float64 { return float64(s.Rejected) })
 	gauge("gossip_bytes_in", "Gossip payload bytes received.", func(s node.Status) float64 { return float64(s.GossipBytesIn) })
 	gauge("gossip_bytes_out", "Gossip payload bytes sent.", func(s node.Status) float64 { return float64(s.GossipBytesOut) })
+	gauge("payload_bytes_in", "Protocol message bytes received (gossip, direct, requests).", func(s node.Status) float64 { return float64(s.PayloadBytesIn) })
+	gauge("payload_bytes_out", "Protocol message bytes sent (gossip, direct, requests).", func(s node.Status) float64 { return float64(s.PayloadBytesOut) })
+	gauge("wire_bytes_in", "Bytes received on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesIn) })
+	gauge("wire_bytes_out", "Bytes sent on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesOut) })
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
@@ -196,7 +200,9 @@ func statusJSON(s node.Status) map[string]any {
 	return map[string]any{"member": s.Member, "round": s.Round, "attempt": s.Attempt, "leader": s.Leader,
 		"step": s.Step, "loss": f(s.Loss), "gap": f(s.Gap), "digest": s.Digest, "rounds_per_second": f(s.RoundsPerSec),
 		"decided": s.Decided, "evidence": s.Evidence, "bad_proposals": s.BadProposals, "rejected": s.Rejected,
-		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut}
+		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
+		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
+		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut}
 }
 
 // finite returns x, or nil for NaN and ±Inf.

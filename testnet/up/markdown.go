@@ -126,7 +126,10 @@ func Verdict(rep *Report) string {
 		if *rep.SimMatch {
 			out = append(out, "The curve is the simulator's, number for number.")
 		} else if rep.SimComparable {
-			out = append(out, "**The curve differs from the simulator's** for the same configuration and seed.")
+			out = append(out, "**The curve differs from the simulator's** for the same configuration and seed: timing "+
+				"changed what was aggregated (a leader's collection window closed before every sampled message arrived, or "+
+				"a Byzantine member crafted its message before seeing every honest one), as happens when the machine is "+
+				"too loaded for the genesis timeouts.")
 		} else {
 			out = append(out, "The curve differs from the simulator's, as it may: the network-level attacks change which messages are aggregated or when.")
 		}

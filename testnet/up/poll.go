@@ -29,6 +29,8 @@ type peerStatus struct {
 	Ignored        uint64            `json:"ignored"`
 	GossipBytesIn  int64             `json:"gossip_bytes_in"`
 	GossipBytesOut int64             `json:"gossip_bytes_out"`
+	WireBytesIn    int64             `json:"wire_bytes_in"`
+	WireBytesOut   int64             `json:"wire_bytes_out"`
 	RejectedBy     map[string]uint64 `json:"rejected_by"`
 	AttemptsFailed *uint64           `json:"attempts_failed"`
 	Penalised      []string          `json:"penalised"`
@@ -88,4 +90,13 @@ func pollAll(ctx context.Context, c *http.Client, procs []*proc) []*peerStatus {
 	}
 	wg.Wait()
 	return out
+}
+
+// bytes returns what the peer received and sent on all its libp2p streams, or only on gossip when it
+// does not count the rest.
+func (s *peerStatus) bytes() (in, out int64) {
+	if s.WireBytesIn > 0 || s.WireBytesOut > 0 {
+		return s.WireBytesIn, s.WireBytesOut
+	}
+	return s.GossipBytesIn, s.GossipBytesOut
 }

@@ -30,7 +30,7 @@ type PeerView struct {
 	RejectedBy   map[string]uint64 `json:"rejected_by,omitempty"`
 	Evidence     uint64            `json:"evidence"`
 	BadProposals uint64            `json:"bad_proposals"`
-	BytesIn      int64             `json:"bytes_in"`
+	BytesIn      int64             `json:"bytes_in"` // all libp2p streams (gossip only from older peers)
 	BytesOut     int64             `json:"bytes_out"`
 	Restarts     int               `json:"restarts"`
 }
@@ -152,7 +152,7 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 		if s := t.last[i]; s != nil {
 			v.Round, v.Attempt, v.Leader, v.Loss, v.Gap, v.Digest = s.Round, s.Attempt, s.Leader, s.Loss, s.Gap, s.Digest
 			v.Rejected, v.RejectedBy, v.Evidence, v.BadProposals = s.Rejected, s.RejectedBy, s.Evidence, s.BadProposals
-			v.BytesIn, v.BytesOut = s.GossipBytesIn, s.GossipBytesOut
+			v.BytesIn, v.BytesOut = s.bytes()
 			if p.honest && s.Round == hi && snap.Leader < 0 {
 				snap.Leader, snap.Attempt, snap.Loss, snap.Gap = s.Leader, s.Attempt, s.Loss, s.Gap
 			}

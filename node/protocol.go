@@ -46,6 +46,7 @@ type loopState struct {
 	badProps   uint64
 	digestOf   *method.State // the state whose digest digestHex is (status.go)
 	digestHex  string
+	memberB    uint64 // bytes of the distinct round messages stored (the payload, for benchmarks)
 }
 
 func (l *loopState) init() {
@@ -96,6 +97,7 @@ func (nd *Node) addRound(r *roundIn) {
 	err := nd.eng.Add(r.msg.Round, st)
 	switch {
 	case err == nil:
+		nd.loop.memberB += uint64(len(r.raw))
 		nd.serve(r.msg.Round, r.digest, r.raw)
 	case errors.Is(err, engine.ErrEquivocation):
 		nd.log.Warn("round message equivocation", "member", r.msg.Member, "round", r.msg.Round)
@@ -177,7 +179,9 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
-	nd.checkDoubleVote(cv) // doublevote.go: also catches a conflicting vote that arrives late
+	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
+		nd.loop.evidence++
+	}
 	if v.Height < nd.eng.Round() {
 		return
 	}

@@ -1,0 +1,116 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// BenchmarkRound runs n honest peers on an in-memory network (mocknet, real time: the CPU a round
+// costs is what limits it) and decides b.N rounds of a9a's logistic regression with 20% of the
+// members sampled per partial round. One op is one round decided by every peer. Metrics:
+//
+//	rounds/s         decided rounds per second of wall time
+//	payload-B/round  protocol message bytes all peers sent per round (gossip + direct + requests)
+//	member-B/round   bytes of the round's member messages (the payload proper, counted once)
+//
+// The issue-3 byte budget is (n−1)·member-B/round·3: compare payload-B/round with it. The loopback
+// counterpart with real processes is `testnet up` (see cmd/testnet).
+func BenchmarkRound(b *testing.B) {
+	for _, n := range []int{4, 10, 20} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) { benchRound(b, n) })
+	}
+}
+
+func benchRound(b *testing.B, n int) {
+	spec := sim.Default()
+	spec.Members, spec.Byzantine, spec.Attack = n, 0, "none"
+	spec.Participation, spec.Schedule, spec.EvalEvery = 0.2, 1000, 1000
+	spec.Rounds = b.N
+	keys, ids := testKeys(b, n)
+	g := &genesis.Genesis{Version: genesis.Version, Name: "bench", Members: ids, Spec: spec, Timeouts: genesis.DefaultTimeouts()}
+	if err := g.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	mn := mocknet.New()
+	defer mn.Close()
+	logger := slog.New(slog.DiscardHandler)
+	var hosts []*p2p.Host
+	for i, k := range keys {
+		lh, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/10.0.1.%d/tcp/4001", i+1)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close()
+		hosts = append(hosts, h)
+	}
+	if err := mn.LinkAll(); err != nil {
+		b.Fatal(err)
+	}
+	if err := mn.ConnectAllButSelf(); err != nil {
+		b.Fatal(err)
+	}
+	var nodes []*Node
+	for i, k := range keys {
+		nd, err := New(Config{Genesis: g, Key: k, Host: hosts[i], Logger: logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		nodes = append(nodes, nd)
+	}
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for _, nd := range nodes {
+		wg.Go(func() {
+			if err := nd.Run(ctx); err != nil {
+				b.Errorf("member %d: %v", nd.self, err)
+			}
+		})
+	}
+	for {
+		done := true
+		for _, nd := range nodes {
+			if nd.Status().Round < uint64(b.N) {
+				done = false
+			}
+		}
+		if done || time.Since(start) > time.Duration(b.N)*10*time.Second {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	cancel()
+	wg.Wait()
+	var sent int64
+	for _, h := range hosts {
+		t := h.Traffic()
+		sent += t.GossipOut + t.DirectOut + t.StreamOut
+	}
+	payload := nodes[0].loop.memberB // every member message, as member 0 stored it
+	for i, nd := range nodes {
+		if r := nd.Status().Round; r < uint64(b.N) {
+			b.Fatalf("member %d decided %d of %d rounds", i, r, b.N)
+		}
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rounds/s")
+	b.ReportMetric(float64(sent)/float64(b.N), "payload-B/round")
+	b.ReportMetric(float64(payload)/float64(b.N), "member-B/round")
+}

@@ -179,9 +179,7 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
-	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
-		nd.loop.evidence++
-	}
+	nd.checkDoubleVote(cv) // doublevote.go: also catches a conflicting vote that arrives late
 	if v.Height < nd.eng.Round() {
 		return
 	}

@@ -41,6 +41,9 @@ const (
 	maxDirectInbound = 2
 	// directDialTimeout bounds opening one outbound stream.
 	directDialTimeout = 10 * time.Second
+	// directRetryFirst and directRetryFor pace retries of a stream that failed to open.
+	directRetryFirst = 20 * time.Millisecond
+	directRetryFor   = 5 * time.Second
 )
 
 // ErrQueueFull: too many direct messages wait for one peer; the message was dropped.
@@ -209,7 +212,7 @@ func (h *Host) runSender(k directKey, s *directSender) {
 		}
 		if st == nil {
 			var err error
-			if st, err = h.openDirect(k); err != nil {
+			if st, err = h.openDirectRetrying(k); err != nil {
 				h.log.Debug("opening direct stream", "peer", k.peer, "protocol", k.proto, "err", err)
 				continue // this message is lost; the next one tries again
 			}
@@ -248,6 +251,27 @@ func writeBatch(w *bufio.Writer, first []byte, queue chan []byte) (int, error) {
 		default:
 			return n, nil
 		}
+	}
+}
+
+// openDirectRetrying opens k's stream, retrying with growing pauses for up to directRetryFor: at
+// start-up a peer is often reachable a moment before it serves the protocol, and a message held back
+// a few hundred milliseconds is worth more than one dropped (its loss costs a consensus timeout).
+// Messages queued meanwhile wait and go out in the first batch.
+func (h *Host) openDirectRetrying(k directKey) (network.Stream, error) {
+	pause := directRetryFirst
+	deadline := time.Now().Add(directRetryFor)
+	for {
+		st, err := h.openDirect(k)
+		if err == nil || time.Now().Add(pause).After(deadline) || h.gater.IsBlocked(k.peer) {
+			return st, err
+		}
+		select {
+		case <-h.ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/p2ptest"
@@ -148,6 +149,31 @@ func TestDirectAfterClose(t *testing.T) {
 		}
 		if len(box.from(a.ID())) != 1 {
 			t.Fatalf("received %d messages, want 1", len(box.from(a.ID())))
+		}
+	})
+}
+
+func TestDirectWaitsForTheProtocol(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		net := p2ptest.NewMockNetwork(t, 2)
+		net.ConnectAll(t)
+		a, b := net.Hosts[0], net.Hosts[1]
+		// Sent before b serves the protocol (a peer still starting): held back, not lost.
+		for _, m := range []string{"early", "second"} {
+			if err := a.Send(b.ID(), "d/1", []byte(m)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		var box inbox
+		if err := b.HandleDirect("d/1", 1<<10, box.handle); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		got := box.from(a.ID())
+		if len(got) != 2 || string(got[0]) != "early" || string(got[1]) != "second" {
+			t.Fatalf("received %q, want both messages in order", got)
 		}
 	})
 }

@@ -58,7 +58,7 @@ func (nd *Node) sendVoteTwice(ctx context.Context, v consensus.Vote) {
 		return
 	}
 	nd.loop.votes[voteKey{voter: nd.self, vote: v}] = rawA
-	nd.splitPublish(ctx, nd.consT, rawA, rawB)
+	nd.splitPublish(ctx, nd.consT, rawA, rawB, false)
 }
 
 // sendProposalTwice sends our proposal to one half of the peers and a different, equally valid one
@@ -95,7 +95,7 @@ func (nd *Node) sendProposalTwice(ctx context.Context, p consensus.Proposal) boo
 	}
 	bc := b
 	nd.loop.values[consensus.ValueID(bc.ValueID())] = &bc
-	nd.splitPublish(ctx, nd.consT, rawA, rawB)
+	nd.splitPublish(ctx, nd.consT, rawA, rawB, true)
 	return true
 }
 

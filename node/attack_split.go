@@ -21,9 +21,8 @@ const splitTimeout = 2 * time.Second
 // gossipsub RPC written on a fresh stream straight to that peer: gossipsub itself has no way to publish
 // different payloads to different peers, and an equivocator's whole point is that each half sees only
 // its own version first. Receivers validate and forward as usual, so both versions spread in the end;
-// what they must do is notice the conflict. A peer that cannot be reached this way gets its version
-// through ordinary gossip. The writes run in the background so the event loop never waits on a peer.
-func (nd *Node) splitPublish(ctx context.Context, t *p2p.Topic, a, b []byte) {
+// what they must do is notice the conflict. The writes run in the background so the event loop never waits on a peer.
+func (nd *Node) splitPublish(ctx context.Context, t *p2p.Topic, a, b []byte, direct bool) {
 	var others []peer.ID
 	for i, p := range nd.peers {
 		if i != nd.self {
@@ -38,11 +37,17 @@ func (nd *Node) splitPublish(ctx context.Context, t *p2p.Topic, a, b []byte) {
 			if i >= half {
 				data = b
 			}
-			if err := nd.pushGossip(ctx, p, topic, data); err != nil {
-				nd.log.Debug("direct equivocation push failed; gossiping instead", "peer", p, "err", err)
-				_ = t.Publish(ctx, data)
+			if direct {
+				if err := nd.pushGossip(ctx, p, topic, data); err != nil {
+					nd.log.Debug("direct equivocation push failed", "peer", p, "err", err)
+				}
 			}
 		}
+		// Then both versions through ordinary gossip (deduplicated where already delivered): honest
+		// peers do not forward a vote they find stale, so without this a fast decision could leave
+		// each half with only its own version, an equivocation nobody can prove.
+		_ = t.Publish(ctx, a)
+		_ = t.Publish(ctx, b)
 	}()
 }
 

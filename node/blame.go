@@ -127,8 +127,11 @@ func (nd *Node) attribute(data []byte, err error) {
 		return
 	}
 	var env wire.Envelope
-	if wire.Unmarshal(data, &env, nd.lim) != nil {
+	if wire.Unmarshal(data, &env, nd.lim) != nil || int(env.Signer) >= nd.n {
 		return
 	}
 	nd.blame(int(env.Signer), kind)
+	if kind == blameStale {
+		nd.checkStaleVote(&env) // doublevote.go: the second of two votes often arrives late
+	}
 }

@@ -35,8 +35,20 @@ func (nd *Node) checkCensorship(cp consensus.Proposal, content *wire.Proposal) e
 		if included[s.Msg.Member] || nd.loop.ticks < s.Arrived || nd.loop.ticks-s.Arrived <= limit {
 			continue
 		}
+		if nd.knownFaulty(s.Msg.Member) {
+			// An honest leader that caught this member equivocating drops its messages at the gossip
+			// check; leaving them out is then no censorship. (A leader that learnt of the
+			// equivocation before this peer did can still be suspected once: see the package doc.)
+			continue
+		}
 		nd.blameOnceAt(cp.Proposer, blameCensor, cp.Height, cp.Round)
 		return fmt.Errorf("%w: member %d's message held for %d ticks", ErrCensored, s.Msg.Member, nd.loop.ticks-s.Arrived)
 	}
 	return nil
+}
+
+func (nd *Node) knownFaulty(member int) bool {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.faulty[member]
 }

@@ -179,7 +179,9 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
-	nd.checkDoubleVote(cv) // doublevote.go: also catches a conflicting vote that arrives late
+	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
+		nd.loop.evidence++
+	}
 	if v.Height < nd.eng.Round() {
 		return
 	}

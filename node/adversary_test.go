@@ -227,7 +227,7 @@ func TestLaggingPeerCatchesUp(t *testing.T) {
 	skipShort(t)
 	synctest.Test(t, func(t *testing.T) {
 		const rounds = 20
-		r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), rounds: rounds, late: map[int]time.Duration{3: 3 * time.Second}})
+		r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), rounds: rounds, late: map[int]time.Duration{3: 10 * time.Second}})
 		r.checkHonest(t)
 		first := uint64(rounds + 1)
 		for round := range r.digests[3] {

@@ -13,27 +13,29 @@ import (
 // attempts_failed, penalised, blame) stay at their zero value and the report falls back to what it can
 // observe from outside.
 type peerStatus struct {
-	Member         int               `json:"member"`
-	Round          uint64            `json:"round"`
-	Attempt        uint32            `json:"attempt"`
-	Leader         int               `json:"leader"`
-	Step           string            `json:"step"`
-	Loss           Num               `json:"loss"`
-	Gap            Num               `json:"gap"`
-	Digest         string            `json:"digest"`
-	RoundsPerSec   Num               `json:"rounds_per_second"`
-	Decided        uint64            `json:"decided"`
-	Evidence       uint64            `json:"evidence"`
-	BadProposals   uint64            `json:"bad_proposals"`
-	Rejected       uint64            `json:"rejected"`
-	Ignored        uint64            `json:"ignored"`
-	GossipBytesIn  int64             `json:"gossip_bytes_in"`
-	GossipBytesOut int64             `json:"gossip_bytes_out"`
-	WireBytesIn    int64             `json:"wire_bytes_in"`
-	WireBytesOut   int64             `json:"wire_bytes_out"`
-	RejectedBy     map[string]uint64 `json:"rejected_by"`
-	AttemptsFailed *uint64           `json:"attempts_failed"`
-	Penalised      []string          `json:"penalised"`
+	Member          int               `json:"member"`
+	Round           uint64            `json:"round"`
+	Attempt         uint32            `json:"attempt"`
+	Leader          int               `json:"leader"`
+	Step            string            `json:"step"`
+	Loss            Num               `json:"loss"`
+	Gap             Num               `json:"gap"`
+	Digest          string            `json:"digest"`
+	RoundsPerSec    Num               `json:"rounds_per_second"`
+	Decided         uint64            `json:"decided"`
+	Evidence        uint64            `json:"evidence"`
+	BadProposals    uint64            `json:"bad_proposals"`
+	Rejected        uint64            `json:"rejected"`
+	Ignored         uint64            `json:"ignored"`
+	GossipBytesIn   int64             `json:"gossip_bytes_in"`
+	GossipBytesOut  int64             `json:"gossip_bytes_out"`
+	PayloadBytesIn  int64             `json:"payload_bytes_in"`
+	PayloadBytesOut int64             `json:"payload_bytes_out"`
+	WireBytesIn     int64             `json:"wire_bytes_in"`
+	WireBytesOut    int64             `json:"wire_bytes_out"`
+	RejectedBy      map[string]uint64 `json:"rejected_by"`
+	AttemptsFailed  *uint64           `json:"attempts_failed"`
+	Penalised       []string          `json:"penalised"`
 	// Blame counts, per member index and kind of offence, the misbehaviour this peer attributed.
 	Blame map[string]map[string]uint64 `json:"blame"`
 	Curve []curvePoint                 `json:"curve"`
@@ -92,11 +94,12 @@ func pollAll(ctx context.Context, c *http.Client, procs []*proc) []*peerStatus {
 	return out
 }
 
-// bytes returns what the peer received and sent on all its libp2p streams, or only on gossip when it
-// does not count the rest.
+// bytes returns the protocol message bytes the peer received and sent (gossip, direct streams and
+// requests), or only its gossip bytes when it does not count the others. Wire counts (every byte of
+// every stream) are reported apart: libp2p's meters update them only once a second.
 func (s *peerStatus) bytes() (in, out int64) {
-	if s.WireBytesIn > 0 || s.WireBytesOut > 0 {
-		return s.WireBytesIn, s.WireBytesOut
+	if s.PayloadBytesIn > 0 || s.PayloadBytesOut > 0 {
+		return s.PayloadBytesIn, s.PayloadBytesOut
 	}
 	return s.GossipBytesIn, s.GossipBytesOut
 }

@@ -35,6 +35,10 @@ type PeerReport struct {
 	FinalDigest   string `json:"final_digest"`
 	BytesSent     int64  `json:"bytes_sent"`
 	BytesReceived int64  `json:"bytes_received"`
+	// WireBytesSent/Received count every byte of every libp2p stream, as of up to a second before
+	// the end (libp2p's meters tick once a second).
+	WireBytesSent     int64 `json:"wire_bytes_sent"`
+	WireBytesReceived int64 `json:"wire_bytes_received"`
 	// Rejected counts the gossip messages this peer's validators rejected, by reason ("total" only
 	// when the peer does not break them down).
 	Rejected map[string]uint64 `json:"rejected"`
@@ -50,8 +54,10 @@ type PeerReport struct {
 
 // Report is report.json.
 type Report struct {
-	Config        Config `json:"config"`
-	Outcome       string `json:"outcome"` // done, interrupted, timed-out, failed
+	Config  Config `json:"config"`
+	Outcome string `json:"outcome"` // done, interrupted, timed-out, failed
+	// HonestAgree: no two honest peers at the same round hold different states. When the run is done
+	// every honest peer is at the last round, so they all hold the same model.
 	HonestAgree   bool   `json:"honest_agree"`
 	RoundsDecided uint64 `json:"rounds_decided"` // by every honest peer
 	// AttemptsFailed counts consensus attempts that ended without a decision; sampled means the
@@ -98,12 +104,12 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 		rep.FinalLoss, rep.FinalGap = curve[len(curve)-1].Loss, curve[len(curve)-1].Gap
 	}
 	penalised, blamed, reported := penalties(pl.procs, tr.last)
-	digest := ""
+	digestAt := map[uint64]string{} // honest digest per final round: peers behind are not in disagreement
 	networkAttack := false
 	for i, p := range pl.procs {
 		v := snap.Peers[i]
 		pr := PeerReport{Index: p.index, ID: p.id, Honest: p.honest, Attack: p.attack, FinalRound: v.Round,
-			FinalDigest: v.Digest, BytesSent: v.BytesOut, BytesReceived: v.BytesIn, Rejected: v.RejectedBy,
+			FinalDigest: v.Digest, BytesSent: v.BytesOut, BytesReceived: v.BytesIn, WireBytesSent: v.WireOut, WireBytesReceived: v.WireIn, Rejected: v.RejectedBy,
 			Evidence: v.Evidence, BadProposals: v.BadProposals, Restarts: p.restarts}
 		if pr.Rejected == nil {
 			pr.Rejected = map[string]uint64{"total": v.Rejected}
@@ -117,9 +123,9 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 		if !p.honest {
 			continue
 		}
-		if digest == "" {
-			digest = v.Digest
-		} else if v.Digest != digest {
+		if d, ok := digestAt[v.Round]; !ok {
+			digestAt[v.Round] = v.Digest
+		} else if v.Digest != d {
 			rep.HonestAgree = false
 		}
 	}

@@ -30,8 +30,10 @@ type PeerView struct {
 	RejectedBy   map[string]uint64 `json:"rejected_by,omitempty"`
 	Evidence     uint64            `json:"evidence"`
 	BadProposals uint64            `json:"bad_proposals"`
-	BytesIn      int64             `json:"bytes_in"` // all libp2p streams (gossip only from older peers)
+	BytesIn      int64             `json:"bytes_in"` // protocol messages (see peerStatus.bytes)
 	BytesOut     int64             `json:"bytes_out"`
+	WireIn       int64             `json:"wire_bytes_in"`
+	WireOut      int64             `json:"wire_bytes_out"`
 	Restarts     int               `json:"restarts"`
 }
 
@@ -153,6 +155,7 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 			v.Round, v.Attempt, v.Leader, v.Loss, v.Gap, v.Digest = s.Round, s.Attempt, s.Leader, s.Loss, s.Gap, s.Digest
 			v.Rejected, v.RejectedBy, v.Evidence, v.BadProposals = s.Rejected, s.RejectedBy, s.Evidence, s.BadProposals
 			v.BytesIn, v.BytesOut = s.bytes()
+			v.WireIn, v.WireOut = s.WireBytesIn, s.WireBytesOut
 			if p.honest && s.Round == hi && snap.Leader < 0 {
 				snap.Leader, snap.Attempt, snap.Loss, snap.Gap = s.Leader, s.Attempt, s.Loss, s.Gap
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,8 @@ import (
 //	rounds/s         decided rounds per second of wall time
 //	payload-B/round  protocol message bytes all peers sent per round (gossip + direct + requests)
 //	member-B/round   bytes of the round's member messages (the payload proper, counted once)
+//	cpu-ms/round     process CPU time (user + system) per round, all peers together: on a busy
+//	                 machine the steadier figure; rounds/s on 2 idle cores is at most 2000/cpu-ms
 //
 // The issue-3 byte budget is (n−1)·member-B/round·3: compare payload-B/round with it. The loopback
 // counterpart with real processes is `testnet up` (see cmd/testnet).
@@ -75,6 +78,7 @@ func benchRound(b *testing.B, n int) {
 	}
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	for _, nd := range nodes {
 		wg.Go(func() {
@@ -96,6 +100,7 @@ func benchRound(b *testing.B, n int) {
 		time.Sleep(time.Millisecond)
 	}
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	cancel()
 	wg.Wait()
@@ -111,6 +116,21 @@ func benchRound(b *testing.B, n int) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "rounds/s")
+	b.ReportMetric(cpu.Seconds()*1000/float64(b.N), "cpu-ms/round")
+	var attempts uint32
+	for _, nd := range nodes {
+		attempts = max(attempts, nd.Status().Attempt)
+	}
+	b.ReportMetric(float64(attempts), "last-attempt")
 	b.ReportMetric(float64(sent)/float64(b.N), "payload-B/round")
 	b.ReportMetric(float64(payload)/float64(b.N), "member-B/round")
+}
+
+// cpuTime is the process' user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

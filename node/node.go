@@ -209,8 +209,26 @@ func (nd *Node) Run(ctx context.Context) error {
 			return nil
 		case ev := <-nd.in:
 			nd.handle(ctx, ev)
+			nd.handleQueued(ctx)
 		case <-ticker.C:
 			nd.onTick(ctx)
+		}
+	}
+}
+
+// maxBatch bounds how many queued inputs the loop handles before draining consensus output.
+const maxBatch = 64
+
+// handleQueued handles the inputs that are already waiting, so that a burst (the votes of a round
+// arrive together) costs one persist and one batch of sends rather than one per input. Persisting
+// still precedes sending: drain saves the latest state before it sends anything.
+func (nd *Node) handleQueued(ctx context.Context) {
+	for range maxBatch {
+		select {
+		case ev := <-nd.in:
+			nd.handle(ctx, ev)
+		default:
+			return
 		}
 	}
 }

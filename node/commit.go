@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
@@ -43,7 +42,7 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 		nd.loop.undecided = &d
 		return
 	}
-	cert, err := nd.certificate(d)
+	cert, err := nd.candidateCertificate(d)
 	if err != nil {
 		nd.log.Error("assembling certificate", "height", d.Height, "err", err)
 		nd.loop.undecided = &d
@@ -56,7 +55,7 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 	nd.loop.epoch += nd.epochIncrement(d.Height)
 	resp := &wire.StateResponse{Run: nd.run, Height: d.Height, Round: c.Next.Round, X: c.Next.X, G: c.Next.G,
 		Proposal: *content, Cert: cert}
-	if err := nd.saveDecided(resp); err != nil {
+	if err := nd.saveDecided(resp, false); err != nil {
 		nd.log.Error("persisting decided state", "height", d.Height, "err", err)
 	}
 	nd.loop.decided++
@@ -65,61 +64,19 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 	nd.advanceTo(ctx, c.Next.Round)
 }
 
-// certificate collects a quorum of correctly signed precommits for the decided value: first those
-// consensus decided with, then any other stored precommit for it, in member order. Signatures not yet
-// checked (lazy verification, see direct.go) are checked here, and only until the quorum is complete.
-func (nd *Node) certificate(d consensus.Decision) (wire.Certificate, error) {
-	q := wire.Quorum(nd.n)
-	var envs []wire.Envelope
-	used := map[int]bool{}
-	take := func(v consensus.Vote) error {
-		if len(envs) >= q || used[v.Voter] {
-			return nil
-		}
-		raw, ok := nd.checkedVote(voteKey{voter: v.Voter, vote: v})
-		if !ok {
-			return nil
-		}
-		var env wire.Envelope
-		if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
-			return err
-		}
-		used[v.Voter] = true
-		envs = append(envs, env)
-		return nil
-	}
-	for _, v := range d.Certificate {
-		if err := take(v); err != nil {
-			return wire.Certificate{}, err
-		}
-	}
-	for voter := range nd.n {
-		v := consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}
-		if err := take(v); err != nil {
-			return wire.Certificate{}, err
-		}
-	}
-	if len(envs) == 0 {
-		return wire.Certificate{}, fmt.Errorf("%w: no correctly signed precommit kept", wire.ErrQuorum)
-	}
-	cert, err := wire.AssembleCertificate(envs, nd.lim)
-	if err != nil {
-		return cert, err
-	}
-	if len(cert.Signers) < wire.Quorum(nd.n) {
-		return cert, fmt.Errorf("%w: %d signed precommits kept, need %d", wire.ErrQuorum, len(cert.Signers), wire.Quorum(nd.n))
-	}
-	return cert, nil
-}
-
-// saveDecided persists a decided state and makes it what this peer serves to laggards.
-func (nd *Node) saveDecided(resp *wire.StateResponse) error {
+// saveDecided persists a decided state and makes it what this peer serves to laggards. certified says
+// whether resp.Cert is a checked certificate or a candidate (see lazycert.go).
+func (nd *Node) saveDecided(resp *wire.StateResponse, certified bool) error {
 	raw, err := wire.Marshal(resp)
 	if err != nil {
 		return err
 	}
 	nd.mu.Lock()
-	nd.latest = raw
+	if certified {
+		nd.latest, nd.latestCand = raw, nil
+	} else {
+		nd.latest, nd.latestCand = nil, resp
+	}
 	nd.mu.Unlock()
 	if nd.store == nil {
 		return nil

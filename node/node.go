@@ -68,11 +68,14 @@ type Node struct {
 	current atomic.Uint64 // round being decided
 	mu      sync.Mutex
 	served  map[uint64]map[engine.Digest][]byte // round → envelope digest → raw envelope
-	latest  []byte                              // encoded StateResponse of the last decided round
-	faulty  map[int]bool
-	sigs    sigCache // envelopes already accepted (sigcache.go)
-	status  Status
-	blames  blameBook // misbehaviour named per member (blame.go)
+	latest  []byte                              // encoded StateResponse of the last decided round, certified
+	// latestCand is the last decided round with a candidate certificate, until servedState
+	// certifies it into latest (lazycert.go).
+	latestCand *wire.StateResponse
+	faulty     map[int]bool
+	sigs       sigCache // envelopes already accepted (sigcache.go)
+	status     Status
+	blames     blameBook // misbehaviour named per member (blame.go)
 
 	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 }

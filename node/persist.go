@@ -159,11 +159,19 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 		if err := wire.Unmarshal(raw, &resp, nd.lim); err != nil {
 			return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, stateFile, err)
 		}
+		// The decision was stored with a candidate certificate (lazycert.go): certify it now.
+		cert, err := nd.certify(resp.Cert)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: persisted decision: %w", ErrBadState, err)
+		}
+		resp.Cert = cert
 		if err := nd.verifyState(&resp); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", stateFile, err)
+			return nil, nil, fmt.Errorf("persisted decision: %w", err)
 		}
 		st = &method.State{Round: resp.Round, X: resp.X, G: resp.G}
-		nd.latest = raw
+		if nd.latest, err = wire.Marshal(&resp); err != nil {
+			return nil, nil, err
+		}
 	}
 	if craw == nil {
 		return st, nil, nil

@@ -149,9 +149,10 @@ func (nd *Node) serveState(_ context.Context, _ peer.ID, req []byte) ([]byte, er
 	if r.Run != nd.run {
 		return nil, errNotMine
 	}
-	nd.mu.Lock()
-	latest := nd.latest
-	nd.mu.Unlock()
+	latest, err := nd.servedState()
+	if err != nil {
+		return nil, err
+	}
 	if latest == nil {
 		return nil, ErrNoState
 	}
@@ -243,7 +244,7 @@ func (nd *Node) adopt(ctx context.Context, s *wire.StateResponse) {
 	nd.log.Info("catching up from a certified state", "from", nd.eng.Round(), "to", s.Round)
 	st := &method.State{Round: s.Round, X: s.X, G: s.G}
 	nd.eng.Reset(st)
-	if err := nd.saveDecided(s); err != nil {
+	if err := nd.saveDecided(s, true); err != nil {
 		nd.log.Error("persisting adopted state", "err", err)
 	}
 	nd.advanceTo(ctx, s.Round)

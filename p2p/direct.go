@@ -44,6 +44,7 @@ const (
 	// directRetryFirst and directRetryFor pace retries of a stream that failed to open.
 	directRetryFirst = 20 * time.Millisecond
 	directRetryFor   = 5 * time.Second
+	directRetryMax   = 100 * time.Millisecond
 )
 
 // ErrQueueFull: too many direct messages wait for one peer; the message was dropped.
@@ -271,7 +272,7 @@ func (h *Host) openDirectRetrying(k directKey) (network.Stream, error) {
 			return nil, err
 		case <-time.After(pause):
 		}
-		pause = min(2*pause, time.Second)
+		pause = min(2*pause, directRetryMax)
 	}
 }
 

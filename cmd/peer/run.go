@@ -117,7 +117,9 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	err = nd.Run(ctx)
 	<-done
 	s := nd.Status()
-	logger.Info("stopped", "round", s.Round, "digest", s.Digest)
+	logger.Info("stopped", "round", s.Round, "digest", s.Digest, "decided", s.Decided,
+		"payload_bytes_out", s.PayloadBytesOut, "payload_bytes_in", s.PayloadBytesIn,
+		"wire_bytes_out", s.WireBytesOut, "wire_bytes_in", s.WireBytesIn, "gossip_bytes_out", s.GossipBytesOut)
 	return err
 }
 

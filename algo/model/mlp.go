@@ -29,7 +29,8 @@ type MLP struct {
 }
 
 func mlpDim(features, hidden int) int {
-	if hidden > MaxDim || features > MaxDim {
+	// Compare by division: features·hidden can overflow a 32-bit int before it could be compared.
+	if features < 1 || hidden > MaxDim || features > MaxDim || hidden > MaxDim/features {
 		return math.MaxInt
 	}
 	return features*hidden + 2*hidden + 1
@@ -81,7 +82,8 @@ func (m *MLP) Init(seed uint64) []float64 {
 // params splits x (or a gradient) into its blocks.
 func (m *MLP) params(x []float64) (w1, b1, w2 []float64, b2 *float64) {
 	fh, h := m.features*m.hidden, m.hidden
-	return x[:fh], x[fh : fh+h], x[fh+h : fh+2*h], &x[fh+2*h]
+	// Capacities end with each block, so a column beyond the model panics instead of reading the next block.
+	return x[:fh:fh], x[fh : fh+h : fh+h], x[fh+h : fh+2*h : fh+2*h], &x[fh+2*h]
 }
 
 // forward computes the hidden activations of row (idx, val) into act and returns the output logit.
@@ -108,40 +110,58 @@ func (m *MLP) forward(x []float64, idx []int32, val []float64, act []float64) fl
 // Loss returns the mean log-loss over the given rows plus the penalty.
 func (m *MLP) Loss(x []float64, d *data.Dataset, rows []int) float64 {
 	checkDims(m, x, nil, false)
-	act := make([]float64, m.hidden)
 	n := rowCount(d, rows)
-	var linear float64
-	logs := newLogSum()
-	for i := range n {
-		r := rowAt(rows, i)
-		lo, hi := d.Indptr[r], d.Indptr[r+1]
-		_, lin, u := logistic(m.forward(x, d.Indices[lo:hi], d.Values[lo:hi], act), d.Labels[r])
-		linear += lin
-		logs.add(u)
-	}
-	return m.finishLoss(x, linear+logs.value(), n)
+	sum := chunkedPass(n, nil, func(lo, hi int, _ []float64) float64 {
+		return m.passRows(x, d, rows, lo, hi, nil)
+	})
+	return m.finishLoss(x, sum, n)
 }
 
-// Grad writes the gradient of Loss into grad and returns the loss, by backpropagation per row:
-// dz = σ(z) − y; ∂b2 += dz; ∂w2 += dz·h; δ = dz·w2 ⊙ (1 − h²); ∂b1 += δ; ∂W1[j,·] += a_j·δ.
+// Grad writes the gradient of Loss into grad and returns the loss. Passes of more than chunkRows rows
+// run in chunks in parallel, added in chunk order (chunkedPass).
 func (m *MLP) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) float64 {
 	checkDims(m, x, grad, true)
-	clear(grad)
-	_, _, w2, _ := m.params(x)
-	gw1, gb1, gw2, gb2 := m.params(grad)
+	n := rowCount(d, rows)
+	sum := chunkedPass(n, grad, func(lo, hi int, g []float64) float64 {
+		return m.passRows(x, d, rows, lo, hi, g)
+	})
+	if n > 0 {
+		fn := float64(n)
+		for j := range grad {
+			grad[j] /= fn
+		}
+	}
+	vec.Axpy(m.l2, x, grad)
+	return m.finishLoss(x, sum, n)
+}
+
+// passRows visits rows from..to−1 of the row list (rowAt(rows, i)), single-threaded in naive order, and
+// returns the sum of their log-losses; when grad is non-nil it overwrites grad with the sum of their
+// gradients, by backpropagation per row:
+// dz = σ(z) − y; ∂b2 += dz; ∂w2 += dz·h; δ = dz·w2 ⊙ (1 − h²); ∂b1 += δ; ∂W1[j,·] += a_j·δ.
+func (m *MLP) passRows(x []float64, d *data.Dataset, rows []int, from, to int, grad []float64) float64 {
 	h := m.hidden
 	act := make([]float64, h)
-	delta := make([]float64, h)
-	n := rowCount(d, rows)
+	var delta, w2, gw1, gb1, gw2 []float64
+	var gb2 *float64
+	if grad != nil {
+		clear(grad)
+		_, _, w2, _ = m.params(x)
+		gw1, gb1, gw2, gb2 = m.params(grad)
+		delta = make([]float64, h)
+	}
 	var linear float64
 	logs := newLogSum()
-	for i := range n {
+	for i := from; i < to; i++ {
 		r := rowAt(rows, i)
 		lo, hi := d.Indptr[r], d.Indptr[r+1]
 		idx, val := d.Indices[lo:hi], d.Values[lo:hi]
 		sigma, lin, u := logistic(m.forward(x, idx, val, act), d.Labels[r])
 		linear += lin
 		logs.add(u)
+		if grad == nil {
+			continue
+		}
 		dz := sigma - d.Labels[r]
 		*gb2 += dz
 		for u, hu := range act {
@@ -158,14 +178,7 @@ func (m *MLP) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) flo
 			}
 		}
 	}
-	if n > 0 {
-		fn := float64(n)
-		for j := range grad {
-			grad[j] /= fn
-		}
-	}
-	vec.Axpy(m.l2, x, grad)
-	return m.finishLoss(x, linear+logs.value(), n)
+	return linear + logs.value()
 }
 
 // finishLoss turns the sum of n row losses into the mean plus the penalty.

@@ -269,16 +269,25 @@ func digest(loss float64, g []float64) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// TestGoldenBits pins the exact bits of a full a9a gradient and of an MLP gradient. Every machine must
-// produce these; a change here means peers on different versions would disagree.
+// TestGoldenBits pins the exact bits of full a9a gradients (logistic regression and MLP, both in
+// chunks of chunkRows rows, whatever GOMAXPROCS is) and of an MLP gradient over a small subset (one
+// chunk). Every machine must produce these; a change here means peers on different versions would
+// disagree. Checked on amd64, amd64 with GOAMD64=v3, 386 and arm64 (under qemu-user).
 func TestGoldenBits(t *testing.T) {
 	d := normalizedA9A(t)
 	lr := NewLogReg(d.Features, 0.01)
 	g := make([]float64, lr.Dim())
 	loss := lr.Grad(benchPoint(lr.Dim()), d, nil, g)
-	const wantLR = "cc1ca7d1268e173c2942d953a42efb2101bf0441b2bac31c4329f28e790e1379"
+	const wantLR = "8346f7523ba0eb789ad17fa32e5c88a68f988f5863c0a29b4aabf9e04a09b316"
 	if got := digest(loss, g); got != wantLR {
 		t.Errorf("logreg a9a digest %s, want %s (loss %.17g)", got, wantLR, loss)
+	}
+	mlpFull := NewMLP(d.Features, 4, 0.01)
+	gf := make([]float64, mlpFull.Dim())
+	loss = mlpFull.Grad(mlpFull.Init(5), d, nil, gf)
+	const wantMLPFull = "7e84300bbc9d07972742b4e8aa8b621ecaf44b8ff5416d490f950ea4e1e70cf2"
+	if got := digest(loss, gf); got != wantMLPFull {
+		t.Errorf("mlp a9a digest %s, want %s (loss %.17g)", got, wantMLPFull, loss)
 	}
 	sub := d.Subset([]int{0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987})
 	mlp := NewMLP(d.Features, 8, 0.01)

@@ -10,8 +10,20 @@ import (
 // their dot products and exponentials, which a row-at-a-time loop serialises.
 const block = 16
 
-// pass is logistic regression's hot loop. It visits the given rows of d (all when rows is nil) and
+// pass is logistic regression's loss and gradient over the given rows of d (all when rows is nil): it
 // returns the sum of their log-losses at x and their number; when grad is non-nil it overwrites grad
+// with Σ_i (σ(a_iᵀx) − y_i)·a_i. Passes of more than chunkRows rows are split into chunks run in
+// parallel and added in chunk order (chunkedPass), which fixes the bits whatever the number of cores.
+func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, int) {
+	n := rowCount(d, rows)
+	sum := chunkedPass(n, grad, func(lo, hi int, g []float64) float64 {
+		return passRows(x, d, rows, lo, hi, g)
+	})
+	return sum, n
+}
+
+// passRows is logistic regression's hot loop, single-threaded. It visits rows from..to−1 of the row list
+// (rowAt(rows, i)) and returns the sum of their log-losses at x; when grad is non-nil it overwrites grad
 // with Σ_i (σ(a_iᵀx) − y_i)·a_i.
 //
 // Rows go by blocks of 16 in three stages: dot products, exponentials and logistic terms, then the
@@ -21,19 +33,19 @@ const block = 16
 // Every sum runs in the order a naive loop would use (row by row, column by column), so the result is
 // bit-identical to the straightforward implementation (tests compare them). Bounds checks stay: padding
 // x to a power of two and masking the columns removes them, but measured slower on a9a (the checks are
-// predicted branches, and the padded copies cost more than they save).
-func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, int) {
+// predicted branches, and the padded copies cost more than they save). Dual accumulators and
+// overlapping the stages of consecutive blocks were also tried and were slower.
+func passRows(x []float64, d *data.Dataset, rows []int, from, to int, grad []float64) float64 {
 	clear(grad)
 	indptr, indices, values, labels := d.Indptr, d.Indices, d.Values, d.Labels
-	n := rowCount(d, rows)
 	var (
 		z, e, coef [block]float64
 		at         [block]int
 		linear     float64
 		logs       = newLogSum()
 	)
-	for start := 0; start < n; start += block {
-		cnt := min(block, n-start)
+	for start := from; start < to; start += block {
+		cnt := min(block, to-start)
 		for b := range cnt {
 			r := rowAt(rows, start+b)
 			at[b] = r
@@ -65,7 +77,7 @@ func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, in
 			}
 		}
 	}
-	return linear + logs.value(), n
+	return linear + logs.value()
 }
 
 // sparseDot returns Σ_k x[idx[k]]·val[k], summed in index order.

@@ -228,6 +228,12 @@ func (nd *Node) drain(ctx context.Context) error {
 				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
 			}
 		}
+		if (len(rd.Messages) > 0 || len(rd.Relay) > 0) && nd.store != nil {
+			// Durable before anything leaves (see store.sync for why only then).
+			if err := nd.store.sync(); err != nil {
+				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
+			}
+		}
 		for _, m := range rd.Messages {
 			nd.send(ctx, m)
 		}

@@ -14,6 +14,11 @@
 //   - Streams (Handle, Request): one request and one response per stream, uvarint length-prefixed, with
 //     caps checked before allocation, deadlines and cancellation from the context, resets on error and a
 //     bound on concurrent requests per peer.
+//   - Direct messages (HandleDirect, Send): one-way messages to a named peer over one long-lived stream
+//     per (peer, protocol); a sender goroutine writes everything queued in one flush, and reopens a
+//     broken stream (retrying while a starting peer does not serve the protocol yet). For a fully
+//     connected committee this replaces gossip's flood-and-forward, and the secure channel
+//     authenticates the sender (see direct.go).
 //   - Blocking (BlockPeer): one Gater is at once the connection gater, gossipsub's blacklist and the
 //     stream handlers' check; node bans equivocators with it and testnets make partitions.
 //   - Discovery: bootstrap peers with retry and backoff (Bootstrap), a private Kademlia DHT under the

@@ -111,6 +111,9 @@ func (m *MLP) forward(x []float64, idx []int32, val []float64, act []float64) fl
 func (m *MLP) Loss(x []float64, d *data.Dataset, rows []int) float64 {
 	checkDims(m, x, nil, false)
 	n := rowCount(d, rows)
+	if n <= chunkRows { // one chunk, as chunkedPass would do, without allocating its closure
+		return m.finishLoss(x, m.passRows(x, d, rows, 0, n, nil), n)
+	}
 	sum := chunkedPass(n, nil, func(lo, hi int, _ []float64) float64 {
 		return m.passRows(x, d, rows, lo, hi, nil)
 	})
@@ -122,9 +125,14 @@ func (m *MLP) Loss(x []float64, d *data.Dataset, rows []int) float64 {
 func (m *MLP) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) float64 {
 	checkDims(m, x, grad, true)
 	n := rowCount(d, rows)
-	sum := chunkedPass(n, grad, func(lo, hi int, g []float64) float64 {
-		return m.passRows(x, d, rows, lo, hi, g)
-	})
+	var sum float64
+	if n <= chunkRows { // one chunk, as chunkedPass would do, without allocating its closure
+		sum = m.passRows(x, d, rows, 0, n, grad)
+	} else {
+		sum = chunkedPass(n, grad, func(lo, hi int, g []float64) float64 {
+			return m.passRows(x, d, rows, lo, hi, g)
+		})
+	}
 	if n > 0 {
 		fn := float64(n)
 		for j := range grad {

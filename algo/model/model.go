@@ -11,8 +11,9 @@ import (
 
 // Model is a differentiable objective over a data set: the mean per-row loss plus an L2 penalty.
 //
-// Implementations are safe for concurrent use (they hold no scratch state) and single-threaded inside
-// each call. Callers must pass len(x) == Dim(), len(grad) == Dim(), a dataset whose Features do not
+// Implementations are safe for concurrent use (they hold no scratch state). A call over more than 4096
+// rows splits them into fixed chunks run on up to GOMAXPROCS goroutines, with bits independent of the
+// number of cores; smaller calls run on the caller's goroutine. Callers must pass len(x) == Dim(), len(grad) == Dim(), a dataset whose Features do not
 // exceed the model's (see Check) and row indices within the dataset; these are programming errors and
 // panic like an out-of-range slice index.
 type Model interface {

@@ -16,6 +16,9 @@ const block = 16
 // parallel and added in chunk order (chunkedPass), which fixes the bits whatever the number of cores.
 func pass(x []float64, d *data.Dataset, rows []int, grad []float64) (float64, int) {
 	n := rowCount(d, rows)
+	if n <= chunkRows { // one chunk, as chunkedPass would do, without allocating its closure
+		return passRows(x, d, rows, 0, n, grad), n
+	}
 	sum := chunkedPass(n, grad, func(lo, hi int, g []float64) float64 {
 		return passRows(x, d, rows, lo, hi, g)
 	})

@@ -117,6 +117,7 @@ func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 	var env wire.Envelope
 	err := wire.Unmarshal(raw, &env, nd.lim)
 	if err == nil {
+		nd.verified.Add(1)
 		err = env.Verify(nd.keys[k.voter])
 	}
 	if err != nil {

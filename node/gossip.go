@@ -65,6 +65,7 @@ func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool) (e
 	d := envelopeDigest(raw)
 	known, verified := nd.sigs.lookup(d)
 	if !known || !(verified || allowUnverified) {
+		nd.verified.Add(1)
 		if err := env.Verify(nd.keys[env.Signer]); err != nil {
 			return env, nil, false, err
 		}

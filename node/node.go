@@ -73,7 +73,8 @@ type Node struct {
 	// certifies it into latest (lazycert.go).
 	latestCand *wire.StateResponse
 	faulty     map[int]bool
-	sigs       sigCache // envelopes already accepted (sigcache.go)
+	sigs       sigCache     // envelopes already accepted (sigcache.go)
+	verified   atomic.Int64 // Ed25519 signatures of envelopes checked so far, for Status
 	status     Status
 	blames     blameBook // misbehaviour named per member (blame.go)
 

@@ -29,11 +29,16 @@ type Status struct {
 	GossipBytesOut int64   `json:"gossip_bytes_out"`
 	// PayloadBytesIn/Out count protocol message bytes over gossip, direct streams and requests;
 	// WireBytesIn/Out count every byte of every libp2p stream (0 on hosts without a bandwidth counter).
-	PayloadBytesIn  int64       `json:"payload_bytes_in"`
-	PayloadBytesOut int64       `json:"payload_bytes_out"`
-	WireBytesIn     int64       `json:"wire_bytes_in"`
-	WireBytesOut    int64       `json:"wire_bytes_out"`
-	Curve           []sim.Point `json:"curve"`
+	PayloadBytesIn  int64 `json:"payload_bytes_in"`
+	PayloadBytesOut int64 `json:"payload_bytes_out"`
+	WireBytesIn     int64 `json:"wire_bytes_in"`
+	WireBytesOut    int64 `json:"wire_bytes_out"`
+	// DirectMsgsIn/Out count direct messages (p2p.Host.Send); SigsVerified counts envelope signatures
+	// this peer checked (round messages, proposals, relayed and certified votes).
+	DirectMsgsIn  int64       `json:"direct_msgs_in"`
+	DirectMsgsOut int64       `json:"direct_msgs_out"`
+	SigsVerified  int64       `json:"sigs_verified"`
+	Curve         []sim.Point `json:"curve"`
 	// Blame counts, per member and kind of offence, the misbehaviour this peer attributed to it
 	// (see blame.go for the kinds).
 	Blame map[int]map[string]uint64 `json:"blame,omitempty"`
@@ -82,6 +87,8 @@ func (nd *Node) publishStatus() {
 	s.PayloadBytesIn = tr.GossipIn + tr.DirectIn + tr.StreamIn
 	s.PayloadBytesOut = tr.GossipOut + tr.DirectOut + tr.StreamOut
 	s.WireBytesIn, s.WireBytesOut = tr.WireIn, tr.WireOut
+	s.DirectMsgsIn, s.DirectMsgsOut = tr.DirectMsgsIn, tr.DirectMsgsOut
+	s.SigsVerified = nd.verified.Load()
 	nd.mu.Lock()
 	if len(nd.status.Curve) != len(nd.loop.curve) {
 		nd.status.Curve = slices.Clone(nd.loop.curve)

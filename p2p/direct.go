@@ -106,6 +106,7 @@ func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int, handler
 			return
 		}
 		h.traffic.directIn.Add(int64(len(msg)))
+		h.traffic.directMsgsIn.Add(1)
 		handler(from, msg)
 	}
 }
@@ -222,7 +223,7 @@ func (h *Host) runSender(k directKey, s *directSender) {
 			stop = context.AfterFunc(h.ctx, func() { _ = cur.Reset() })
 			w = bufio.NewWriterSize(st, 64<<10)
 		}
-		n, err := writeBatch(w, msg, s.queue)
+		msgs, n, err := writeBatch(w, msg, s.queue)
 		if err == nil {
 			err = w.Flush()
 		}
@@ -232,25 +233,26 @@ func (h *Host) runSender(k directKey, s *directSender) {
 			continue
 		}
 		h.traffic.directOut.Add(int64(n))
+		h.traffic.directMsgsOut.Add(int64(msgs))
 	}
 }
 
 // writeBatch frames first and every message already waiting in queue (without blocking) into w, and
-// returns the payload bytes written.
-func writeBatch(w *bufio.Writer, first []byte, queue chan []byte) (int, error) {
+// returns the messages and payload bytes written.
+func writeBatch(w *bufio.Writer, first []byte, queue chan []byte) (msgs, n int, err error) {
 	if err := writeFrame(w, first); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n := len(first)
+	msgs, n = 1, len(first)
 	for {
 		select {
 		case msg := <-queue:
 			if err := writeFrame(w, msg); err != nil {
-				return n, err
+				return msgs, n, err
 			}
-			n += len(msg)
+			msgs, n = msgs+1, n+len(msg)
 		default:
-			return n, nil
+			return msgs, n, nil
 		}
 	}
 }

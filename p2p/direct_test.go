@@ -74,7 +74,7 @@ func TestDirectDeliversInOrderWithSender(t *testing.T) {
 			t.Fatalf("%d messages reached a peer they were not sent to", n)
 		}
 		tr := net.Hosts[0].Traffic()
-		if tr.DirectOut != int64(200*4+900_000) || net.Hosts[2].Traffic().DirectIn != 2*tr.DirectOut {
+		if tr.DirectOut != int64(200*4+900_000) || tr.DirectMsgsOut != 202 || net.Hosts[2].Traffic().DirectIn != 2*tr.DirectOut {
 			t.Fatalf("traffic: sender %+v receiver %+v", tr, net.Hosts[2].Traffic())
 		}
 	})

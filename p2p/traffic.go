@@ -15,21 +15,26 @@ type Traffic struct {
 	StreamIn, StreamOut int64
 	// DirectIn and DirectOut count direct-message payload bytes (see Host.Send).
 	DirectIn, DirectOut int64
+	// DirectMsgsIn and DirectMsgsOut count direct messages.
+	DirectMsgsIn, DirectMsgsOut int64
 }
 
 type trafficCounters struct {
 	gossipIn, gossipOut, streamIn, streamOut, directIn, directOut atomic.Int64
+	directMsgsIn, directMsgsOut                                   atomic.Int64
 }
 
 // Traffic returns the current byte counters.
 func (h *Host) Traffic() Traffic {
 	t := Traffic{
-		GossipIn:  h.traffic.gossipIn.Load(),
-		GossipOut: h.traffic.gossipOut.Load(),
-		StreamIn:  h.traffic.streamIn.Load(),
-		StreamOut: h.traffic.streamOut.Load(),
-		DirectIn:  h.traffic.directIn.Load(),
-		DirectOut: h.traffic.directOut.Load(),
+		GossipIn:      h.traffic.gossipIn.Load(),
+		GossipOut:     h.traffic.gossipOut.Load(),
+		StreamIn:      h.traffic.streamIn.Load(),
+		StreamOut:     h.traffic.streamOut.Load(),
+		DirectIn:      h.traffic.directIn.Load(),
+		DirectOut:     h.traffic.directOut.Load(),
+		DirectMsgsIn:  h.traffic.directMsgsIn.Load(),
+		DirectMsgsOut: h.traffic.directMsgsOut.Load(),
 	}
 	if h.bw != nil {
 		s := h.bw.GetBandwidthTotals()

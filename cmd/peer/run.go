@@ -119,7 +119,8 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	s := nd.Status()
 	logger.Info("stopped", "round", s.Round, "digest", s.Digest, "decided", s.Decided,
 		"payload_bytes_out", s.PayloadBytesOut, "payload_bytes_in", s.PayloadBytesIn,
-		"wire_bytes_out", s.WireBytesOut, "wire_bytes_in", s.WireBytesIn, "gossip_bytes_out", s.GossipBytesOut)
+		"wire_bytes_out", s.WireBytesOut, "wire_bytes_in", s.WireBytesIn, "gossip_bytes_out", s.GossipBytesOut,
+		"direct_msgs_out", s.DirectMsgsOut, "direct_msgs_in", s.DirectMsgsIn, "sigs_verified", s.SigsVerified)
 	return err
 }
 
@@ -204,7 +205,8 @@ func statusJSON(s node.Status) map[string]any {
 		"decided": s.Decided, "evidence": s.Evidence, "bad_proposals": s.BadProposals, "rejected": s.Rejected,
 		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
-		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut}
+		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
+		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified}
 }
 
 // finite returns x, or nil for NaN and ±Inf.

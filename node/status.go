@@ -35,10 +35,12 @@ type Status struct {
 	WireBytesOut    int64 `json:"wire_bytes_out"`
 	// DirectMsgsIn/Out count direct messages (p2p.Host.Send); SigsVerified counts envelope signatures
 	// this peer checked (round messages, proposals, relayed and certified votes).
-	DirectMsgsIn  int64       `json:"direct_msgs_in"`
-	DirectMsgsOut int64       `json:"direct_msgs_out"`
-	SigsVerified  int64       `json:"sigs_verified"`
-	Curve         []sim.Point `json:"curve"`
+	DirectMsgsIn  int64 `json:"direct_msgs_in"`
+	DirectMsgsOut int64 `json:"direct_msgs_out"`
+	SigsVerified  int64 `json:"sigs_verified"`
+	// Peers is how many peers the host is connected to (members or not: DHT and relay peers count).
+	Peers int         `json:"peers"`
+	Curve []sim.Point `json:"curve"`
 	// Blame counts, per member and kind of offence, the misbehaviour this peer attributed to it
 	// (see blame.go for the kinds).
 	Blame map[int]map[string]uint64 `json:"blame,omitempty"`
@@ -51,6 +53,7 @@ func (nd *Node) Status() Status {
 	s := nd.status
 	s.Curve = slices.Clone(s.Curve)
 	s.Blame = nd.blameSnapshotLocked()
+	s.Peers = len(nd.cfg.Host.Peers())
 	return s
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -41,6 +42,16 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler under /debug/pprof/ on the --http address")
+	dhtOn := fs.Bool("dht", false, "find the run's other peers through a Kademlia DHT of byzpp peers (under the protocol\n"+
+		"prefix /byzpp, so not IPFS's), advertising and looking up the run id; one --bootstrap peer is then enough")
+	dhtServer := fs.Bool("dht-server", false, "with --dht: always answer DHT queries (server mode) instead of deciding by\n"+
+		"reachability; use it on peers others bootstrap from")
+	mdnsOn := fs.Bool("mdns", false, "find the run's peers on the local network with mDNS (no --bootstrap needed on a LAN)")
+	natOn := fs.Bool("nat", false, "behind a NAT: map a port on the router (UPnP/NAT-PMP), hole-punch, and use\n"+
+		"connected peers as relays while unreachable (and relay for others once publicly reachable)")
+	connLow := fs.Int("conn-low", p2p.DefaultConnLow, "connection manager low watermark: trimming stops at this many connections")
+	connHigh := fs.Int("conn-high", p2p.DefaultConnHigh, "connection manager high watermark: above this many connections,\n"+
+		"unprotected ones are trimmed (fellow members are protected)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,8 +87,19 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if *dhtServer && !*dhtOn {
+		return errors.New("run: --dht-server needs --dht")
+	}
+	runID, err := g.RunID()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	host, err := p2p.New(ctx, p2p.Config{Options: p2p.Options{Logger: logger}, Key: key,
-		ListenAddrs: []string{*listen}, Bootstrap: bootstrap})
+		ListenAddrs: []string{*listen}, Bootstrap: bootstrap,
+		// The run id names the run, so peers of other runs sharing the DHT or the LAN are not dialled.
+		Rendezvous: "byzpp-run/" + hex.EncodeToString(runID[:]),
+		EnableDHT:  *dhtOn, DHTServer: *dhtServer, EnableMDNS: *mdnsOn, EnableNAT: *natOn,
+		ConnLow: *connLow, ConnHigh: *connHigh})
 	if err != nil {
 		return fmt.Errorf("run: starting the network host: %w", err)
 	}
@@ -168,6 +190,7 @@ func serveHTTP(addr string, nd *node.Node, withPprof bool) (*http.Server, error)
 	gauge("payload_bytes_in", "Protocol message bytes received (gossip, direct, requests).", func(s node.Status) float64 { return float64(s.PayloadBytesIn) })
 	gauge("payload_bytes_out", "Protocol message bytes sent (gossip, direct, requests).", func(s node.Status) float64 { return float64(s.PayloadBytesOut) })
 	gauge("wire_bytes_in", "Bytes received on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesIn) })
+	gauge("peers", "Connected peers.", func(s node.Status) float64 { return float64(s.Peers) })
 	gauge("wire_bytes_out", "Bytes sent on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesOut) })
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -206,7 +229,7 @@ func statusJSON(s node.Status) map[string]any {
 		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
 		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
-		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified}
+		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified, "peers": s.Peers}
 }
 
 // finite returns x, or nil for NaN and ±Inf.

@@ -60,6 +60,8 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 	}
 	nd.loop.decided++
 	nd.noteSilent(d.Height) // blame.go: name members that signed no vote at this height
+	// Attempts 0..d.Round−1 of this height were abandoned.
+	nd.loop.attemptsFailed += uint64(d.Round)
 	nd.log.Debug("decided", "height", d.Height, "attempt", d.Round, "included", len(c.Included), "clipped", c.Outcome.Clipped)
 	nd.advanceTo(ctx, c.Next.Round)
 }

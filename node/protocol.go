@@ -47,6 +47,10 @@ type loopState struct {
 	digestOf   *method.State // the state whose digest digestHex is (status.go)
 	digestHex  string
 	memberB    uint64 // bytes of the distinct round messages stored (the payload, for benchmarks)
+
+	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
+	// peer decided since start (a height decided at attempt a abandoned a of them).
+	attemptsFailed uint64
 }
 
 func (l *loopState) init() {

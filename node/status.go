@@ -2,6 +2,7 @@ package node
 
 import (
 	"encoding/hex"
+	"maps"
 	"slices"
 	"time"
 
@@ -11,22 +12,27 @@ import (
 
 // Status is a snapshot of a running peer, for /status, metrics and tests.
 type Status struct {
-	Member         int     `json:"member"`
-	Round          uint64  `json:"round"`   // round being decided (= rounds decided so far)
-	Attempt        uint32  `json:"attempt"` // consensus attempt within the round
-	Leader         int     `json:"leader"`  // leader of (round, attempt)
-	Step           string  `json:"step"`
-	Loss           float64 `json:"loss"` // honest objective at the last recorded point
-	Gap            float64 `json:"gap"`  // loss − f*, NaN when f* is unknown
-	Digest         string  `json:"digest"`
-	RoundsPerSec   float64 `json:"rounds_per_second"`
-	Decided        uint64  `json:"decided"` // rounds decided by this peer since it started
-	Evidence       uint64  `json:"evidence"`
-	BadProposals   uint64  `json:"bad_proposals"`
-	Rejected       uint64  `json:"rejected"` // gossip messages rejected by validators
-	Ignored        uint64  `json:"ignored"`
-	GossipBytesIn  int64   `json:"gossip_bytes_in"`
-	GossipBytesOut int64   `json:"gossip_bytes_out"`
+	Member       int     `json:"member"`
+	Round        uint64  `json:"round"`   // round being decided (= rounds decided so far)
+	Attempt      uint32  `json:"attempt"` // consensus attempt within the round
+	Leader       int     `json:"leader"`  // leader of (round, attempt)
+	Step         string  `json:"step"`
+	Loss         float64 `json:"loss"` // honest objective at the last recorded point
+	Gap          float64 `json:"gap"`  // loss − f*, NaN when f* is unknown
+	Digest       string  `json:"digest"`
+	RoundsPerSec float64 `json:"rounds_per_second"`
+	Decided      uint64  `json:"decided"` // rounds decided by this peer since it started
+	Evidence     uint64  `json:"evidence"`
+	BadProposals uint64  `json:"bad_proposals"`
+	Rejected     uint64  `json:"rejected"` // gossip messages rejected by validators
+	// RejectedBy breaks Rejected down by reason (the validators' error text).
+	RejectedBy map[string]uint64 `json:"rejected_by,omitempty"`
+	// AttemptsFailed counts consensus attempts abandoned without a decision in the heights this peer
+	// decided since it started.
+	AttemptsFailed uint64 `json:"attempts_failed"`
+	Ignored        uint64 `json:"ignored"`
+	GossipBytesIn  int64  `json:"gossip_bytes_in"`
+	GossipBytesOut int64  `json:"gossip_bytes_out"`
 	// PayloadBytesIn/Out count protocol message bytes over gossip, direct streams and requests;
 	// WireBytesIn/Out count every byte of every libp2p stream (0 on hosts without a bandwidth counter).
 	PayloadBytesIn  int64 `json:"payload_bytes_in"`
@@ -53,6 +59,7 @@ func (nd *Node) Status() Status {
 	s := nd.status
 	s.Curve = slices.Clone(s.Curve)
 	s.Blame = nd.blameSnapshotLocked()
+	s.RejectedBy = maps.Clone(s.RejectedBy)
 	s.Peers = len(nd.cfg.Host.Peers())
 	return s
 }
@@ -77,6 +84,7 @@ func (nd *Node) publishStatus() {
 		Member: nd.self, Round: st.Round, Attempt: cs.Round, Step: cs.Step.String(),
 		Leader: method.Leader(nd.gen.Spec.Seed, st.Round, cs.Round, nd.n), Digest: nd.loop.digestHex,
 		RoundsPerSec: rps, Decided: nd.loop.decided, Evidence: nd.loop.evidence, BadProposals: nd.loop.badProps,
+		AttemptsFailed: nd.loop.attemptsFailed,
 	}
 	if c := nd.loop.curve; len(c) > 0 {
 		s.Loss, s.Gap = c[len(c)-1].Loss, c[len(c)-1].Gap
@@ -93,10 +101,29 @@ func (nd *Node) publishStatus() {
 	s.DirectMsgsIn, s.DirectMsgsOut = tr.DirectMsgsIn, tr.DirectMsgsOut
 	s.SigsVerified = nd.verified.Load()
 	nd.mu.Lock()
+	s.RejectedBy = nd.status.RejectedBy
+	if s.Rejected != nd.status.Rejected && nd.roundT != nil {
+		// Copy the per-reason counts only when the total moved: this runs after every event.
+		s.RejectedBy = rejectedBy(nd.roundT.Rejects().Snapshot(), nd.consT.Rejects().Snapshot())
+	}
 	if len(nd.status.Curve) != len(nd.loop.curve) {
 		nd.status.Curve = slices.Clone(nd.loop.curve)
 	}
 	s.Curve = nd.status.Curve
 	nd.status = s
 	nd.mu.Unlock()
+}
+
+// rejectedBy adds up per-reason counts of several topics (nil when there are none).
+func rejectedBy(counts ...map[string]uint64) map[string]uint64 {
+	var out map[string]uint64
+	for _, c := range counts {
+		for reason, n := range c {
+			if out == nil {
+				out = map[string]uint64{}
+			}
+			out[reason] += n
+		}
+	}
+	return out
 }

@@ -116,7 +116,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("run: --pprof needs --http")
 	}
 	if *httpAddr != "" {
-		srv, err := serveHTTP(*httpAddr, nd, *pprofOn)
+		srv, err := serveHTTP(*httpAddr, nd, host, *pprofOn)
 		if err != nil {
 			return err
 		}
@@ -164,9 +164,10 @@ func progress(ctx context.Context, nd *node.Node, logger *slog.Logger) {
 }
 
 // serveHTTP serves /status (JSON) and /metrics (Prometheus text) on addr; a busy port fails at once.
+// /status also lists, as "penalised", the peers gossipsub currently graylists.
 // With withPprof it also serves net/http/pprof's handlers under /debug/pprof/ (off by default: a
 // profile exposes internals and costs CPU while it runs).
-func serveHTTP(addr string, nd *node.Node, withPprof bool) (*http.Server, error) {
+func serveHTTP(addr string, nd *node.Node, host *p2p.Host, withPprof bool) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
@@ -192,11 +193,14 @@ func serveHTTP(addr string, nd *node.Node, withPprof bool) (*http.Server, error)
 	gauge("wire_bytes_in", "Bytes received on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesIn) })
 	gauge("peers", "Connected peers.", func(s node.Status) float64 { return float64(s.Peers) })
 	gauge("wire_bytes_out", "Bytes sent on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesOut) })
+	gauge("attempts_failed", "Consensus attempts abandoned without a decision.", func(s node.Status) float64 { return float64(s.AttemptsFailed) })
+	reg.MustRegister(newLabelledCollector(nd))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		s := nd.Status()
 		out := statusJSON(s)
+		out["penalised"] = graylisted(host)
 		if r.URL.Query().Get("curve") != "" {
 			// The recorded points, for harnesses that write curves.csv.
 			var pts []map[string]any
@@ -229,7 +233,17 @@ func statusJSON(s node.Status) map[string]any {
 		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
 		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
-		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified, "peers": s.Peers}
+		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified, "peers": s.Peers,
+		"rejected_by": nonNil(s.RejectedBy), "attempts_failed": s.AttemptsFailed, "blame": nonNil(s.Blame)}
+}
+
+// nonNil returns m, or an empty map for nil: the harness reads a missing breakdown ("null") as a peer
+// that does not count, and an empty one as nothing counted.
+func nonNil[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
 }
 
 // finite returns x, or nil for NaN and ±Inf.

@@ -9,9 +9,9 @@ import (
 	"sync"
 )
 
-// peerStatus is what a peer's /status serves. Fields a peer binary does not serve yet (rejected_by,
-// attempts_failed, penalised, blame) stay at their zero value and the report falls back to what it can
-// observe from outside.
+// peerStatus is what a peer's /status serves (cmd/peer's statusJSON). RejectedBy, Blame and
+// Penalised (the peers gossipsub graylists) are always present, possibly empty; they are nil only from
+// a peer binary that predates them, and the report then says "total" and leaves penalties null.
 type peerStatus struct {
 	Member          int               `json:"member"`
 	Round           uint64            `json:"round"`
@@ -34,7 +34,7 @@ type peerStatus struct {
 	WireBytesIn     int64             `json:"wire_bytes_in"`
 	WireBytesOut    int64             `json:"wire_bytes_out"`
 	RejectedBy      map[string]uint64 `json:"rejected_by"`
-	AttemptsFailed  *uint64           `json:"attempts_failed"`
+	AttemptsFailed  uint64            `json:"attempts_failed"`
 	Penalised       []string          `json:"penalised"`
 	// Blame counts, per member index and kind of offence, the misbehaviour this peer attributed.
 	Blame map[string]map[string]uint64 `json:"blame"`

@@ -55,20 +55,17 @@ type Snapshot struct {
 	Events          []Event    `json:"events,omitempty"`
 }
 
-// tracker accumulates what the polls see: the last status of each peer (kept while it is down) and
-// the highest attempt seen in each round.
+// tracker accumulates what the polls see: the last status of each peer (kept while it is down).
 type tracker struct {
-	start      time.Time
-	target     uint64
-	last       []*peerStatus
-	answered   []bool
-	maxAttempt map[uint64]uint32
-	events     []Event
+	start    time.Time
+	target   uint64
+	last     []*peerStatus
+	answered []bool
+	events   []Event
 }
 
 func newTracker(n int, target uint64) *tracker {
-	return &tracker{start: time.Now(), target: target, last: make([]*peerStatus, n), answered: make([]bool, n),
-		maxAttempt: map[uint64]uint32{}}
+	return &tracker{start: time.Now(), target: target, last: make([]*peerStatus, n), answered: make([]bool, n)}
 }
 
 func (t *tracker) update(procs []*proc, polled []*peerStatus) {
@@ -78,31 +75,20 @@ func (t *tracker) update(procs []*proc, polled []*peerStatus) {
 			continue
 		}
 		t.last[i] = s
-		if procs[i].honest && s.Round < t.target {
-			t.maxAttempt[s.Round] = max(t.maxAttempt[s.Round], s.Attempt)
-		}
 	}
 }
 
 // attemptsFailed is the number of consensus attempts that ended without a decision: the largest
-// count any honest peer reports, or, from peers that do not count them, the sum over rounds of the
-// highest attempt number a poll caught in it (a lower bound: polls can miss a round's last attempts).
-// sampled says which of the two it is.
-func (t *tracker) attemptsFailed(procs []*proc) (n uint64, sampled bool) {
-	reported := false
+// count any honest peer reports (each counts the attempts abandoned in the heights it decided since
+// it started, so a restarted peer reports fewer).
+func (t *tracker) attemptsFailed(procs []*proc) uint64 {
+	var n uint64
 	for i, s := range t.last {
-		if s != nil && procs[i].honest && s.AttemptsFailed != nil {
-			reported = true
-			n = max(n, *s.AttemptsFailed)
+		if s != nil && procs[i].honest {
+			n = max(n, s.AttemptsFailed)
 		}
 	}
-	if reported {
-		return n, false
-	}
-	for _, a := range t.maxAttempt {
-		n += uint64(a)
-	}
-	return n, true
+	return n
 }
 
 func (t *tracker) event(procs []*proc, what string, peers []int) {
@@ -137,7 +123,7 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 	if el > 0 {
 		snap.RoundsPerSecond = float64(lo) / el
 	}
-	snap.AttemptsFailed, _ = t.attemptsFailed(procs)
+	snap.AttemptsFailed = t.attemptsFailed(procs)
 	for i, p := range procs {
 		v := PeerView{Index: p.index, ID: p.id, Honest: p.honest, Attack: p.attack, Restarts: p.restarts,
 			Leader: -1, Loss: Num(math.NaN()), Gap: Num(math.NaN())}

@@ -195,3 +195,40 @@ func TestUpReportsRefusedAttack(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestUpReportsPenalties: against a peer sending invalid messages, the report takes the exact numbers
+// the peers serve: rejected gossip by reason (not a bare total), how many honest peers penalise each
+// peer and for what (the attacker for invalid messages) and the failed attempts the peers counted.
+func TestUpReportsPenalties(t *testing.T) {
+	rep, err := runUp(t, Options{Spec: smallSpec(4, 1, "none", 30), Attacks: []string{"invalid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSafeAndLive(t, rep, 30)
+	var honestRejects uint64
+	for _, p := range rep.Peers {
+		if _, ok := p.Rejected["total"]; ok {
+			t.Errorf("member %d: rejected %v, want reasons", p.Index, p.Rejected)
+		}
+		if p.Penalised == nil {
+			t.Fatalf("member %d: penalised not reported", p.Index)
+		}
+		if p.Honest {
+			for _, n := range p.Rejected {
+				honestRejects += n
+			}
+			// "silent" (no vote seen at a decided height) also names an honest peer whose votes came
+			// after a quorum had decided; nothing else may.
+			for kind := range p.Blamed {
+				if kind != "silent" {
+					t.Errorf("honest member %d blamed %v", p.Index, p.Blamed)
+				}
+			}
+		}
+	}
+	byz := rep.Peers[3]
+	if byz.Honest || *byz.Penalised < 1 || byz.Blamed["invalid"] == 0 || honestRejects == 0 {
+		t.Fatalf("attacker %+v, honest rejects %d", byz, honestRejects)
+	}
+	t.Logf("attacker penalised by %d, blamed %v; honest rejects %d; failed attempts %d", *byz.Penalised, byz.Blamed, honestRejects, rep.AttemptsFailed)
+}

@@ -44,6 +44,10 @@ type Options struct {
 	Logger *slog.Logger
 	Gossip GossipConfig
 	Stream StreamConfig
+	// SendDelay holds every outgoing direct message (Send) and gossip publish (Topic.Publish) this
+	// long before it leaves, in order: emulated latency for testnets (`peer run --publish-delay`).
+	// Send and Publish still return at once. 0: none.
+	SendDelay time.Duration
 }
 
 // GossipConfig tunes gossipsub.
@@ -151,6 +155,9 @@ func (o Options) Validate() error {
 	}
 	if o.Gossip.SubscriptionBuffer < 0 || o.Gossip.ValidatorTimeout < 0 || o.Gossip.ScoreInspectPeriod < 0 {
 		return fmt.Errorf("%w: negative gossip setting", ErrConfig)
+	}
+	if o.SendDelay < 0 {
+		return fmt.Errorf("%w: negative send delay", ErrConfig)
 	}
 	if o.Stream.MaxConcurrentPerPeer < 0 || o.Stream.HandlerTimeout < 0 {
 		return fmt.Errorf("%w: negative stream setting", ErrConfig)

@@ -134,6 +134,7 @@ func (h *Host) leaveInbound(k directKey) {
 
 // Send queues msg for peer to on direct protocol name and returns at once; msg must not be modified
 // afterwards. It fails if the host is closed, the peer is blocked or too many messages already wait.
+// With Options.SendDelay the message joins the sender's queue only after the delay.
 func (h *Host) Send(to peer.ID, name string, msg []byte) error {
 	pid, err := h.protocolID(name)
 	if err != nil {
@@ -148,6 +149,19 @@ func (h *Host) Send(to peer.ID, name string, msg []byte) error {
 	s, err := h.sender(directKey{peer: to, proto: pid})
 	if err != nil {
 		return err
+	}
+	if h.delay != nil {
+		queued := h.delay.push(func() {
+			select {
+			case s.queue <- msg:
+			default:
+				h.log.Debug("delayed direct message dropped: queue full", "peer", to)
+			}
+		})
+		if !queued {
+			return fmt.Errorf("%w: %s (send delay)", ErrQueueFull, to)
+		}
+		return nil
 	}
 	select {
 	case s.queue <- msg:

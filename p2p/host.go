@@ -43,6 +43,8 @@ type Host struct {
 	direct            directState
 	inbound, outbound *peerSlots
 
+	delay *delayLine // nil unless Options.SendDelay > 0
+
 	bootstrap []peer.AddrInfo
 	dht       *dht.IpfsDHT
 	mdns      io.Closer
@@ -191,6 +193,10 @@ func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter) (*Hos
 	if err := h.startGossip(ctx); err != nil {
 		cancel()
 		return nil, err
+	}
+	if opts.SendDelay > 0 {
+		h.delay = newDelayLine(opts.SendDelay)
+		h.wg.Go(func() { h.delay.run(ctx.Done()) })
 	}
 	lh.Network().Notify(&network.NotifyBundle{ConnectedF: h.onConnected})
 	return h, nil

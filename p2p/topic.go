@@ -150,7 +150,8 @@ func (t *Topic) Name() string { return t.name }
 // gossipsub's framing. Larger messages go over a direct stream, with only their digest gossiped.
 func (t *Topic) MaxPayload() int { return t.host.opts.Gossip.MaxMessageSize - gossipFraming }
 
-// Publish validates data with this host's own validator and gossips it.
+// Publish validates data with this host's own validator and gossips it (after Options.SendDelay, if
+// set, in which case errors past the size and closed checks are only logged).
 func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	if t.closed.Load() {
 		return ErrTopicClosed
@@ -158,6 +159,22 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	if len(data) > t.MaxPayload() {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrPayloadTooLarge, len(data), t.MaxPayload())
 	}
+	if t.host.delay != nil {
+		// Published later on the host's context: the caller's may be gone by then.
+		queued := t.host.delay.push(func() {
+			if err := t.publishNow(t.host.ctx, data); err != nil {
+				t.host.log.Debug("delayed publish failed", "topic", t.name, "err", err)
+			}
+		})
+		if !queued {
+			return fmt.Errorf("%w: publishing on %s (send delay)", ErrQueueFull, t.name)
+		}
+		return nil
+	}
+	return t.publishNow(ctx, data)
+}
+
+func (t *Topic) publishNow(ctx context.Context, data []byte) error {
 	if err := t.t.Publish(ctx, data); err != nil {
 		return fmt.Errorf("p2p: publishing on %s: %w", t.name, err)
 	}

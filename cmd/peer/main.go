@@ -19,7 +19,7 @@ Usage:
   peer run --genesis FILE --key FILE --state DIR [--listen ADDR] [--bootstrap ADDR]...
            [--data PATH] [--http ADDR] [--log-format text|json] [--attack NAME]
            [--pprof] [--cpuprofile FILE] [--dht [--dht-server]] [--mdns] [--nat]
-           [--conn-low N] [--conn-high N]
+           [--conn-low N] [--conn-high N] [--publish-delay DURATION] [--control]
   peer keygen --key FILE                 create (or read) an identity and print its peer ID
   peer genesis --members ID,ID,... [--preset NAME | spec flags] --out genesis.json
   peer help [command]

@@ -42,6 +42,11 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler under /debug/pprof/ on the --http address")
+	publishDelay := fs.Duration("publish-delay", 0, "hold every outgoing protocol message (direct sends and gossip publishes)\n"+
+		"this long before it leaves: emulated latency for testnets (`testnet up --latency`)")
+	control := fs.Bool("control", false, "testnets only: serve POST /control/block?peers=ID,ID and /control/unblock on the\n"+
+		"--http address, which cut this peer off from those peers (or let them back) to make partitions;\n"+
+		"anyone who reaches the address can then isolate this peer")
 	dhtOn := fs.Bool("dht", false, "find the run's other peers through a Kademlia DHT of byzpp peers (under the protocol\n"+
 		"prefix /byzpp, so not IPFS's), advertising and looking up the run id; one --bootstrap peer is then enough")
 	dhtServer := fs.Bool("dht-server", false, "with --dht: always answer DHT queries (server mode) instead of deciding by\n"+
@@ -87,6 +92,12 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if *publishDelay < 0 {
+		return errors.New("run: --publish-delay must not be negative")
+	}
+	if *control && *httpAddr == "" {
+		return errors.New("run: --control needs --http")
+	}
 	if *dhtServer && !*dhtOn {
 		return errors.New("run: --dht-server needs --dht")
 	}
@@ -94,7 +105,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	host, err := p2p.New(ctx, p2p.Config{Options: p2p.Options{Logger: logger}, Key: key,
+	host, err := p2p.New(ctx, p2p.Config{Options: p2p.Options{Logger: logger, SendDelay: *publishDelay}, Key: key,
 		ListenAddrs: []string{*listen}, Bootstrap: bootstrap,
 		// The run id names the run, so peers of other runs sharing the DHT or the LAN are not dialled.
 		Rendezvous: "byzpp-run/" + hex.EncodeToString(runID[:]),
@@ -116,7 +127,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("run: --pprof needs --http")
 	}
 	if *httpAddr != "" {
-		srv, err := serveHTTP(*httpAddr, nd, host, *pprofOn)
+		srv, err := serveHTTP(*httpAddr, nd, host, logger, *pprofOn, *control)
 		if err != nil {
 			return err
 		}
@@ -164,10 +175,11 @@ func progress(ctx context.Context, nd *node.Node, logger *slog.Logger) {
 }
 
 // serveHTTP serves /status (JSON) and /metrics (Prometheus text) on addr; a busy port fails at once.
-// /status also lists, as "penalised", the peers gossipsub currently graylists.
+// /status also lists, as "penalised", the peers gossipsub currently graylists. With withControl it
+// serves the partition endpoints (control.go).
 // With withPprof it also serves net/http/pprof's handlers under /debug/pprof/ (off by default: a
 // profile exposes internals and costs CPU while it runs).
-func serveHTTP(addr string, nd *node.Node, host *p2p.Host, withPprof bool) (*http.Server, error) {
+func serveHTTP(addr string, nd *node.Node, host *p2p.Host, logger *slog.Logger, withPprof, withControl bool) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
@@ -212,6 +224,10 @@ func serveHTTP(addr string, nd *node.Node, host *p2p.Host, withPprof bool) (*htt
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+	if withControl {
+		mux.Handle("/control/block", controlHandler(host, logger, true))
+		mux.Handle("/control/unblock", controlHandler(host, logger, false))
+	}
 	if withPprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

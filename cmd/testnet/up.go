@@ -51,10 +51,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	detach := fs.Bool("d", false, "run in the background; follow with `testnet status`, stop with `testnet down`")
 	quiet := fs.Bool("quiet", false, "no live view")
 	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with `testnet sim` afterwards")
-	latency := fs.Duration("latency", 0, "delay every peer's gossip publishes by this much (e.g. 50ms; needs peer --publish-delay)")
+	latency := fs.Duration("latency", 0, "delay every protocol message each peer sends, direct or gossiped, by this much (e.g. 50ms; peer --publish-delay)")
 	var kills, parts listFlag
 	fs.Var(&kills, "kill", "K@ROUND: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
-	fs.Var(&parts, "partition", "FRACTION@ROUND+DURATION: cut a minority off (frozen) for DURATION, e.g. 0.2@50+5s (repeatable)")
+	fs.Var(&parts, "partition", "FRACTION@ROUND+DURATION: cut a minority of honest peers off for DURATION, both sides blocking each other\n(peer --control; frozen with SIGSTOP if the peer lacks it), e.g. 0.2@50+5s (repeatable)")
 	sf := bindSpecFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: testnet up [flags]\n\nStarts one `peer` process per member on 127.0.0.1, runs the training over the real network,\n"+

@@ -12,8 +12,9 @@
 // While the run lasts, Run polls every peer's /status concurrently, hands each poll's Snapshot to a
 // live view, keeps a state file (state.json) for `testnet status`, and applies faults when the
 // network reaches their round: Kill (SIGKILL and a restart on the same state directory) and
-// Partition (the minority frozen with SIGSTOP for a while; see Partition for what that does and does
-// not model). Latency is passed to the peers (`--publish-delay`), as loopback has no netem here.
+// Partition (the minority and the rest block each other through the peers' /control endpoint for a
+// while; see Partition). Latency is passed to the peers (`--publish-delay`), as loopback has no netem
+// here. Each peer runs with GOMAXPROCS = max(1, cores/n).
 //
 // Whatever ends the run — every honest peer at the target round, ctx cancelled, a timeout, a peer
 // that died — Run stops every peer (SIGTERM, SIGKILL after a grace period; peers also get SIGTERM

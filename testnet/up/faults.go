@@ -17,11 +17,13 @@ type Kill struct {
 }
 
 // Partition is a --partition FRACTION@ROUND+DURATION fault: once the honest peers reach Round, a
-// minority of ⌈Fraction·n⌉ honest peers is cut off for Duration. The cut is made by freezing their
-// processes (SIGSTOP, then SIGCONT): the majority sees exactly a partition (no message in either
-// direction, connections that go quiet), while the minority, frozen, does not run timeouts of its
-// own meanwhile. An isolation in which the minority keeps running needs the peer's connection gater
-// driven from outside, which `peer run` does not offer yet.
+// minority of ⌈Fraction·n⌉ honest peers is cut off for Duration. The peers are started with
+// `peer run --control`, and the cut is made through it: each minority peer blocks every other peer
+// and every other peer blocks the minority (connections closed and refused, no gossip, no streams),
+// then both sides unblock. Both sides keep running, so the minority runs its own timeouts and
+// attempts meanwhile — a true partition. With a peer binary that lacks --control, the minority's
+// processes are frozen instead (SIGSTOP, then SIGCONT): the majority sees the same cut, but the
+// minority does nothing meanwhile.
 type Partition struct {
 	Fraction float64
 	Round    uint64

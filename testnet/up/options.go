@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/genesis"
 )
 
 // ErrOptions is wrapped by every invalid-option error.
@@ -32,8 +33,13 @@ type Options struct {
 	Timeout, Grace time.Duration
 	Kills          []Kill
 	Partitions     []Partition
-	// Latency delays every gossip publish of every peer (passed as `peer run --publish-delay`).
+	// Latency delays every outgoing protocol message of every peer, direct sends and gossip
+	// publishes (passed as `peer run --publish-delay`).
 	Latency time.Duration
+	// Timeouts, if set, replace the genesis' default protocol timeouts. Honest peers only wait out a
+	// timeout when something is missing, so generous ones slow a healthy run down not at all and
+	// keep a loaded machine from turning a late message into a different run (tests use them).
+	Timeouts *genesis.Timeouts
 	// PollEvery spaces the /status polls (0: 300 ms). OnSnapshot, if set, receives every poll's
 	// snapshot (for a live view); it runs on the polling goroutine and must return quickly.
 	PollEvery time.Duration

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -222,4 +223,24 @@ func FuzzSplitAttacks(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestGomaxprocs(t *testing.T) {
+	for _, tc := range []struct{ cores, n, want int }{
+		{2, 4, 1}, {8, 4, 2}, {16, 5, 3}, {1, 1, 1}, {4, 0, 4}, {64, 20, 3},
+	} {
+		if got := gomaxprocs(tc.cores, tc.n); got != tc.want {
+			t.Errorf("gomaxprocs(%d, %d) = %d, want %d", tc.cores, tc.n, got, tc.want)
+		}
+	}
+	env := peerEnv(4)
+	found := false
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOMAXPROCS=") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("peer environment has no GOMAXPROCS")
+	}
 }

@@ -21,11 +21,13 @@ type proc struct {
 	http     string
 	bin      string
 	args     []string
+	env      []string // the process environment (peerEnv)
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed when the current process has exited
 	err      error         // its exit status, once exited is closed
 	expected bool          // the harness itself stopped it (fault or shutdown)
 	frozen   bool          // SIGSTOPped by a partition
+	cut      bool          // on the minority side of a partition made by blocking
 	restarts int
 	restart  time.Time // when a killed peer is due to come back (zero: not pending)
 }
@@ -42,12 +44,13 @@ func (p *proc) start() error {
 	}
 	defer logf.Close() // the child has its own copy of the descriptor
 	cmd := exec.Command(p.bin, p.args...)
+	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting peer %d: %w", p.index, err)
 	}
-	p.cmd, p.exited, p.err, p.expected, p.frozen = cmd, make(chan struct{}), nil, false, false
+	p.cmd, p.exited, p.err, p.expected, p.frozen, p.cut = cmd, make(chan struct{}), nil, false, false, false
 	exited := p.exited
 	go func() { p.err = cmd.Wait(); close(exited) }()
 	return nil

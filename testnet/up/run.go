@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -47,7 +46,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		o.Logger.Info("started peer", "member", p.index, "honest", p.honest, "attack", p.attack, "pid", p.cmd.Process.Pid)
 	}
-	d := &driver{o: &o, procs: procs, tr: tr}
+	d := &driver{o: &o, procs: procs, tr: tr, control: pl.control}
 	runErr := d.loop(ctx, state)
 	phase := "done"
 	switch {
@@ -78,14 +77,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // driver is the polling loop's state.
 type driver struct {
-	o      *Options
-	procs  []*proc
-	tr     *tracker
-	kills  int // Options.Kills already applied, in order
-	parts  int
-	thawAt time.Time
-	frozen []int
-	client *http.Client
+	o       *Options
+	procs   []*proc
+	tr      *tracker
+	kills   int // Options.Kills already applied, in order
+	parts   int
+	cut     *partition // the partition in progress, if any (partition.go)
+	control bool       // the peers serve /control (started with --control)
+	client  *http.Client
 }
 
 func (d *driver) loop(ctx context.Context, state *State) error {
@@ -127,7 +126,7 @@ func (d *driver) loop(ctx context.Context, state *State) error {
 
 // finished: every honest peer has decided the target, and no fault is still in progress.
 func (d *driver) finished(snap *Snapshot) bool {
-	if snap.Round < snap.Target || d.frozen != nil {
+	if snap.Round < snap.Target || d.cut != nil {
 		return false
 	}
 	for _, p := range d.procs {
@@ -151,7 +150,7 @@ func (d *driver) checkExits() error {
 }
 
 // faults applies the kills and partitions whose round the network has reached, restarts killed peers
-// whose down time is over and thaws partitioned ones whose duration is over.
+// whose down time is over and heals a partition whose duration is over.
 func (d *driver) faults() error {
 	_, hi := d.tr.honestRounds(d.procs)
 	now := time.Now()
@@ -164,13 +163,10 @@ func (d *driver) faults() error {
 			d.tr.event(d.procs, "restarted on its state directory", []int{p.index})
 		}
 	}
-	if d.frozen != nil && now.After(d.thawAt) {
-		for _, i := range d.frozen {
-			d.procs[i].signal(syscall.SIGCONT)
-			d.procs[i].frozen = false
+	if d.cut != nil && now.After(d.cut.healAt) {
+		if err := d.healPartition(); err != nil {
+			return err
 		}
-		d.tr.event(d.procs, "partition healed", d.frozen)
-		d.frozen = nil
 	}
 	for d.kills < len(d.o.Kills) && hi >= d.o.Kills[d.kills].Round {
 		k := d.o.Kills[d.kills]
@@ -182,19 +178,12 @@ func (d *driver) faults() error {
 		}
 		d.tr.event(d.procs, fmt.Sprintf("killed with SIGKILL (restart in %v)", k.Down), victims)
 	}
-	if d.frozen == nil && d.parts < len(d.o.Partitions) && hi >= d.o.Partitions[d.parts].Round {
+	if d.cut == nil && d.parts < len(d.o.Partitions) && hi >= d.o.Partitions[d.parts].Round {
 		pt := d.o.Partitions[d.parts]
 		d.parts++
-		var cut []int
-		for _, i := range firstHonest(d.honest(), pt.cutSize(len(d.procs))) {
-			if d.procs[i].running() {
-				d.procs[i].signal(syscall.SIGSTOP)
-				d.procs[i].frozen = true
-				cut = append(cut, i)
-			}
+		if err := d.startPartition(pt, now); err != nil {
+			return err
 		}
-		d.frozen, d.thawAt = cut, now.Add(pt.Duration)
-		d.tr.event(d.procs, fmt.Sprintf("partitioned off (frozen) for %v", pt.Duration), cut)
 	}
 	return nil
 }

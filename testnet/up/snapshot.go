@@ -19,7 +19,7 @@ type PeerView struct {
 	ID           string            `json:"id"`
 	Honest       bool              `json:"honest"`
 	Attack       string            `json:"attack,omitempty"`
-	State        string            `json:"state"` // up, silent (not answering), down, frozen
+	State        string            `json:"state"` // up, silent (not answering), down, frozen, cut (partitioned off)
 	Round        uint64            `json:"round"`
 	Attempt      uint32            `json:"attempt"`
 	Leader       int               `json:"leader"`
@@ -130,6 +130,8 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 		switch {
 		case p.frozen:
 			v.State = "frozen"
+		case p.cut && p.running():
+			v.State = "cut"
 		case !p.running():
 			v.State = "down"
 		case !t.answered[i]:

@@ -52,7 +52,7 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 		nd.log.Error("commit", "err", err)
 		return
 	}
-	nd.loop.epoch += nd.epochIncrement(d.Height)
+	nd.loop.epoch += sim.EpochIncrement(nd.setup, nd.eng.Plan(d.Height))
 	resp := &wire.StateResponse{Run: nd.run, Height: d.Height, Round: c.Next.Round, X: c.Next.X, G: c.Next.G,
 		Proposal: *content, Cert: cert}
 	if err := nd.saveDecided(resp, false); err != nil {
@@ -151,27 +151,4 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 func (nd *Node) point(st *method.State) sim.Point {
 	loss := nd.setup.Objective(st.X)
 	return sim.Point{Round: int(st.Round), Epoch: nd.loop.epoch, Loss: loss, Gap: loss - nd.fstar}
-}
-
-// epochIncrement mirrors sim's accounting of honest passes over the data in a partial round.
-func (nd *Node) epochIncrement(k uint64) float64 {
-	s := nd.setup
-	plan := nd.eng.Plan(k)
-	if plan.Full {
-		return 0
-	}
-	var sum float64
-	honest := 0
-	for i := range s.Shards {
-		if !s.Byzantine[i] {
-			honest++
-		}
-	}
-	for _, i := range plan.Sample {
-		if !s.Byzantine[i] {
-			rows := s.Shards[i].Rows()
-			sum += float64(min(s.Method.Batch, rows)) / float64(rows)
-		}
-	}
-	return sum / float64(honest)
 }

@@ -43,7 +43,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler under /debug/pprof/ on the --http address")
 	publishDelay := fs.Duration("publish-delay", 0, "hold every outgoing protocol message (direct sends and gossip publishes)\n"+
-		"this long before it leaves: emulated latency for testnets (`testnet up --latency`)")
+		"this long before it leaves: emulated latency for testnets (testnet up --latency)")
 	control := fs.Bool("control", false, "testnets only: serve POST /control/block?peers=ID,ID and /control/unblock on the\n"+
 		"--http address, which cut this peer off from those peers (or let them back) to make partitions;\n"+
 		"anyone who reaches the address can then isolate this peer")

@@ -171,29 +171,37 @@ func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint
 	return c
 }
 
+// TestHonestClusterMatchesSim: 4, 10 and 20 honest in-memory peers hold the same state digest after
+// every decided round, and it is the digest sim.Runner computes for the same spec and seed.
 func TestHonestClusterMatchesSim(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains 30 rounds on four in-memory peers")
+		t.Skip("trains 30 rounds on 4, 10 and 20 in-memory peers")
 	}
-	synctest.Test(t, func(t *testing.T) {
-		spec := smallSpec(0, "none")
-		c := runCluster(t, spec, nil, uint64(spec.Rounds))
-		ref := simDigests(t, spec)
-		for i, nd := range c.nodes {
-			st := nd.Status()
-			if st.Round < uint64(spec.Rounds) {
-				t.Fatalf("member %d stopped at round %d", i, st.Round)
-			}
-			for r := uint64(1); r <= uint64(spec.Rounds); r++ {
-				got, ok := c.digests[i][r]
-				if !ok {
-					t.Errorf("member %d never committed round %d", i, r)
-					continue
+	for _, n := range []int{4, 10, 20} {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				spec := smallSpec(0, "none")
+				spec.Members = n
+				spec.Participation = 4 / float64(n)
+				c := runCluster(t, spec, nil, uint64(spec.Rounds))
+				ref := simDigests(t, spec)
+				for i, nd := range c.nodes {
+					st := nd.Status()
+					if st.Round < uint64(spec.Rounds) {
+						t.Fatalf("member %d stopped at round %d", i, st.Round)
+					}
+					for r := uint64(1); r <= uint64(spec.Rounds); r++ {
+						got, ok := c.digests[i][r]
+						if !ok {
+							t.Errorf("member %d never committed round %d", i, r)
+							continue
+						}
+						if want := ref[r]; got != want {
+							t.Errorf("member %d, round %d: digest %x, sim %x", i, r, got[:6], want[:6])
+						}
+					}
 				}
-				if want := ref[r]; got != want {
-					t.Errorf("member %d, round %d: digest %x, sim %x", i, r, got[:6], want[:6])
-				}
-			}
-		}
-	})
+			})
+		})
+	}
 }

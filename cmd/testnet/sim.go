@@ -19,6 +19,7 @@ import (
 	"github.com/byzpp/byzpp/testnet/curves"
 	"github.com/byzpp/byzpp/testnet/experiment"
 	"github.com/byzpp/byzpp/testnet/progress"
+	"github.com/byzpp/byzpp/testnet/up"
 )
 
 // specFlags binds one flag per Spec field and remembers how to copy a set flag onto any spec.
@@ -242,7 +243,7 @@ func writeOutputs(dir string, exp *experiment.Experiment, rows []curves.Row, std
 		return err
 	}
 	for name, content := range map[string][]byte{"curves.csv": csvBuf.Bytes(), "config.json": append(cfg, '\n')} {
-		if err := writeFileAtomic(filepath.Join(dir, name), content); err != nil {
+		if err := up.WriteFileAtomic(filepath.Join(dir, name), content); err != nil {
 			return err
 		}
 	}
@@ -255,22 +256,4 @@ func writeOutputs(dir string, exp *experiment.Experiment, rows []curves.Row, std
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", strings.Join([]string{filepath.Join(dir, "curves.csv"), filepath.Join(dir, "curves.png"), filepath.Join(dir, "config.json")}, ", "))
 	return nil
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so an interrupted run never leaves a
-// half-written file under the final name.
-func writeFileAtomic(path string, content []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

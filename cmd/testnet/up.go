@@ -188,7 +188,7 @@ func writeCombined(dir string, exp *experiment.Experiment, rows []curves.Row, st
 	if err := curves.WriteCSV(&b, rows); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "curves.csv"), b.Bytes()); err != nil {
+	if err := up.WriteFileAtomic(filepath.Join(dir, "curves.csv"), b.Bytes()); err != nil {
 		return err
 	}
 	if err := curves.PlotPNG(filepath.Join(dir, "curves.png"), "byzpp testnet up: "+exp.Preset, rows, false); err != nil {

@@ -196,17 +196,19 @@ func (d *driver) honest() []bool {
 	return out
 }
 
-// fetchCurve asks the honest peers, in order, for their recorded curve; the first answer wins.
+// fetchCurve asks the honest peers for their recorded curves and keeps the longest: honest peers
+// agree on every point, but a peer that was killed and restarted has recorded only since its restart.
 func (d *driver) fetchCurve() []curvePoint {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	var best []curvePoint
 	for _, p := range d.procs {
 		if !p.honest || !p.running() || p.frozen {
 			continue
 		}
-		if s, err := getStatus(ctx, d.client, p.http, true); err == nil {
-			return s.Curve
+		if s, err := getStatus(ctx, d.client, p.http, true); err == nil && len(s.Curve) > len(best) {
+			best = s.Curve
 		}
 	}
-	return nil
+	return best
 }

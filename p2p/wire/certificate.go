@@ -135,8 +135,7 @@ func (c *Certificate) sizeHint() int {
 
 // encode writes [Run, Height, Round, Value, signers as one uint32 bin, signatures as one bin].
 func (c *Certificate) encode(w *encoder) {
-	w.fields(6)
-	w.bytes(c.Run[:])
+	w.header(6, &c.Run)
 	w.uint(c.Height)
 	w.uint(uint64(c.Round))
 	w.bytes(c.Value[:])
@@ -150,17 +149,10 @@ func (c *Certificate) encode(w *encoder) {
 
 func (c *Certificate) decode(r *decoder) error {
 	var out Certificate
-	if err := r.fields(6, "certificate"); err != nil {
+	if err := r.header(6, "certificate", &out.Run); err != nil {
 		return err
 	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
-		return err
-	}
-	height, err := r.uint(maxUint64, "height")
-	if err != nil {
-		return err
-	}
-	round, err := r.uint(maxUint32, "round")
+	height, round, err := r.heightRound()
 	if err != nil {
 		return err
 	}
@@ -185,7 +177,7 @@ func (c *Certificate) decode(r *decoder) error {
 	for j := range out.Sigs {
 		out.Sigs[j] = all[SigSize*j : SigSize*(j+1) : SigSize*(j+1)]
 	}
-	out.Height, out.Round = height, uint32(round)
+	out.Height, out.Round = height, round
 	*c = out
 	return nil
 }

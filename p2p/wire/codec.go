@@ -262,6 +262,38 @@ func (r *decoder) bytes(max int, what string) ([]byte, error) {
 	return b, nil
 }
 
+// header reads what every run-scoped message starts with: an array of n fields, the first the run.
+func (r *decoder) header(n int, what string, run *RunID) error {
+	if err := r.fields(n, what); err != nil {
+		return err
+	}
+	return r.fixed(run[:], "run")
+}
+
+// heightRound reads a consensus position: the height, then the attempt round (a uint32).
+func (r *decoder) heightRound() (height uint64, round uint32, err error) {
+	if height, err = r.uint(maxUint64, "height"); err != nil {
+		return 0, 0, err
+	}
+	rd, err := r.uint(maxUint32, "round")
+	if err != nil {
+		return 0, 0, err
+	}
+	return height, uint32(rd), nil
+}
+
+// roundMember reads a training round, then a member index (a uint32).
+func (r *decoder) roundMember() (round uint64, member uint32, err error) {
+	if round, err = r.uint(maxUint64, "round"); err != nil {
+		return 0, 0, err
+	}
+	m, err := r.uint(maxUint32, "member")
+	if err != nil {
+		return 0, 0, err
+	}
+	return round, uint32(m), nil
+}
+
 // fixed reads a bin of exactly len(dst) bytes into dst.
 func (r *decoder) fixed(dst []byte, what string) error {
 	n, err := r.binLen(len(dst), what)
@@ -399,6 +431,12 @@ func (w *encoder) fields(n int) {
 	if w.err == nil {
 		w.err = w.e.EncodeArrayLen(n)
 	}
+}
+
+// header writes the array header of a message of n fields and its first field, the run.
+func (w *encoder) header(n int, run *RunID) {
+	w.fields(n)
+	w.bytes(run[:])
 }
 
 func (w *encoder) bytes(b []byte) {

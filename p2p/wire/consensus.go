@@ -78,8 +78,7 @@ func (p *Proposal) sizeHint() int { return 1 + 34 + 9 + 5 + 5 + 5 + 5 + 36*len(p
 
 // encode writes [Run, Height, Round, POLRound, members as one uint32 bin, digests as one bin, StateDigest].
 func (p *Proposal) encode(w *encoder) {
-	w.fields(7)
-	w.bytes(p.Run[:])
+	w.header(7, &p.Run)
 	w.uint(p.Height)
 	w.uint(uint64(p.Round))
 	w.int(int64(p.POLRound))
@@ -96,17 +95,10 @@ func (p *Proposal) encode(w *encoder) {
 
 func (p *Proposal) decode(r *decoder) error {
 	var out Proposal
-	if err := r.fields(7, "proposal"); err != nil {
+	if err := r.header(7, "proposal", &out.Run); err != nil {
 		return err
 	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
-		return err
-	}
-	height, err := r.uint(maxUint64, "height")
-	if err != nil {
-		return err
-	}
-	round, err := r.uint(maxUint32, "round")
+	height, round, err := r.heightRound()
 	if err != nil {
 		return err
 	}
@@ -139,7 +131,7 @@ func (p *Proposal) decode(r *decoder) error {
 	if err := r.fixed(out.StateDigest[:], "state digest"); err != nil {
 		return err
 	}
-	out.Height, out.Round, out.POLRound = height, uint32(round), int32(pol)
+	out.Height, out.Round, out.POLRound = height, round, int32(pol)
 	*p = out
 	return nil
 }
@@ -165,8 +157,7 @@ func (v *Vote) Validate(*Limits) error {
 func (v *Vote) sizeHint() int { return 1 + 34 + 1 + 9 + 5 + 34 }
 
 func (v *Vote) encode(w *encoder) {
-	w.fields(5)
-	w.bytes(v.Run[:])
+	w.header(5, &v.Run)
 	w.uint(uint64(v.Type))
 	w.uint(v.Height)
 	w.uint(uint64(v.Round))
@@ -175,28 +166,21 @@ func (v *Vote) encode(w *encoder) {
 
 func (v *Vote) decode(r *decoder) error {
 	var out Vote
-	if err := r.fields(5, "vote"); err != nil {
-		return err
-	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
+	if err := r.header(5, "vote", &out.Run); err != nil {
 		return err
 	}
 	typ, err := r.uint(math.MaxUint8, "vote type")
 	if err != nil {
 		return err
 	}
-	height, err := r.uint(maxUint64, "height")
-	if err != nil {
-		return err
-	}
-	round, err := r.uint(maxUint32, "round")
+	height, round, err := r.heightRound()
 	if err != nil {
 		return err
 	}
 	if err := r.fixed(out.Value[:], "value"); err != nil {
 		return err
 	}
-	out.Type, out.Height, out.Round = VoteType(typ), height, uint32(round)
+	out.Type, out.Height, out.Round = VoteType(typ), height, round
 	*v = out
 	return nil
 }

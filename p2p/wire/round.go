@@ -26,8 +26,7 @@ func (m *RoundMsg) Validate(lim *Limits) error {
 func (m *RoundMsg) sizeHint() int { return 1 + 34 + 9 + 5 + 1 + 34 + m.Vec.encodedSize() }
 
 func (m *RoundMsg) encode(w *encoder) {
-	w.fields(6)
-	w.bytes(m.Run[:])
+	w.header(6, &m.Run)
 	w.uint(m.Round)
 	w.uint(uint64(m.Member))
 	w.bool(m.Full)
@@ -37,17 +36,10 @@ func (m *RoundMsg) encode(w *encoder) {
 
 func (m *RoundMsg) decode(r *decoder) error {
 	var out RoundMsg
-	if err := r.fields(6, "round message"); err != nil {
+	if err := r.header(6, "round message", &out.Run); err != nil {
 		return err
 	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
-		return err
-	}
-	round, err := r.uint(maxUint64, "round")
-	if err != nil {
-		return err
-	}
-	member, err := r.uint(maxUint32, "member")
+	round, member, err := r.roundMember()
 	if err != nil {
 		return err
 	}
@@ -60,7 +52,7 @@ func (m *RoundMsg) decode(r *decoder) error {
 	if err := out.Vec.decode(r); err != nil {
 		return err
 	}
-	out.Round, out.Member = round, uint32(member)
+	out.Round, out.Member = round, member
 	*m = out
 	return nil
 }
@@ -90,8 +82,7 @@ func (a *Announce) Validate(lim *Limits) error {
 func (a *Announce) sizeHint() int { return 1 + 34 + 9 + 5 + 34 + 5 }
 
 func (a *Announce) encode(w *encoder) {
-	w.fields(5)
-	w.bytes(a.Run[:])
+	w.header(5, &a.Run)
 	w.uint(a.Round)
 	w.uint(uint64(a.Member))
 	w.bytes(a.Digest[:])
@@ -100,17 +91,10 @@ func (a *Announce) encode(w *encoder) {
 
 func (a *Announce) decode(r *decoder) error {
 	var out Announce
-	if err := r.fields(5, "announce"); err != nil {
+	if err := r.header(5, "announce", &out.Run); err != nil {
 		return err
 	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
-		return err
-	}
-	round, err := r.uint(maxUint64, "round")
-	if err != nil {
-		return err
-	}
-	member, err := r.uint(maxUint32, "member")
+	round, member, err := r.roundMember()
 	if err != nil {
 		return err
 	}
@@ -121,7 +105,7 @@ func (a *Announce) decode(r *decoder) error {
 	if err != nil {
 		return err
 	}
-	out.Round, out.Member, out.Size = round, uint32(member), uint32(size)
+	out.Round, out.Member, out.Size = round, member, uint32(size)
 	*a = out
 	return nil
 }

@@ -15,17 +15,13 @@ func (s *StateRequest) Validate(*Limits) error { return nil }
 func (s *StateRequest) sizeHint() int { return 1 + 34 + 9 }
 
 func (s *StateRequest) encode(w *encoder) {
-	w.fields(2)
-	w.bytes(s.Run[:])
+	w.header(2, &s.Run)
 	w.uint(s.FromHeight)
 }
 
 func (s *StateRequest) decode(r *decoder) error {
 	var out StateRequest
-	if err := r.fields(2, "state request"); err != nil {
-		return err
-	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
+	if err := r.header(2, "state request", &out.Run); err != nil {
 		return err
 	}
 	h, err := r.uint(maxUint64, "from height")
@@ -85,8 +81,7 @@ func (s *StateResponse) sizeHint() int {
 }
 
 func (s *StateResponse) encode(w *encoder) {
-	w.fields(7)
-	w.bytes(s.Run[:])
+	w.header(7, &s.Run)
 	w.uint(s.Height)
 	w.uint(s.Round)
 	w.floats(s.X)
@@ -97,10 +92,7 @@ func (s *StateResponse) encode(w *encoder) {
 
 func (s *StateResponse) decode(r *decoder) error {
 	var out StateResponse
-	if err := r.fields(7, "state response"); err != nil {
-		return err
-	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
+	if err := r.header(7, "state response", &out.Run); err != nil {
 		return err
 	}
 	var err error
@@ -145,8 +137,7 @@ func (m *MsgRequest) sizeHint() int { return 1 + 34 + 5 + 32*len(m.Digests) }
 
 // encode writes [Run, digests as one bin].
 func (m *MsgRequest) encode(w *encoder) {
-	w.fields(2)
-	w.bytes(m.Run[:])
+	w.header(2, &m.Run)
 	all := make([]byte, 0, 32*len(m.Digests))
 	for _, d := range m.Digests {
 		all = append(all, d[:]...)
@@ -156,10 +147,7 @@ func (m *MsgRequest) encode(w *encoder) {
 
 func (m *MsgRequest) decode(r *decoder) error {
 	var out MsgRequest
-	if err := r.fields(2, "message request"); err != nil {
-		return err
-	}
-	if err := r.fixed(out.Run[:], "run"); err != nil {
+	if err := r.header(2, "message request", &out.Run); err != nil {
 		return err
 	}
 	n, err := r.blockLen(32, r.lim.MaxDigests, "digests")

@@ -49,6 +49,7 @@ func TestClippingDefeatsShiftBack(t *testing.T) {
 		t.Skip("trains 10,000 + 3000 rounds")
 	}
 	s := Default()
+	s.Schedule = 1000 // the authors' schedule, as the Figure 1 presets use
 	s.EvalEvery = 100
 	clip, err := Run(context.Background(), s, nil, nil)
 	if err != nil {

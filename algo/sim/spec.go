@@ -96,13 +96,14 @@ type Spec struct {
 
 // Default returns the paper's Figure 1 setting (a9a, 15 honest + 5 Byzantine members each holding all
 // the data, Shift-Back, coordinate-wise median with buckets of 2, 20% sampled, b = 32, γ = 0.1, λ = 1,
-// one full round every 1000 rounds, 10,000 rounds).
+// 10,000 rounds) with Algorithm 1's coin: a full round with probability p = 0.001 (≈ min{C/n, b/m}).
+// The presets replace the coin by the authors' code's schedule of one full round every 1000 rounds.
 func Default() Spec {
 	return Spec{
 		Data: "a9a", Normalize: true, Split: "full", Model: "logreg", Hidden: 16, L2: 0.01,
 		Members: 20, Byzantine: 5, Attack: "shb",
 		Variant: "marina-pp", Aggregator: "cm", Bucket: 2, AggByzantine: -1, Compressor: "none",
-		P: 0.001, Schedule: 1000, Participation: 0.2, LR: 0.1, Lambda: 1, Batch: 32, Momentum: 0.9,
+		P: 0.001, Schedule: 0, Participation: 0.2, LR: 0.1, Lambda: 1, Batch: 32, Momentum: 0.9,
 		Rounds: 10000, Seed: 1, EvalEvery: 25,
 	}
 }

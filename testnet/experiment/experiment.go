@@ -116,11 +116,14 @@ func with(base sim.Spec, name string, edit func(*sim.Spec)) Series {
 }
 
 // FromPreset returns the named preset over base (normally sim.Default()).
+// Every preset uses the authors' schedule (one full round at the start of each of their epochs of
+// 1000 rounds), which is what produced the paper's figure.
 func FromPreset(name string, base sim.Spec, seeds []uint64) (*Experiment, error) {
 	p, ok := presets[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown preset %q (have %s)", ErrConfig, name, strings.Join(Presets(), ", "))
 	}
+	base.Schedule = 1000
 	return &Experiment{Preset: name, Seeds: seeds, Series: p(base)}, nil
 }
 

@@ -10,10 +10,6 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
-	"github.com/byzpp/byzpp/node/genesis"
-	"github.com/byzpp/byzpp/p2p"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 // BenchmarkRound runs n honest peers on an in-memory network (mocknet, real time: the CPU a round
@@ -39,35 +35,12 @@ func benchRound(b *testing.B, n int) {
 	spec.Members, spec.Byzantine, spec.Attack = n, 0, "none"
 	spec.Participation, spec.Schedule, spec.EvalEvery = 0.2, 1000, 1000
 	spec.Rounds = b.N
-	keys, ids := testKeys(b, n)
-	g := &genesis.Genesis{Version: genesis.Version, Name: "bench", Members: ids, Spec: spec, Timeouts: genesis.DefaultTimeouts()}
-	if err := g.Validate(); err != nil {
-		b.Fatal(err)
-	}
+	keys, g := testGenesis(b, "bench", spec)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mn := mocknet.New()
-	defer mn.Close()
 	logger := slog.New(slog.DiscardHandler)
-	var hosts []*p2p.Host
-	for i, k := range keys {
-		lh, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/10.0.1.%d/tcp/4001", i+1)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer h.Close()
-		hosts = append(hosts, h)
-	}
-	if err := mn.LinkAll(); err != nil {
-		b.Fatal(err)
-	}
-	if err := mn.ConnectAllButSelf(); err != nil {
-		b.Fatal(err)
-	}
+	hosts, closeHosts := mockHosts(ctx, b, keys, 1, logger)
+	defer closeHosts()
 	var nodes []*Node
 	for i, k := range keys {
 		nd, err := New(Config{Genesis: g, Key: k, Host: hosts[i], Logger: logger})

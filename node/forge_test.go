@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/p2p"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
@@ -16,8 +15,7 @@ import (
 func pairOfNodes(t testing.TB, n int, attacks map[int]string) []*Node {
 	t.Helper()
 	spec := adversarialSpec(n, 10)
-	keys, ids := testKeys(t, n)
-	g := &genesis.Genesis{Version: genesis.Version, Name: "forge", Members: ids, Spec: spec, Timeouts: genesis.DefaultTimeouts()}
+	keys, g := testGenesis(t, "forge", spec)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	mn := mocknet.New()

@@ -11,11 +11,8 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
-	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 // netPlan describes one adversarial run on a mocknet, run inside testing/synctest (fake clock).
@@ -62,36 +59,17 @@ func (r *netRun) record(i int) func(uint64, [32]byte) {
 func runNet(t *testing.T, plan netPlan) *netRun {
 	t.Helper()
 	n := plan.spec.Members
-	keys, ids := testKeys(t, n)
-	g := &genesis.Genesis{Version: genesis.Version, Name: "byz", Members: ids, Spec: plan.spec, Timeouts: genesis.DefaultTimeouts()}
-	if err := g.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	keys, g := testGenesis(t, "byz", plan.spec)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mn := mocknet.New()
-	defer mn.Close()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel}))
 	r := &netRun{plan: plan, nodes: make([]*Node, n), digests: make([]map[uint64][32]byte, n),
 		errs: make([]error, n), starts: make([]int, n)}
-	for i, k := range keys {
-		lh, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/10.0.1.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
-		r.hosts = append(r.hosts, h)
+	hosts, closeHosts := mockHosts(ctx, t, keys, 1, logger)
+	defer closeHosts()
+	r.hosts = hosts
+	for i := range r.digests {
 		r.digests[i] = map[uint64][32]byte{}
-	}
-	if err := mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := mn.ConnectAllButSelf(); err != nil {
-		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	newNode := func(i int, key crypto.PrivKey, onCommit func(uint64, [32]byte)) *Node {

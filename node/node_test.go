@@ -15,12 +15,8 @@ import (
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
-	"github.com/byzpp/byzpp/node/genesis"
-	"github.com/byzpp/byzpp/p2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 // smallSpec is the brief's test run: a9a, 4 members, half sampled, a full round every 10.
@@ -105,36 +101,13 @@ func (c *cluster) record(i int) func(uint64, [32]byte) {
 // decided `rounds` rounds (or the fake-clock deadline passes), and returns the cluster.
 func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint64) *cluster {
 	t.Helper()
-	keys, ids := testKeys(t, spec.Members)
-	g := &genesis.Genesis{Version: genesis.Version, Name: "test", Members: ids, Spec: spec, Timeouts: genesis.DefaultTimeouts()}
-	if err := g.Validate(); err != nil {
-		t.Fatal(err)
-	}
+	keys, g := testGenesis(t, "test", spec)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mn := mocknet.New()
-	defer mn.Close()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c := &cluster{}
-	var hosts []*p2p.Host
-	for i, k := range keys {
-		lh, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/10.0.0.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
-		hosts = append(hosts, h)
-	}
-	if err := mn.LinkAll(); err != nil {
-		t.Fatal(err)
-	}
-	if err := mn.ConnectAllButSelf(); err != nil {
-		t.Fatal(err)
-	}
+	hosts, closeHosts := mockHosts(ctx, t, keys, 0, logger)
+	defer closeHosts()
 	for i, k := range keys {
 		c.digests = append(c.digests, map[uint64][32]byte{})
 		nd, err := New(Config{Genesis: g, Key: k, Host: hosts[i], Attack: attacks[i], Logger: logger, OnCommit: c.record(i)})

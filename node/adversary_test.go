@@ -20,65 +20,54 @@ func skipShort(t *testing.T) {
 	}
 }
 
-func TestAdversaryBadAggregate(t *testing.T) {
+// TestAdversaryNamed: one Byzantine member runs one attack; the honest members keep training and
+// agree, at least one of them names the culprit for that offence and, where innocent only, no honest
+// member is ever named for it.
+func TestAdversaryNamed(t *testing.T) {
 	skipShort(t)
-	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 20), attacks: map[int]string{3: AttackBadAgg}, rounds: 20})
-		r.checkHonest(t)
-		if got := r.blame(3, blameBadProposal); got == 0 {
-			t.Error("no honest member refused a bad-aggregate proposal")
-		}
-		if got := r.blame(0, blameBadProposal) + r.blame(1, blameBadProposal) + r.blame(2, blameBadProposal); got != 0 {
-			t.Errorf("honest leaders blamed for %d bad proposals", got)
-		}
-		t.Logf("bad-aggregate proposals refused: %d", r.blame(3, blameBadProposal))
-	})
-}
-
-func TestAdversaryEquivocatingLeader(t *testing.T) {
-	skipShort(t)
-	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 20), attacks: map[int]string{3: AttackEquivocate}, rounds: 20})
-		r.checkHonest(t)
+	cases := []struct {
+		name    string
+		attack  string
+		culprit int
+		rounds  int
+		kind    string // the blame kind the culprit must be named for
+		// innocent: no honest member may be named for kind either.
+		innocent bool
+		// reject, if set, is a gossip rejection reason the honest members must have counted.
+		reject string
+	}{
+		{"bad-aggregate", AttackBadAgg, 3, 20, blameBadProposal, true, ""},
 		// A peer that only ever sees one version in time cannot prove anything; at least one must.
-		if got := r.blame(3, blameEquivocate); got == 0 {
-			t.Error("no honest member named the equivocator")
-		}
-		if got := r.blame(0, blameEquivocate) + r.blame(1, blameEquivocate) + r.blame(2, blameEquivocate); got != 0 {
-			t.Errorf("honest members blamed for %d equivocations", got)
-		}
-	})
-}
-
-func TestAdversaryDoubleVoter(t *testing.T) {
-	skipShort(t)
-	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 30), attacks: map[int]string{2: AttackDoubleVote}, rounds: 30})
-		r.checkHonest(t)
-		if got := r.blame(2, blameEquivocate); got == 0 {
-			t.Error("no honest member named the double voter")
-		}
-	})
-}
-
-func TestAdversaryCensoringLeader(t *testing.T) {
-	skipShort(t)
-	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 20), attacks: map[int]string{3: AttackCensor}, rounds: 20})
-		r.checkHonest(t)
-		if got := r.blame(3, blameCensor); got == 0 {
-			t.Error("no honest member named the censoring leader")
-		}
-		for _, i := range []int{0, 1, 2} {
-			if got := r.blame(i, blameCensor); got != 0 {
-				t.Errorf("honest member %d named as censor %d times", i, got)
-			}
-		}
-		// The censor's proposals were refused, so honest members' messages made it into decisions:
+		{"equivocating-leader", AttackEquivocate, 3, 20, blameEquivocate, true, ""},
+		{"double-voter", AttackDoubleVote, 2, 30, blameEquivocate, false, ""},
+		// The censor's proposals are refused, so honest members' messages make it into decisions:
 		// every round an honest member committed re-derives from a proposal including every sampled
 		// honest member whose message it held (checked indirectly by agreement and by the count).
-		t.Logf("censored proposals refused: %d", r.blame(3, blameCensor))
-	})
+		{"censoring-leader", AttackCensor, 3, 20, blameCensor, true, ""},
+		{"unsampled-sender", AttackUnsampled, 0, 15, blameInvalid, false, "not-sampled"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := runNet(t, netPlan{spec: adversarialSpec(4, c.rounds), attacks: map[int]string{c.culprit: c.attack}, rounds: uint64(c.rounds)})
+				r.checkHonest(t)
+				if got := r.blame(c.culprit, c.kind); got == 0 {
+					t.Errorf("no honest member named member %d (%s) for %s", c.culprit, c.attack, c.kind)
+				}
+				if c.innocent {
+					for i := range 4 {
+						if got := r.blame(i, c.kind); i != c.culprit && got != 0 {
+							t.Errorf("honest member %d named for %s %d times", i, c.kind, got)
+						}
+					}
+				}
+				if rej := r.rejects(); c.reject != "" && rej[c.reject] == 0 {
+					t.Errorf("no %s rejection: %v", c.reject, rej)
+				}
+				t.Logf("member %d named for %s %d times", c.culprit, c.kind, r.blame(c.culprit, c.kind))
+			})
+		})
+	}
 }
 
 func TestAdversaryWithholdingVoter(t *testing.T) {
@@ -131,20 +120,6 @@ func TestAdversaryInvalidMessages(t *testing.T) {
 			t.Errorf("no honest member graylisted the forger; scores of member 3: %v", []float64{r.scores[0][3], r.scores[1][3], r.scores[2][3]})
 		}
 		t.Logf("rejections %v; graylisted by %d honest members", rej, graylisted)
-	})
-}
-
-func TestAdversaryUnsampledSender(t *testing.T) {
-	skipShort(t)
-	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 15), attacks: map[int]string{0: AttackUnsampled}, rounds: 15})
-		r.checkHonest(t)
-		if rej := r.rejects(); rej["not-sampled"] == 0 {
-			t.Errorf("no not-sampled rejection: %v", rej)
-		}
-		if got := r.blame(0, blameInvalid); got == 0 {
-			t.Error("the unsampled sender was not named")
-		}
 	})
 }
 

@@ -100,9 +100,7 @@ func compassSearch(inputs [][]float64) float64 {
 		}
 	}
 	if d == 2 {
-		for _, e := range [][]float64{{1, 1}, {1, -1}, {-1, 1}, {-1, -1}} {
-			dirs = append(dirs, e)
-		}
+		dirs = append(dirs, [][]float64{{1, 1}, {1, -1}, {-1, 1}, {-1, -1}}...)
 	}
 	best := math.Inf(1)
 	for _, s := range starts {

@@ -99,14 +99,6 @@ func (s *store) load() (state, cons []byte, err error) {
 	return state, cons, nil
 }
 
-// writeChecked writes payload atomically with its checksum.
-func writeChecked(path string, payload []byte) error {
-	sum := sha256.Sum256(payload)
-	buf := make([]byte, 0, len(fileMagic)+len(sum)+len(payload))
-	buf = append(append(append(buf, fileMagic...), sum[:]...), payload...)
-	return writeAtomic(path, buf)
-}
-
 // writeAtomic replaces path with data: temporary file, fsync, rename, directory fsync.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/byzpp/byzpp/algo/data"
-	"github.com/byzpp/byzpp/algo/vec"
 )
 
 // LogReg is L2-regularised logistic regression without a bias term (the paper's Figure 1 objective):
@@ -43,28 +42,13 @@ func (m *LogReg) Init(uint64) []float64 { return make([]float64, m.features) }
 func (m *LogReg) Loss(x []float64, d *data.Dataset, rows []int) float64 {
 	checkDims(m, x, nil, false)
 	sum, n := pass(x, d, rows, nil)
-	return m.finishLoss(x, sum, n)
+	return meanLoss(x, m.l2, sum, n)
 }
 
 // Grad writes ∇f(x) over the given rows into grad and returns f(x).
 func (m *LogReg) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) float64 {
 	checkDims(m, x, grad, true)
 	sum, n := pass(x, d, rows, grad)
-	if n > 0 {
-		fn := float64(n)
-		for j := range grad {
-			grad[j] /= fn
-		}
-	}
-	vec.Axpy(m.l2, x, grad)
-	return m.finishLoss(x, sum, n)
-}
-
-// finishLoss turns the sum of n row losses into the mean plus the penalty.
-func (m *LogReg) finishLoss(x []float64, sum float64, n int) float64 {
-	mean := 0.0
-	if n > 0 {
-		mean = sum / float64(n)
-	}
-	return float64(0.5*m.l2*vec.SqNorm(x)) + mean
+	meanGrad(x, grad, m.l2, n)
+	return meanLoss(x, m.l2, sum, n)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/byzpp/byzpp/algo/data"
 	"github.com/byzpp/byzpp/algo/rng"
-	"github.com/byzpp/byzpp/algo/vec"
 )
 
 // MLP is a one-hidden-layer network for binary classification: h = tanh(W1ᵀa + b1), output
@@ -112,12 +111,12 @@ func (m *MLP) Loss(x []float64, d *data.Dataset, rows []int) float64 {
 	checkDims(m, x, nil, false)
 	n := rowCount(d, rows)
 	if n <= chunkRows { // one chunk, as chunkedPass would do, without allocating its closure
-		return m.finishLoss(x, m.passRows(x, d, rows, 0, n, nil), n)
+		return meanLoss(x, m.l2, m.passRows(x, d, rows, 0, n, nil), n)
 	}
 	sum := chunkedPass(n, nil, func(lo, hi int, _ []float64) float64 {
 		return m.passRows(x, d, rows, lo, hi, nil)
 	})
-	return m.finishLoss(x, sum, n)
+	return meanLoss(x, m.l2, sum, n)
 }
 
 // Grad writes the gradient of Loss into grad and returns the loss. Passes of more than chunkRows rows
@@ -133,14 +132,8 @@ func (m *MLP) Grad(x []float64, d *data.Dataset, rows []int, grad []float64) flo
 			return m.passRows(x, d, rows, lo, hi, g)
 		})
 	}
-	if n > 0 {
-		fn := float64(n)
-		for j := range grad {
-			grad[j] /= fn
-		}
-	}
-	vec.Axpy(m.l2, x, grad)
-	return m.finishLoss(x, sum, n)
+	meanGrad(x, grad, m.l2, n)
+	return meanLoss(x, m.l2, sum, n)
 }
 
 // passRows visits rows from..to−1 of the row list (rowAt(rows, i)), single-threaded in naive order, and
@@ -187,13 +180,4 @@ func (m *MLP) passRows(x []float64, d *data.Dataset, rows []int, from, to int, g
 		}
 	}
 	return linear + logs.value()
-}
-
-// finishLoss turns the sum of n row losses into the mean plus the penalty.
-func (m *MLP) finishLoss(x []float64, sum float64, n int) float64 {
-	mean := 0.0
-	if n > 0 {
-		mean = sum / float64(n)
-	}
-	return float64(0.5*m.l2*vec.SqNorm(x)) + mean
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/byzpp/byzpp/algo/data"
+	"github.com/byzpp/byzpp/algo/vec"
 )
 
 // Model is a differentiable objective over a data set: the mean per-row loss plus an L2 penalty.
@@ -117,4 +118,26 @@ func checkDims(m Model, x, grad []float64, withGrad bool) {
 		panic(fmt.Sprintf("model: %s of dimension %d called with len(x) = %d, len(grad) = %d",
 			m.Name(), m.Dim(), len(x), len(grad)))
 	}
+}
+
+// meanLoss turns the sum of n row losses into their mean plus the L2 penalty ½·l2·‖x‖² (the mean of no
+// rows is 0).
+func meanLoss(x []float64, l2, sum float64, n int) float64 {
+	mean := 0.0
+	if n > 0 {
+		mean = sum / float64(n)
+	}
+	return float64(0.5*l2*vec.SqNorm(x)) + mean
+}
+
+// meanGrad turns the sum of n row gradients held in grad into their mean plus the penalty's gradient
+// l2·x.
+func meanGrad(x, grad []float64, l2 float64, n int) {
+	if n > 0 {
+		fn := float64(n)
+		for j := range grad {
+			grad[j] /= fn
+		}
+	}
+	vec.Axpy(l2, x, grad)
 }

@@ -24,7 +24,7 @@ func TestJournalKeepsLatestOfEachKind(t *testing.T) {
 		}
 	}
 	s.close()
-	state, cons, err := (&store{dir: dir}).load()
+	state, cons, _, err := (&store{dir: dir}).load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 		if err := os.WriteFile(path, torn, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		state, _, err := (&store{dir: dir}).load()
+		state, _, _, err := (&store{dir: dir}).load()
 		if err != nil || string(state) != "first" {
 			t.Fatalf("cut %d: loaded %q, %v; want the record before the torn one", cut, state, err)
 		}
@@ -69,7 +69,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.close()
-	if state, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "third" {
+	if state, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "third" {
 		t.Fatalf("after append: %q, %v", state, err)
 	}
 }
@@ -95,7 +95,7 @@ func TestJournalCompacts(t *testing.T) {
 	if info.Size() > journalCompactAt+int64(len(big))+recordHeader {
 		t.Fatalf("journal is %d bytes: never compacted", info.Size())
 	}
-	state, cons, err := (&store{dir: dir}).load()
+	state, cons, _, err := (&store{dir: dir}).load()
 	if err != nil || len(state) != len(big) || state[0] != 29 || cons == nil {
 		t.Fatalf("after compaction: state %d bytes (first %v), consensus %v, %v", len(state), state[:1], cons != nil, err)
 	}
@@ -115,12 +115,12 @@ func TestJournalFallsBackToCheckedFilesAndRejectsBadHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.close()
-	state, cons, err := s.load()
+	state, cons, _, err := s.load()
 	if err != nil || string(state) != "old state" || cons == nil {
 		t.Fatalf("got %q, %v, %v", state, cons != nil, err)
 	}
 	_ = os.WriteFile(filepath.Join(dir, journalFile), []byte("not a journal"), 0o600)
-	if _, _, err := s.load(); !errors.Is(err, ErrCorrupt) {
+	if _, _, _, err := s.load(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("bad header: %v, want ErrCorrupt", err)
 	}
 }
@@ -182,7 +182,7 @@ func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	if err := s.saveState([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	if state, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "b" {
+	if state, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "b" {
 		t.Fatalf("loaded %q, %v", state, err)
 	}
 	s.close()

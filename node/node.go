@@ -79,6 +79,9 @@ type Node struct {
 	blames     blameBook // misbehaviour named per member (blame.go)
 
 	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
+
+	// restoredCorrupt records that New found StateDir damaged (persist.go) and ignored what failed.
+	restoredCorrupt bool
 }
 
 // New builds a node: it loads the data, builds the training setup and restores persisted state. It

@@ -79,24 +79,48 @@ func (s *store) close() {
 }
 
 // load returns the latest persisted payload of each kind (nil if none): from the journal, else from
-// the checked file an earlier version wrote.
-func (s *store) load() (state, cons []byte, err error) {
-	latest, _, err := readJournal(filepath.Join(s.dir, journalFile))
+// the checked file an earlier version wrote. dropped is how many bytes of the journal follow its last
+// intact record (a torn last append after a crash, or corruption): they are ignored, and truncated
+// away when the journal is next opened for appending.
+func (s *store) load() (state, cons []byte, dropped int64, err error) {
+	path := filepath.Join(s.dir, journalFile)
+	latest, valid, err := readJournal(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
+	}
+	if info, err := os.Stat(path); err == nil && info.Size() > valid && valid > 0 {
+		dropped = info.Size() - valid
 	}
 	state, cons = latest[kindState], latest[kindConsensus]
 	if state == nil {
 		if state, err = readChecked(filepath.Join(s.dir, stateFile)); err != nil {
-			return nil, nil, err
+			return nil, nil, dropped, err
 		}
 	}
 	if cons == nil {
 		if cons, err = readChecked(filepath.Join(s.dir, consensusFile)); err != nil {
-			return nil, nil, err
+			return nil, nil, dropped, err
 		}
 	}
-	return state, cons, nil
+	return state, cons, dropped, nil
+}
+
+// quarantine renames every persisted file in the directory to name+".corrupt" (replacing an earlier
+// one), so that the next start neither loads it nor appends to it, and an operator can still look at
+// it. It returns the names moved.
+func (s *store) quarantine() ([]string, error) {
+	var moved []string
+	for _, name := range []string{journalFile, stateFile, consensusFile} {
+		path := filepath.Join(s.dir, name)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.Rename(path, path+".corrupt"); err != nil {
+			return moved, err
+		}
+		moved = append(moved, name)
+	}
+	return moved, nil
 }
 
 // writeAtomic replaces path with data: temporary file, fsync, rename, directory fsync.
@@ -151,16 +175,45 @@ func readChecked(path string) ([]byte, error) {
 	return payload, nil
 }
 
-// restore returns the state to start from and the consensus state to resume, from StateDir.
+// restore returns the state to start from and the consensus state to resume, from StateDir. A
+// persisted state that fails its checks is never loaded: a volunteer's peer should not refuse to start
+// because its disk flipped a bit, and every decided state can be fetched again, certified, from the
+// other members. So corruption is logged, the damaged files are quarantined, and the peer starts
+// from the genesis state and catches up (sync.go, catchup.go). Only I/O errors stop New.
 func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 	fresh := method.NewState(nd.setup.X0)
 	if nd.store == nil {
 		return fresh, nil, nil
 	}
+	st, ps, err := nd.restoreFrom(fresh)
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrBadState) {
+		moved, qerr := nd.store.quarantine()
+		if qerr != nil {
+			return nil, nil, fmt.Errorf("%w (quarantining it: %w)", err, qerr)
+		}
+		nd.log.Error("persisted state is corrupt: not loaded; starting from the genesis state and refetching from peers",
+			"err", err, "quarantined", moved)
+		nd.latest = nil
+		nd.restoredCorrupt = true
+		return fresh, nil, nil
+	}
+	return st, ps, err
+}
+
+// restoreFrom loads and checks what StateDir holds; errors wrapping ErrCorrupt or ErrBadState mean
+// the files cannot be trusted.
+func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.PersistentState, error) {
 	st := fresh
-	raw, craw, err := nd.store.load()
+	raw, craw, dropped, err := nd.store.load()
 	if err != nil {
 		return nil, nil, err
+	}
+	if dropped > 0 {
+		// A crash mid-append tears the last record; anything else is corruption. Either way only the
+		// intact records before it are used, and the peer refetches what it lacks.
+		nd.log.Warn("journal has bytes after its last intact record; using the intact records before them",
+			"dropped_bytes", dropped)
+		nd.restoredCorrupt = true
 	}
 	if raw != nil {
 		var resp wire.StateResponse

@@ -26,6 +26,8 @@ type netPlan struct {
 	// StateDir and host then resumes after crashPause.
 	crashAt    map[int]uint64
 	crashPause time.Duration
+	// beforeRestart, if set, runs on a crashed member's StateDir before its new Node is built.
+	beforeRestart func(stateDir string)
 	// probe, if set, looks at the running network just before shutdown.
 	probe func(*netRun)
 }
@@ -34,6 +36,7 @@ type netPlan struct {
 // member committed, and the honest peers' view of the others' peer scores just before shutdown.
 type netRun struct {
 	plan    netPlan
+	dir     string // member i's StateDir is dir/i
 	nodes   []*Node
 	hosts   []*p2p.Host
 	mu      sync.Mutex
@@ -72,6 +75,7 @@ func runNet(t *testing.T, plan netPlan) *netRun {
 		r.digests[i] = map[uint64][32]byte{}
 	}
 	dir := t.TempDir()
+	r.dir = dir
 	newNode := func(i int, key crypto.PrivKey, onCommit func(uint64, [32]byte)) *Node {
 		nd, err := New(Config{Genesis: g, Key: key, Host: r.hosts[i], Attack: plan.attacks[i], Logger: logger,
 			StateDir: filepath.Join(dir, fmt.Sprint(i)), OnCommit: onCommit})
@@ -150,6 +154,9 @@ func (r *netRun) member(ctx, crashCtx context.Context, i int, restart func() *No
 		return
 	}
 	time.Sleep(r.plan.crashPause)
+	if f := r.plan.beforeRestart; f != nil {
+		f(filepath.Join(r.dir, fmt.Sprint(i)))
+	}
 	nd = restart()
 	r.mu.Lock()
 	r.nodes[i] = nd

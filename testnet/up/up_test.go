@@ -27,7 +27,7 @@ var (
 )
 
 // buildPeer builds the peer binary once for all the end-to-end tests.
-func buildPeer(t *testing.T) string {
+func buildPeer(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds the peer binary and runs real processes")

@@ -43,6 +43,8 @@ type attackMode struct {
 	mute, wrongDigest, badAgg, equivocate, doubleVote bool
 	censor, withhold, invalid, unsampled, spam        bool
 	learning                                          attack.Attack // nil when the member's round messages are honest
+	// falseState is the false-state attack answering state requests (attack_falsestate.go), or "".
+	falseState string
 }
 
 // forges reports whether this peer publishes messages its own validators would refuse (they must let
@@ -63,6 +65,12 @@ var protocolAttacks = map[string]func(*attackMode){
 	AttackInvalid:     func(a *attackMode) { a.invalid = true },
 	AttackUnsampled:   func(a *attackMode) { a.unsampled = true },
 	AttackSpam:        func(a *attackMode) { a.spam = true },
+}
+
+func init() {
+	for _, name := range falseStateAttacks {
+		protocolAttacks[name] = func(a *attackMode) { a.falseState = name }
+	}
 }
 
 // parseAttack parses a comma-separated list of attack names. A learning-level attack may carry
@@ -106,5 +114,6 @@ func parseAttack(spec string) (attackMode, error) {
 
 func attackNames() string {
 	return strings.Join([]string{AttackMute, AttackWrongDigest, AttackBadAgg, AttackEquivocate, AttackDoubleVote,
-		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam}, ", ")
+		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam, AttackFalseStateDigest,
+		AttackFalseStateQuorum, AttackFalseStateBadSig, AttackFalseStateOtherHeight, AttackFalseStateOlder}, ", ")
 }

@@ -74,6 +74,7 @@ func (nd *Node) saveDecided(resp *wire.StateResponse, certified bool) error {
 		return err
 	}
 	nd.mu.Lock()
+	nd.keepPreviousDecidedLocked()
 	if certified {
 		nd.latest, nd.latestCand = raw, nil
 	} else {

@@ -29,7 +29,7 @@
 // "double-vote", "censor" (leave out honest messages, propose late), "withhold" (never vote),
 // "invalid" (malformed, oversized, NaN, wrong-dimension, non-leader, unsampled, badly signed, replayed
 // messages and malformed stream requests), "unsampled" and "spam" (rate-bounded duplicate, stale and
-// future messages). The attacks live in attack_*.go and reach the protocol through one-line hooks.
+// future messages), and the "falsestate-*" lies served to state requests (attack_falsestate.go). The attacks live in attack_*.go and reach the protocol through one-line hooks.
 //
 // The honest side's answers: gossip verdicts (Reject feeds peer scoring, which graylists a forger),
 // re-derivation of every proposal, refusal of a fresh proposal that omits a message held for longer

@@ -72,11 +72,15 @@ type Node struct {
 	// latestCand is the last decided round with a candidate certificate, until servedState
 	// certifies it into latest (lazycert.go).
 	latestCand *wire.StateResponse
-	faulty     map[int]bool
-	sigs       sigCache     // envelopes already accepted (sigcache.go)
-	verified   atomic.Int64 // Ed25519 signatures of envelopes checked so far, for Status
-	status     Status
-	blames     blameBook // misbehaviour named per member (blame.go)
+	// byzPrevState is a false-state attacker's previous decided state (attack_falsestate.go).
+	byzPrevState *wire.StateResponse
+	// statesRejected counts state responses from peers that failed verifyState.
+	statesRejected atomic.Uint64
+	faulty         map[int]bool
+	sigs           sigCache     // envelopes already accepted (sigcache.go)
+	verified       atomic.Int64 // Ed25519 signatures of envelopes checked so far, for Status
+	status         Status
+	blames         blameBook // misbehaviour named per member (blame.go)
 
 	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 

@@ -44,6 +44,9 @@ type Status struct {
 	DirectMsgsIn  int64 `json:"direct_msgs_in"`
 	DirectMsgsOut int64 `json:"direct_msgs_out"`
 	SigsVerified  int64 `json:"sigs_verified"`
+	// StatesRejected counts state responses from peers that failed verification (forged or short
+	// certificate, state not the certified one, wrong height); the peer then asked another member.
+	StatesRejected uint64 `json:"states_rejected"`
 	// Peers is how many peers the host is connected to (members or not: DHT and relay peers count).
 	Peers int         `json:"peers"`
 	Curve []sim.Point `json:"curve"`
@@ -61,6 +64,7 @@ func (nd *Node) Status() Status {
 	s.Blame = nd.blameSnapshotLocked()
 	s.RejectedBy = maps.Clone(s.RejectedBy)
 	s.Peers = len(nd.cfg.Host.Peers())
+	s.StatesRejected = nd.statesRejected.Load()
 	return s
 }
 

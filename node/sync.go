@@ -156,6 +156,9 @@ func (nd *Node) serveState(_ context.Context, _ peer.ID, req []byte) ([]byte, er
 	if latest == nil {
 		return nil, ErrNoState
 	}
+	if nd.atk.falseState != "" {
+		return nd.falsifyState(latest)
+	}
 	return latest, nil
 }
 
@@ -204,6 +207,8 @@ func (nd *Node) stateFrom(ctx context.Context, p peer.ID, from uint64) (*wire.St
 		return nil, err
 	}
 	if err := nd.verifyState(&resp); err != nil {
+		nd.statesRejected.Add(1)
+		nd.log.Warn("refused a state from a peer; asking the next", "peer", p, "height", resp.Height, "err", err)
 		return nil, fmt.Errorf("state from %s: %w", p, err)
 	}
 	return &resp, nil

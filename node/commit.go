@@ -58,6 +58,11 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 	if err := nd.saveDecided(resp, false); err != nil {
 		nd.log.Error("persisting decided state", "height", d.Height, "err", err)
 	}
+	if h := nd.hooks.afterDecided; h != nil {
+		if nd.hooks.crashed = h(d.Height); nd.hooks.crashed != nil {
+			return
+		}
+	}
 	nd.loop.decided++
 	nd.noteSilent(d.Height) // blame.go: name members that signed no vote at this height
 	// Attempts 0..d.Round−1 of this height were abandoned.

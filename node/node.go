@@ -84,6 +84,8 @@ type Node struct {
 
 	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 
+	hooks crashHooks // tests only: stop the loop at exact points of a round, as a crash would
+
 	// restoredCorrupt records that New found StateDir damaged (persist.go) and ignored what failed.
 	restoredCorrupt bool
 }
@@ -171,6 +173,18 @@ func (nd *Node) consensusConfig() consensus.Config {
 		MaxFutureHeights: maxFutureHeights,
 		Logger:           nd.log.With("component", "consensus"),
 	}
+}
+
+// crashHooks let tests stop the event loop at the exact points of a round where a crash matters for
+// safety. Both are nil outside tests; an error from either stops Run with that error at once, with
+// nothing more persisted or sent — what a killed process leaves behind.
+type crashHooks struct {
+	// beforeSend runs for each consensus message after what the loop persisted is durable and
+	// before the message leaves.
+	beforeSend func(m consensus.Message) error
+	// afterDecided runs once a decided state is persisted, before the next height starts.
+	afterDecided func(height uint64) error
+	crashed      error // set by afterDecided's error, returned by drain
 }
 
 // ErrFatal wraps errors that stop Run (the peer cannot continue safely, e.g. persistence failed).

@@ -239,6 +239,11 @@ func (nd *Node) drain(ctx context.Context) error {
 			}
 		}
 		for _, m := range rd.Messages {
+			if h := nd.hooks.beforeSend; h != nil {
+				if err := h(m); err != nil {
+					return err
+				}
+			}
 			nd.send(ctx, m)
 		}
 		for _, v := range rd.Relay {
@@ -263,6 +268,9 @@ func (nd *Node) drain(ctx context.Context) error {
 		}
 		for _, d := range decisions {
 			nd.apply(ctx, d)
+			if err := nd.hooks.crashed; err != nil {
+				return err
+			}
 		}
 		nd.maybePropose()
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,6 +27,11 @@ type netPlan struct {
 	// StateDir and host then resumes after crashPause.
 	crashAt    map[int]uint64
 	crashPause time.Duration
+	// install, if set, runs on every Node built for member i (incarnation 1, then 2 after a restart),
+	// e.g. to set crash hooks. A member whose Run returns errTestCrash is restarted like a crashAt one
+	// when restartOnCrash names it.
+	install        func(i, incarnation int, nd *Node)
+	restartOnCrash map[int]bool
 	// beforeRestart, if set, runs on a crashed member's StateDir before its new Node is built.
 	beforeRestart func(stateDir string)
 	// probe, if set, looks at the running network just before shutdown.
@@ -82,6 +88,9 @@ func runNet(t *testing.T, plan netPlan) *netRun {
 		if err != nil {
 			t.Fatalf("member %d: %v", i, err)
 		}
+		if plan.install != nil {
+			plan.install(i, r.starts[i]+1, nd)
+		}
 		return nd
 	}
 	crashCtx := make([]context.Context, n)
@@ -99,6 +108,9 @@ func runNet(t *testing.T, plan netPlan) *netRun {
 					crash()
 				}
 			}
+		}
+		if plan.restartOnCrash[i] && crashCtx[i] == nil {
+			crashCtx[i] = ctx
 		}
 		r.nodes[i] = newNode(i, k, onCommit)
 	}
@@ -149,7 +161,7 @@ func (r *netRun) member(ctx, crashCtx context.Context, i int, restart func() *No
 		r.errs[i] = nd.Run(ctx)
 		return
 	}
-	if err := nd.Run(crashCtx); err != nil || ctx.Err() != nil {
+	if err := nd.Run(crashCtx); (err != nil && !errors.Is(err, errTestCrash)) || ctx.Err() != nil {
 		r.errs[i] = err
 		return
 	}
@@ -255,3 +267,6 @@ func adversarialSpec(n, rounds int) sim.Spec {
 }
 
 var testLogLevel = slog.LevelError
+
+// errTestCrash is returned by crash hooks (Node.hooks) to stop a member's Run as a crash would.
+var errTestCrash = errors.New("test: simulated crash")

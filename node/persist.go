@@ -180,6 +180,12 @@ func readChecked(path string) ([]byte, error) {
 // because its disk flipped a bit, and every decided state can be fetched again, certified, from the
 // other members. So corruption is logged, the damaged files are quarantined, and the peer starts
 // from the genesis state and catches up (sync.go, catchup.go). Only I/O errors stop New.
+//
+// What is lost with the damaged records is the record of this peer's own votes and lock at the
+// height it was deciding (consensus.PersistentState). A peer that rejoins that same height at once
+// could sign a vote contradicting one it forgot (TestCrashAtRoundSteps shows a restart without that
+// record does). It usually rejoins later — it adopts a certified state the others reached while it
+// was down — but nothing here enforces that: such a peer counts against the f faults tolerated.
 func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 	fresh := method.NewState(nd.setup.X0)
 	if nd.store == nil {

@@ -94,6 +94,7 @@ func (nd *Node) saveDecided(resp *wire.StateResponse, certified bool) error {
 
 // advanceTo moves consensus and the loop to height k after the engine reached state k.
 func (nd *Node) advanceTo(ctx context.Context, k uint64) {
+	nd.amnesiaAdvance(k)
 	nd.loop.lastCommit = nd.loop.ticks
 	nd.loop.undecided = nil
 	st := nd.eng.State()

@@ -86,6 +86,8 @@ type Node struct {
 
 	hooks crashHooks // tests only: stop the loop at exact points of a round, as a crash would
 
+	amnesia amnesia // owned by the event loop (amnesia.go)
+
 	// restoredCorrupt records that New found StateDir damaged (persist.go) and ignored what failed.
 	restoredCorrupt bool
 }
@@ -156,6 +158,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	nd.current.Store(st.Round)
 	nd.loop.init()
+	nd.amnesia.active = nd.restoredCorrupt
 	nd.loop.curve = append(nd.loop.curve, nd.point(st))
 	return nd, nil
 }

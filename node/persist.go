@@ -184,8 +184,8 @@ func readChecked(path string) ([]byte, error) {
 // What is lost with the damaged records is the record of this peer's own votes and lock at the
 // height it was deciding (consensus.PersistentState). A peer that rejoins that same height at once
 // could sign a vote contradicting one it forgot (TestCrashAtRoundSteps shows a restart without that
-// record does). It usually rejoins later — it adopts a certified state the others reached while it
-// was down — but nothing here enforces that: such a peer counts against the f faults tolerated.
+// record does), so a peer restored from a damaged StateDir sits out the heights it may have voted at
+// (amnesia.go).
 func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 	fresh := method.NewState(nd.setup.X0)
 	if nd.store == nil {

@@ -239,6 +239,9 @@ func (nd *Node) drain(ctx context.Context) error {
 			}
 		}
 		for _, m := range rd.Messages {
+			if nd.abstains(m) { // amnesia.go: what it signed before may be forgotten
+				continue
+			}
 			if h := nd.hooks.beforeSend; h != nil {
 				if err := h(m); err != nil {
 					return err

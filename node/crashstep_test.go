@@ -1,6 +1,8 @@
 package node
 
 import (
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -47,27 +49,30 @@ func (s *signedVotes) note(incarnation int, v consensus.Vote) {
 func TestCrashAtRoundSteps(t *testing.T) {
 	skipShort(t)
 	const crashHeight, rounds, member = 5, 15, 2
+	crashAtPrevote := func(nd *Node, votes *signedVotes, crashed *consensus.Vote) {
+		nd.hooks.beforeSend = func(m consensus.Message) error {
+			if m.Kind != consensus.KindVote {
+				return nil
+			}
+			v := m.Vote
+			votes.note(1, v)
+			if v.Type == consensus.Prevote && v.Height == crashHeight && !m.Rebroadcast {
+				*crashed = v
+				return errTestCrash
+			}
+			return nil
+		}
+	}
 	cases := []struct {
 		name  string
 		crash func(nd *Node, votes *signedVotes, crashed *consensus.Vote)
 		// resumeAt is the round the restarted member must restore.
 		resumeAt uint64
+		// damage, if set, damages the StateDir before the restart; the member can then no longer
+		// know what it signed, so it must not be required to re-send it.
+		damage func(dir string)
 	}{
-		{"prevote persisted, not sent", func(nd *Node, votes *signedVotes, crashed *consensus.Vote) {
-			nd.hooks.beforeSend = func(m consensus.Message) error {
-				if m.Kind != consensus.KindVote {
-					return nil
-				}
-				v := m.Vote
-				if v.Type == consensus.Prevote && v.Height == crashHeight && !m.Rebroadcast {
-					votes.note(1, v)
-					*crashed = v
-					return errTestCrash
-				}
-				votes.note(1, v)
-				return nil
-			}
-		}, crashHeight},
+		{"prevote persisted, not sent", crashAtPrevote, crashHeight, nil},
 		{"decision persisted, next height not started", func(nd *Node, votes *signedVotes, crashed *consensus.Vote) {
 			nd.hooks.beforeSend = func(m consensus.Message) error {
 				if m.Kind == consensus.KindVote {
@@ -81,7 +86,16 @@ func TestCrashAtRoundSteps(t *testing.T) {
 				}
 				return nil
 			}
-		}, crashHeight + 1},
+		}, crashHeight + 1, nil},
+		// (c) As (a), but the journal's last record — the one holding that prevote — is torn. The
+		// member restores an earlier record and no longer knows it prevoted: it must sit out the
+		// heights it may have voted at rather than vote again.
+		{"prevote persisted, not sent, record then torn", crashAtPrevote, crashHeight, func(dir string) {
+			path := filepath.Join(dir, journalFile)
+			if info, err := os.Stat(path); err == nil {
+				_ = os.Truncate(path, info.Size()-3)
+			}
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -89,7 +103,7 @@ func TestCrashAtRoundSteps(t *testing.T) {
 				votes := &signedVotes{t: t, by: map[signedSlot]consensus.ValueID{}, sentAfter: map[signedSlot]consensus.ValueID{}}
 				var crashed consensus.Vote
 				r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), rounds: rounds,
-					restartOnCrash: map[int]bool{member: true}, crashPause: time.Second,
+					restartOnCrash: map[int]bool{member: true}, crashPause: time.Second, beforeRestart: c.damage,
 					install: func(i, incarnation int, nd *Node) {
 						switch {
 						case i != member:
@@ -111,7 +125,15 @@ func TestCrashAtRoundSteps(t *testing.T) {
 				if r.resumedAt != c.resumeAt {
 					t.Errorf("restarted at round %d, want %d", r.resumedAt, c.resumeAt)
 				}
-				if crashed.Height != 0 {
+				if c.damage != nil {
+					if !r.nodes[member].restoredCorrupt {
+						t.Error("the restarted member did not notice its torn journal")
+					}
+					if r.nodes[member].amnesia.active {
+						t.Errorf("the restarted member still abstains at the end (through height %d)", r.nodes[member].amnesia.through)
+					}
+				}
+				if crashed.Height != 0 && c.damage == nil {
 					slot := signedSlot{crashed.Height, crashed.Round, crashed.Type}
 					if v, ok := votes.sentAfter[slot]; !ok || v != crashed.Value {
 						t.Errorf("the restarted member did not re-send the prevote it persisted before the crash")

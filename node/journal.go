@@ -77,6 +77,23 @@ func readJournal(path string) (latest [numKinds][]byte, valid int64, err error) 
 	return latest, int64(off), nil
 }
 
+// tornAppend reports whether tail, the bytes after a journal's last intact record, can be what a
+// crash in the middle of appending one record leaves: an incomplete header, or a plausible header
+// whose payload is cut short. Such a record was never synced, so nothing that depended on it was
+// sent. Anything else — a complete record failing its checksum, an impossible header — is damage to
+// bytes that may have been synced.
+func tornAppend(tail []byte) bool {
+	if len(tail) < 5 {
+		return true
+	}
+	size := binary.LittleEndian.Uint32(tail)
+	kind := tail[4]
+	if size > maxJournalRecord || kind == 0 || kind >= numKinds {
+		return false
+	}
+	return uint64(len(tail)) < uint64(recordHeader)+uint64(size)
+}
+
 // parseRecord decodes the record at the start of b; ok is false for a torn, corrupt or unknown record.
 func parseRecord(b []byte) (kind byte, payload []byte, n int, ok bool) {
 	if len(b) < recordHeader {

@@ -24,7 +24,7 @@ func TestJournalKeepsLatestOfEachKind(t *testing.T) {
 		}
 	}
 	s.close()
-	state, cons, _, err := (&store{dir: dir}).load()
+	state, cons, _, _, err := (&store{dir: dir}).load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 		if err := os.WriteFile(path, torn, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		state, _, _, err := (&store{dir: dir}).load()
+		state, _, _, _, err := (&store{dir: dir}).load()
 		if err != nil || string(state) != "first" {
 			t.Fatalf("cut %d: loaded %q, %v; want the record before the torn one", cut, state, err)
 		}
@@ -69,7 +69,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.close()
-	if state, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "third" {
+	if state, _, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "third" {
 		t.Fatalf("after append: %q, %v", state, err)
 	}
 }
@@ -95,7 +95,7 @@ func TestJournalCompacts(t *testing.T) {
 	if info.Size() > journalCompactAt+int64(len(big))+recordHeader {
 		t.Fatalf("journal is %d bytes: never compacted", info.Size())
 	}
-	state, cons, _, err := (&store{dir: dir}).load()
+	state, cons, _, _, err := (&store{dir: dir}).load()
 	if err != nil || len(state) != len(big) || state[0] != 29 || cons == nil {
 		t.Fatalf("after compaction: state %d bytes (first %v), consensus %v, %v", len(state), state[:1], cons != nil, err)
 	}
@@ -115,12 +115,12 @@ func TestJournalFallsBackToCheckedFilesAndRejectsBadHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.close()
-	state, cons, _, err := s.load()
+	state, cons, _, _, err := s.load()
 	if err != nil || string(state) != "old state" || cons == nil {
 		t.Fatalf("got %q, %v, %v", state, cons != nil, err)
 	}
 	_ = os.WriteFile(filepath.Join(dir, journalFile), []byte("not a journal"), 0o600)
-	if _, _, _, err := s.load(); !errors.Is(err, ErrCorrupt) {
+	if _, _, _, _, err := s.load(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("bad header: %v, want ErrCorrupt", err)
 	}
 }
@@ -182,8 +182,36 @@ func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	if err := s.saveState([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	if state, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "b" {
+	if state, _, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "b" {
 		t.Fatalf("loaded %q, %v", state, err)
 	}
 	s.close()
+}
+
+// TestTornAppend: what a crash mid-append can leave (an incomplete record) is told apart from damage
+// (a complete record failing its checksum, an impossible header), which makes a peer abstain.
+func TestTornAppend(t *testing.T) {
+	rec := encodeRecord(kindState, []byte("payload bytes"))
+	flipped := bytes.Clone(rec)
+	flipped[len(flipped)-1] ^= 1
+	huge := bytes.Clone(rec)
+	huge[3] = 0xff // length far above maxJournalRecord
+	for _, c := range []struct {
+		name string
+		tail []byte
+		torn bool
+	}{
+		{"one byte of a length", rec[:1], true},
+		{"length and kind only", rec[:5], true},
+		{"header without its whole payload", rec[:recordHeader+3], true},
+		{"all but the last payload byte", rec[:len(rec)-1], true},
+		{"complete record failing its checksum", flipped, false},
+		{"complete record followed by more", append(bytes.Clone(flipped), rec...), false},
+		{"unknown kind", append([]byte{3, 0, 0, 0, 9}, make([]byte, 40)...), false},
+		{"impossible length", huge, false},
+	} {
+		if got := tornAppend(c.tail); got != c.torn {
+			t.Errorf("%s: tornAppend = %v, want %v", c.name, got, c.torn)
+		}
+	}
 }

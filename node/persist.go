@@ -80,29 +80,29 @@ func (s *store) close() {
 
 // load returns the latest persisted payload of each kind (nil if none): from the journal, else from
 // the checked file an earlier version wrote. dropped is how many bytes of the journal follow its last
-// intact record (a torn last append after a crash, or corruption): they are ignored, and truncated
-// away when the journal is next opened for appending.
-func (s *store) load() (state, cons []byte, dropped int64, err error) {
+// intact record: they are ignored, and truncated away when the journal is next opened for appending.
+// torn says they are what a crash mid-append leaves (tornAppend) rather than damage.
+func (s *store) load() (state, cons []byte, dropped int64, torn bool, err error) {
 	path := filepath.Join(s.dir, journalFile)
 	latest, valid, err := readJournal(path)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, false, err
 	}
-	if info, err := os.Stat(path); err == nil && info.Size() > valid && valid > 0 {
-		dropped = info.Size() - valid
+	if b, err := os.ReadFile(path); err == nil && int64(len(b)) > valid && valid > 0 {
+		dropped, torn = int64(len(b))-valid, tornAppend(b[valid:])
 	}
 	state, cons = latest[kindState], latest[kindConsensus]
 	if state == nil {
 		if state, err = readChecked(filepath.Join(s.dir, stateFile)); err != nil {
-			return nil, nil, dropped, err
+			return nil, nil, dropped, torn, err
 		}
 	}
 	if cons == nil {
 		if cons, err = readChecked(filepath.Join(s.dir, consensusFile)); err != nil {
-			return nil, nil, dropped, err
+			return nil, nil, dropped, torn, err
 		}
 	}
-	return state, cons, dropped, nil
+	return state, cons, dropped, torn, nil
 }
 
 // quarantine renames every persisted file in the directory to name+".corrupt" (replacing an earlier
@@ -210,14 +210,19 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 // the files cannot be trusted.
 func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.PersistentState, error) {
 	st := fresh
-	raw, craw, dropped, err := nd.store.load()
+	raw, craw, dropped, torn, err := nd.store.load()
 	if err != nil {
 		return nil, nil, err
 	}
-	if dropped > 0 {
-		// A crash mid-append tears the last record; anything else is corruption. Either way only the
-		// intact records before it are used, and the peer refetches what it lacks.
-		nd.log.Warn("journal has bytes after its last intact record; using the intact records before them",
+	switch {
+	case dropped > 0 && torn:
+		// A crash mid-append: that record was never synced, so nothing depending on it was sent.
+		nd.log.Info("journal ends in a torn record (a crash while writing); using the records before it",
+			"dropped_bytes", dropped)
+	case dropped > 0:
+		// Damage to records that may have been synced: only the intact records before it are used,
+		// the peer refetches what it lacks, and it may have forgotten votes it sent (amnesia.go).
+		nd.log.Error("journal is damaged; using the intact records before the damage",
 			"dropped_bytes", dropped)
 		nd.restoredCorrupt = true
 	}

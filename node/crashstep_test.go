@@ -87,13 +87,15 @@ func TestCrashAtRoundSteps(t *testing.T) {
 				return nil
 			}
 		}, crashHeight + 1, nil},
-		// (c) As (a), but the journal's last record — the one holding that prevote — is torn. The
-		// member restores an earlier record and no longer knows it prevoted: it must sit out the
-		// heights it may have voted at rather than vote again.
-		{"prevote persisted, not sent, record then torn", crashAtPrevote, crashHeight, func(dir string) {
+		// (c) As (a), but the journal's last record — the synced one holding that prevote — is then
+		// damaged (a flipped payload byte: a complete record failing its checksum, not a torn
+		// append). The member restores an earlier record and no longer knows it prevoted: it must sit
+		// out the heights it may have voted at rather than vote again.
+		{"prevote persisted, not sent, record then damaged", crashAtPrevote, crashHeight, func(dir string) {
 			path := filepath.Join(dir, journalFile)
-			if info, err := os.Stat(path); err == nil {
-				_ = os.Truncate(path, info.Size()-3)
+			if b, err := os.ReadFile(path); err == nil {
+				b[len(b)-3] ^= 0x10
+				_ = os.WriteFile(path, b, 0o600)
 			}
 		}},
 	}
@@ -127,7 +129,7 @@ func TestCrashAtRoundSteps(t *testing.T) {
 				}
 				if c.damage != nil {
 					if !r.nodes[member].restoredCorrupt {
-						t.Error("the restarted member did not notice its torn journal")
+						t.Error("the restarted member did not notice its damaged journal")
 					}
 					if r.nodes[member].amnesia.active {
 						t.Errorf("the restarted member still abstains at the end (through height %d)", r.nodes[member].amnesia.through)

@@ -11,7 +11,11 @@
 // leader of (k, attempt) waits for the sample (or CollectTicks) and proposes the included message
 // digests and the resulting state digest; every peer fetches missing messages, re-derives the state
 // with algo/ and votes; a decision (>2/3 precommits) is committed, persisted with its candidate
-// certificate, and the next height starts. A peer that falls behind adopts a certified state from a peer.
+// certificate, and the next height starts. A peer that falls behind adopts a certified state from a peer,
+// after checking it (sync.go: a state that is not the certified one, or a short, forged or
+// other-height certificate, is refused and the next member asked). A damaged StateDir is never loaded:
+// the peer uses the journal's intact records before the damage or starts from genesis, refetches, and
+// sits out the heights at which it may have forgotten its own votes (persist.go, amnesia.go).
 //
 // What makes a round cheap (measured on a 20-peer loopback testnet, see BenchmarkRound and the files
 // named): an honest member sends everything directly to every other member over one long-lived stream

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -145,6 +146,12 @@ func FuzzJournal(f *testing.F) {
 		}
 		if valid < int64(len(journalMagic)) || valid > int64(len(data)) {
 			t.Fatalf("valid prefix %d of %d bytes", valid, len(data))
+		}
+		// A tail that holds a whole record cannot be a torn append.
+		if tail := data[valid:]; len(tail) >= recordHeader && tornAppend(tail) {
+			if size := binary.LittleEndian.Uint32(tail); uint64(len(tail)) >= uint64(recordHeader)+uint64(size) {
+				t.Fatalf("a tail of %d bytes holding a whole %d-byte record called torn", len(tail), size)
+			}
 		}
 		off := len(journalMagic)
 		for off < int(valid) {

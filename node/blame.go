@@ -13,8 +13,8 @@ const (
 	blameCensor      = "censor"       // proposed a value omitting a message held past the collect window
 	blameEquivocate  = "equivocate"   // signed two different messages for one slot (consensus evidence)
 	blameRoundEquiv  = "round-equivocate"
-	blameSilent      = "silent"  // signed no vote at all at a height this peer decided
-	blameStale       = "stale"   // a signed message for a height already decided
+	blameSilent      = "silent"  // no vote of it for a height this peer decided, even silenceGrace heights later
+	blameStale       = "stale"   // a signed message for a height long decided, or too many just after
 	blameFuture      = "future"  // a signed message too far ahead
 	blameInvalid     = "invalid" // a signed message that fails a check (not sampled, not leader, dimension)
 )
@@ -25,7 +25,36 @@ const (
 type blameBook struct {
 	counts map[int]map[string]uint64
 	once   map[blameOnce]bool
+	// suspects holds, per decided height still within silenceGrace, the members of which no vote
+	// for that height has arrived yet (see noteSilent); at most silenceGrace+1 heights.
+	suspects map[uint64][]bool
+	// voteAbove holds, per member, 1 + the highest height of a vote of it seen (0: none yet);
+	// aliveAbove the same for its other signed messages (round messages and proposals).
+	voteAbove, aliveAbove []uint64
+	// late counts, per member and recently decided height, the signed messages that arrived after
+	// this peer decided it (see noteStale); only heights within staleGrace are kept.
+	late map[lateKey]int
 }
+
+type lateKey struct {
+	member int
+	height uint64
+}
+
+// Timing offences are judged with slack, because an honest member that is a little slower than the
+// quorum sends its votes and round messages after the others decided, every height.
+const (
+	// silenceGrace: a member is named silent at height h only if no vote of it for h arrived by the
+	// time this peer decided h+silenceGrace (a late vote clears the suspicion).
+	silenceGrace = 2
+	// staleGrace: a signed message for a height at most staleGrace below the current one is normal
+	// lateness; older ones are named stale.
+	staleGrace = 2
+	// lateAllowance is how many late (within staleGrace) signed messages a member may send per
+	// height before each further one is named stale: an honest member signs one round message and
+	// a prevote and a precommit per attempt, and a height rarely needs more than a few attempts.
+	lateAllowance = 8
+)
 
 type blameOnce struct {
 	member  int
@@ -94,19 +123,118 @@ func (nd *Node) blameSnapshotLocked() map[int]map[string]uint64 {
 	return out
 }
 
-// noteSilent names the members that signed no vote at all at a height this peer just decided: a
-// withholding (or crashed) member. Called from the event loop before the height's votes are pruned.
+// noteSilent is called from the event loop when this peer decides height (before the height's votes
+// are pruned). Members with no vote at this height become suspects of it; suspects of heights at
+// least silenceGrace below are named silent, unless a late vote of theirs for that height, or any
+// vote of theirs for a later height, arrived since (clearSilent), and only if some other signed
+// message of theirs for that height or a later one shows they were running (noteAlive). That names a
+// member that sends round messages or proposals but withholds its votes, but not one that is merely
+// slower than the quorum, nor one that fell behind and skipped heights by fetching a decided state
+// (it never voted there, but it votes again after), nor one this peer hears nothing from (not started
+// yet, crashed or cut off: this peer cannot tell which). The price: a member withholding its votes at
+// some heights only is not named silent for them, for it cannot be told apart from one that fell
+// behind; and a crashed member is not named at all.
 func (nd *Node) noteSilent(height uint64) {
-	voted := make([]bool, nd.n)
+	suspect := make([]bool, nd.n)
+	anySuspect := false
+	for member := range suspect {
+		suspect[member] = member != nd.self
+	}
 	for key := range nd.loop.votes {
 		if key.vote.Height == height && key.voter >= 0 && key.voter < nd.n {
-			voted[key.voter] = true
+			suspect[key.voter] = false
 		}
 	}
-	for member, ok := range voted {
-		if !ok && member != nd.self {
-			nd.blame(member, blameSilent)
+	for _, s := range suspect {
+		anySuspect = anySuspect || s
+	}
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	b := &nd.blames
+	if b.suspects == nil {
+		b.suspects = map[uint64][]bool{}
+	}
+	b.heightsLocked(nd.n)
+	if anySuspect {
+		b.suspects[height] = suspect
+	}
+	// Judge every height old enough, including ones left behind when this peer skipped heights by
+	// syncing, so the map holds at most silenceGrace+1 heights.
+	for h, members := range b.suspects {
+		if h+silenceGrace > height {
+			continue
 		}
+		for member, ok := range members {
+			if ok && b.voteAbove[member] <= h+1 && b.aliveAbove[member] > h {
+				nd.blameLocked(member, blameSilent)
+			}
+		}
+		delete(b.suspects, h)
+	}
+}
+
+// clearSilent records that a vote of member for height arrived (perhaps after this peer decided it),
+// so it is not named silent there nor at earlier heights still in doubt. Safe from any goroutine.
+func (nd *Node) clearSilent(member int, height uint64) {
+	if member < 0 || member >= nd.n {
+		return
+	}
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	b := &nd.blames
+	if s := b.suspects[height]; member < len(s) {
+		s[member] = false
+	}
+	b.heightsLocked(nd.n)
+	b.voteAbove[member] = max(b.voteAbove[member], height+1)
+}
+
+// noteAlive records a signed round message or proposal of member for height: it is running, so if it
+// sends no votes it withholds them. Safe from any goroutine.
+func (nd *Node) noteAlive(member int, height uint64) {
+	if member < 0 || member >= nd.n {
+		return
+	}
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	b := &nd.blames
+	b.heightsLocked(nd.n)
+	b.aliveAbove[member] = max(b.aliveAbove[member], height+1)
+}
+
+func (b *blameBook) heightsLocked(n int) {
+	if b.voteAbove == nil {
+		b.voteAbove, b.aliveAbove = make([]uint64, n), make([]uint64, n)
+	}
+}
+
+// noteStale judges a signed message of member for height, which arrived after this peer moved past
+// height to cur: older than staleGrace heights, or beyond lateAllowance for one recent height, it is
+// named stale; otherwise it is ordinary lateness.
+func (nd *Node) noteStale(member int, height, cur uint64) {
+	if member < 0 || member >= nd.n {
+		return
+	}
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	if height+staleGrace < cur {
+		nd.blameLocked(member, blameStale)
+		return
+	}
+	b := &nd.blames
+	if b.late == nil {
+		b.late = map[lateKey]int{}
+	}
+	// Forget heights out of the window; what is left is bounded by n·(staleGrace+1) keys.
+	for k := range b.late {
+		if k.height+staleGrace < cur {
+			delete(b.late, k)
+		}
+	}
+	key := lateKey{member, height}
+	b.late[key]++
+	if b.late[key] > lateAllowance {
+		nd.blameLocked(member, blameStale)
 	}
 }
 
@@ -130,8 +258,35 @@ func (nd *Node) attribute(data []byte, err error) {
 	if wire.Unmarshal(data, &env, nd.lim) != nil || int(env.Signer) >= nd.n {
 		return
 	}
-	nd.blame(int(env.Signer), kind)
-	if kind == blameStale {
-		nd.checkStaleVote(&env) // doublevote.go: the second of two votes often arrives late
+	if kind != blameStale {
+		nd.blame(int(env.Signer), kind)
+		return
 	}
+	cur := nd.current.Load()
+	m, err := env.Open(nd.lim)
+	if err != nil {
+		nd.blame(int(env.Signer), kind) // stale by the check that just ran; its height is unreadable
+		return
+	}
+	signer := int(env.Signer)
+	switch b := m.(type) {
+	case *wire.Vote:
+		if b.Run == nd.run {
+			nd.clearSilent(signer, b.Height)
+		}
+		nd.noteStale(signer, b.Height, cur)
+	case *wire.Proposal:
+		if b.Run == nd.run {
+			nd.noteAlive(signer, b.Height)
+		}
+		nd.noteStale(signer, b.Height, cur)
+	case *wire.RoundMsg:
+		if b.Run == nd.run {
+			nd.noteAlive(signer, b.Round)
+		}
+		nd.noteStale(signer, b.Round, cur)
+	default:
+		nd.blame(signer, kind)
+	}
+	nd.checkStaleVote(&env) // doublevote.go: the second of two votes often arrives late
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/byzpp/byzpp/consensus"
@@ -80,6 +81,9 @@ func (nd *Node) checkDirect(raw []byte, sender int) (any, error) {
 			return nil, errNotMine
 		}
 		if err := nd.inWindow(v.Height, sender); err != nil {
+			if errors.Is(err, errStale) {
+				nd.clearSilent(sender, v.Height) // blame.go: a late vote is not silence
+			}
 			return nil, err
 		}
 		d := envelopeDigest(raw)

@@ -39,7 +39,8 @@
 // re-derivation of every proposal, refusal of a fresh proposal that omits a message held for longer
 // than the collect window (censor.go), equivocation evidence from consensus and from a record of recent
 // votes (doublevote.go), and naming: Status.Blame counts per member the offences attributed to it
-// (blame.go) — only offences proven by the member's own signature, or its absence from every vote of a
-// decided height. A peer that has heard nothing for a while probes others for a certified state
+// (blame.go) — only offences proven by the member's own signature, or, for a member otherwise heard
+// from, its absence from every vote of a decided height that lasts two more decided heights; a vote that
+// is merely late (its height just decided) is not an offence. A peer that has heard nothing for a while probes others for a certified state
 // (catchup.go), so a restarted or late peer catches up even after the others have finished.
 package node

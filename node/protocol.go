@@ -66,9 +66,11 @@ func (l *loopState) init() {
 func (nd *Node) handle(ctx context.Context, ev any) {
 	switch e := ev.(type) {
 	case *roundIn:
+		nd.noteAlive(int(e.msg.Member), e.msg.Round) // blame.go: it runs, so silence is withholding
 		nd.addRound(e)
 		nd.afterMessages(ctx)
 	case *proposalIn:
+		nd.noteAlive(e.signer, e.p.Height)
 		nd.onProposal(ctx, e)
 	case *voteIn:
 		nd.onVote(e)
@@ -183,6 +185,8 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
+	// blame.go: a vote that arrives after this peer decided its height still is not silence.
+	nd.clearSilent(cv.Voter, v.Height)
 	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
 		nd.loop.evidence++
 	}

@@ -102,7 +102,7 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 		rep.InitialLoss, rep.InitialGap = curve[0].Loss, curve[0].Gap
 		rep.FinalLoss, rep.FinalGap = curve[len(curve)-1].Loss, curve[len(curve)-1].Gap
 	}
-	penalised, blamed, reported := penalties(pl.procs, tr.last, snap.Round)
+	penalised, blamed, reported := penalties(pl.procs, tr.last)
 	digestAt := map[uint64]string{} // honest digest per final round: peers behind are not in disagreement
 	networkAttack := false
 	for i, p := range pl.procs {
@@ -206,16 +206,11 @@ func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoi
 	return WriteFileAtomic(filepath.Join(o.Out, "report.md"), []byte(Markdown(rep, plotted)))
 }
 
-// timingKinds are blame kinds an honest peer can also earn by being slow (a vote that arrives after a
-// quorum decided is "stale"; a height decided without it makes it "silent"). They count as a penalty
-// only when persistent: in at least a quarter of the decided rounds, as a withholding voter is.
-var timingKinds = map[string]bool{"silent": true, "stale": true, "future": true}
-
-// penalties gathers, for each member index, how many honest peers penalise it (list it as graylisted,
-// blame it for an offence its own signature proves, or blame it persistently for a timing kind) and
-// the honest peers' blame counts by kind. reported is false when no honest peer reports either.
-func penalties(procs []*proc, last []*peerStatus, rounds uint64) (by map[int]int, blamed map[int]map[string]uint64, reported bool) {
-	persistent := max(3, rounds/4)
+// penalties gathers, for each member index, how many honest peers penalise it (blame it for anything
+// or list it as graylisted) and the honest peers' blame counts by kind. The peers already forgive
+// lateness (node/blame.go gives late votes a grace of two heights), so every blame counts here.
+// reported is false when no honest peer reports either.
+func penalties(procs []*proc, last []*peerStatus) (by map[int]int, blamed map[int]map[string]uint64, reported bool) {
 	by, blamed = map[int]int{}, map[int]map[string]uint64{}
 	index := map[string]int{}
 	for _, p := range procs {
@@ -241,9 +236,7 @@ func penalties(procs []*proc, last []*peerStatus, rounds uint64) (by map[int]int
 					blamed[m] = map[string]uint64{}
 				}
 				blamed[m][kind] += c
-				if !timingKinds[kind] || c >= persistent {
-					seen[m] = true
-				}
+				seen[m] = true
 			}
 		}
 		for _, id := range s.Penalised {

@@ -52,6 +52,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no live view")
 	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with `testnet sim` afterwards")
 	latency := fs.Duration("latency", 0, "delay every protocol message each peer sends, direct or gossiped, by this much (e.g. 50ms; peer --publish-delay)")
+	profile := fs.Bool("profile", false, "every peer writes a CPU profile to OUT/member-I/cpu.pprof (read with go tool pprof)")
 	var kills, parts listFlag
 	fs.Var(&kills, "kill", "K@ROUND: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
 	fs.Var(&parts, "partition", "FRACTION@ROUND+DURATION: cut a minority of honest peers off for DURATION, both sides blocking each other\n(peer --control; frozen with SIGSTOP if the peer lacks it), e.g. 0.2@50+5s (repeatable)")
@@ -77,7 +78,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base := up.Options{Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, CheckSim: !*noCheck}
+	base := up.Options{Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, Profile: *profile, CheckSim: !*noCheck}
 	if !set["attack"] {
 		base.Attacks = nil
 	}

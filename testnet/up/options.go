@@ -36,6 +36,9 @@ type Options struct {
 	// Latency delays every outgoing protocol message of every peer, direct sends and gossip
 	// publishes (passed as `peer run --publish-delay`).
 	Latency time.Duration
+	// Profile makes every peer write a CPU profile of its whole run to member-I/cpu.pprof (peer run
+	// --cpuprofile), to see where a round's time goes.
+	Profile bool
 	// Timeouts, if set, replace the genesis' default protocol timeouts. Honest peers only wait out a
 	// timeout when something is missing, so generous ones slow a healthy run down not at all and
 	// keep a loaded machine from turning a late message into a different run (tests use them).

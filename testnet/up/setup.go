@@ -127,6 +127,9 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		if control {
 			p.args = append(p.args, "--control")
 		}
+		if o.Profile {
+			p.args = append(p.args, "--cpuprofile", filepath.Join(dir, "cpu.pprof"))
+		}
 		pl.procs = append(pl.procs, p)
 	}
 	return pl, nil

@@ -201,6 +201,19 @@ func (r *decoder) arrayLen(max int, what string) (int, error) {
 	return n, nil
 }
 
+// fieldsBetween reads the header of a message whose newer versions append optional fields: lo to hi
+// fields. It returns the count.
+func (r *decoder) fieldsBetween(lo, hi int, what string) (int, error) {
+	got, err := r.arrayLen(64, what)
+	if err != nil {
+		return 0, err
+	}
+	if got < lo || got > hi {
+		return 0, fmt.Errorf("%w: %s has %d fields, want %d to %d", ErrMalformed, what, got, lo, hi)
+	}
+	return got, nil
+}
+
 // fields reads the header of a message encoded as a fixed-length array of n fields.
 func (r *decoder) fields(n int, what string) error {
 	// Any small count is read so that a wrong one is reported as malformed; nothing is allocated here.
@@ -432,6 +445,9 @@ func (w *encoder) fields(n int) {
 		w.err = w.e.EncodeArrayLen(n)
 	}
 }
+
+// array writes the header of an array of n elements.
+func (w *encoder) array(n int) { w.fields(n) }
 
 // header writes the array header of a message of n fields and its first field, the run.
 func (w *encoder) header(n int, run *RunID) {

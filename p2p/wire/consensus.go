@@ -30,6 +30,9 @@ type Proposal struct {
 	POLRound    int32
 	Included    []Inclusion
 	StateDigest Digest
+	// Ops are membership operations decided with this value (open runs; see member.go). They travel
+	// as an optional eighth field, so a proposal without any encodes exactly as before.
+	Ops []MemberOp
 }
 
 // ValueID is what consensus agrees on: the SHA-256 of a fixed binary encoding of (Height, Included,
@@ -49,6 +52,7 @@ func (p *Proposal) ValueID() Digest {
 		h.Write(in.Digest[:])
 	}
 	h.Write(p.StateDigest[:])
+	hashOps(h, p.Ops)
 	var out Digest
 	h.Sum(out[:0])
 	return out
@@ -71,14 +75,33 @@ func (p *Proposal) Validate(lim *Limits) error {
 			return fmt.Errorf("%w: included members not strictly increasing at %d", ErrIndex, j)
 		}
 	}
+	if len(p.Ops) > MaxOps {
+		return fmt.Errorf("%w: %d membership operations, limit %d", ErrTooLarge, len(p.Ops), MaxOps)
+	}
+	for j := range p.Ops {
+		if err := p.Ops[j].Validate(lim); err != nil {
+			return fmt.Errorf("operation %d: %w", j, err)
+		}
+	}
 	return nil
 }
 
-func (p *Proposal) sizeHint() int { return 1 + 34 + 9 + 5 + 5 + 5 + 5 + 36*len(p.Included) + 34 }
+func (p *Proposal) sizeHint() int {
+	n := 1 + 34 + 9 + 5 + 5 + 5 + 5 + 36*len(p.Included) + 34 + 3
+	for j := range p.Ops {
+		n += p.Ops[j].sizeHint()
+	}
+	return n
+}
 
-// encode writes [Run, Height, Round, POLRound, members as one uint32 bin, digests as one bin, StateDigest].
+// encode writes [Run, Height, Round, POLRound, members as one uint32 bin, digests as one bin, StateDigest]
+// and, only when there are operations, an eighth field: the array of operations.
 func (p *Proposal) encode(w *encoder) {
-	w.header(7, &p.Run)
+	if len(p.Ops) > 0 {
+		w.header(8, &p.Run)
+	} else {
+		w.header(7, &p.Run)
+	}
 	w.uint(p.Height)
 	w.uint(uint64(p.Round))
 	w.int(int64(p.POLRound))
@@ -91,11 +114,21 @@ func (p *Proposal) encode(w *encoder) {
 	w.uint32s(members)
 	w.bytes(digests)
 	w.bytes(p.StateDigest[:])
+	if len(p.Ops) > 0 {
+		w.array(len(p.Ops))
+		for j := range p.Ops {
+			p.Ops[j].encode(w)
+		}
+	}
 }
 
 func (p *Proposal) decode(r *decoder) error {
 	var out Proposal
-	if err := r.header(7, "proposal", &out.Run); err != nil {
+	nf, err := r.fieldsBetween(7, 8, "proposal")
+	if err != nil {
+		return err
+	}
+	if err := r.fixed(out.Run[:], "run"); err != nil {
 		return err
 	}
 	height, round, err := r.heightRound()
@@ -130,6 +163,21 @@ func (p *Proposal) decode(r *decoder) error {
 	}
 	if err := r.fixed(out.StateDigest[:], "state digest"); err != nil {
 		return err
+	}
+	if nf == 8 {
+		n, err := r.arrayLen(MaxOps, "membership operations")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: empty operations field (omit it)", ErrMalformed)
+		}
+		out.Ops = make([]MemberOp, n)
+		for j := range out.Ops {
+			if err := out.Ops[j].decode(r); err != nil {
+				return fmt.Errorf("operation %d: %w", j, err)
+			}
+		}
 	}
 	out.Height, out.Round, out.POLRound = height, round, int32(pol)
 	*p = out

@@ -107,6 +107,10 @@ func FuzzDecodeMsgResponse(f *testing.F) {
 	fuzzDecode(f, func() Message { return new(MsgResponse) }, seedsOf[*MsgResponse](f)...)
 }
 
+func FuzzDecodeMemberRequest(f *testing.F) {
+	fuzzDecode(f, func() Message { return new(MemberRequest) }, seedsOf[*MemberRequest](f)...)
+}
+
 // FuzzOpenEnvelope runs the full receive path a gossip validator uses: decode the envelope, decode its
 // body by type, verify the signature against member keys.
 func FuzzOpenEnvelope(f *testing.F) {

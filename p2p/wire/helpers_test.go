@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"testing"
@@ -86,6 +87,11 @@ func sampleCertificate(t testing.TB, n, q int) (Certificate, []crypto.PubKey) {
 func sampleMessages(t testing.TB) map[string]Message {
 	cert, _ := sampleCertificate(t, 4, 3)
 	prop := sampleProposal()
+	propOps := sampleProposal()
+	propOps.Height = prop.Height - 1
+	propOps.Ops = sampleOps()
+	certOps := cert
+	certOps.Height, certOps.Value = propOps.Height, propOps.ValueID()
 	env, err := SignMessage(testKey(t, 2), 2, &RoundMsg{Run: testRun, Round: 3, Member: 2, Vec: sparseVec()})
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +116,20 @@ func sampleMessages(t testing.TB) map[string]Message {
 		"msg-response":       &MsgResponse{Envelopes: [][]byte{envBytes, envBytes[:len(envBytes)-1]}},
 		"msg-response-empty": &MsgResponse{},
 		"envelope":           &env,
+		"proposal-ops":       &propOps,
+		"state-response-changes": &StateResponse{Run: testRun, Height: prop.Height, Round: 8,
+			X: []float64{1, 2, 3}, G: []float64{-1, 0, 0.5}, Proposal: prop, Cert: cert,
+			Changes: []ChangeProof{{Proposal: propOps, Cert: certOps}}},
+		"member-request": &MemberRequest{Run: testRun, Op: sampleOps()[0]},
+	}
+}
+
+// sampleOps returns one operation of every kind.
+func sampleOps() []MemberOp {
+	return []MemberOp{
+		{Kind: OpJoin, Peer: []byte("joiner-peer-id"), Height: 3, Sig: bytes.Repeat([]byte{7}, 64)},
+		{Kind: OpLeave, Peer: []byte("leaver"), Height: 2, Sig: bytes.Repeat([]byte{8}, 64)},
+		{Kind: OpRemove, Peer: []byte("silent"), Height: 4},
 	}
 }
 
@@ -136,6 +156,8 @@ func fresh(m Message) Message {
 		return new(MsgResponse)
 	case *Envelope:
 		return new(Envelope)
+	case *MemberRequest:
+		return new(MemberRequest)
 	}
 	panic("unknown message type")
 }

@@ -44,6 +44,10 @@ type StateResponse struct {
 	G        []float64
 	Proposal Proposal
 	Cert     Certificate
+	// Changes proves every membership change decided since genesis, in order (open runs): a peer that
+	// knows only the genesis members checks them one by one to learn who must have signed Cert. It
+	// travels as an optional eighth field.
+	Changes []ChangeProof
 }
 
 // Validate checks the vectors (same length 1..MaxDim, finite), the proposal and certificate shapes, and
@@ -73,29 +77,58 @@ func (s *StateResponse) Validate(lim *Limits) error {
 	if s.Cert.Value != s.Proposal.ValueID() {
 		return fmt.Errorf("%w: certificate value is not the proposal's value", ErrMalformed)
 	}
+	if len(s.Changes) > MaxChanges {
+		return fmt.Errorf("%w: %d membership changes, limit %d", ErrTooLarge, len(s.Changes), MaxChanges)
+	}
+	for j := range s.Changes {
+		c := &s.Changes[j]
+		if err := c.Validate(lim); err != nil {
+			return fmt.Errorf("membership change %d: %w", j, err)
+		}
+		if c.Proposal.Run != s.Run || c.Proposal.Height > s.Height || (j > 0 && c.Proposal.Height <= s.Changes[j-1].Proposal.Height) {
+			return fmt.Errorf("%w: membership change %d out of order or of another run", ErrMalformed, j)
+		}
+	}
 	return nil
 }
 
 func (s *StateResponse) sizeHint() int {
-	return 1 + 34 + 9 + 9 + 5 + 8*len(s.X) + 5 + 8*len(s.G) + s.Proposal.sizeHint() + s.Cert.sizeHint()
+	n := 1 + 34 + 9 + 9 + 5 + 8*len(s.X) + 5 + 8*len(s.G) + s.Proposal.sizeHint() + s.Cert.sizeHint() + 5
+	for j := range s.Changes {
+		n += s.Changes[j].sizeHint()
+	}
+	return n
 }
 
 func (s *StateResponse) encode(w *encoder) {
-	w.header(7, &s.Run)
+	if len(s.Changes) > 0 {
+		w.header(8, &s.Run)
+	} else {
+		w.header(7, &s.Run)
+	}
 	w.uint(s.Height)
 	w.uint(s.Round)
 	w.floats(s.X)
 	w.floats(s.G)
 	s.Proposal.encode(w)
 	s.Cert.encode(w)
+	if len(s.Changes) > 0 {
+		w.array(len(s.Changes))
+		for j := range s.Changes {
+			s.Changes[j].encode(w)
+		}
+	}
 }
 
 func (s *StateResponse) decode(r *decoder) error {
 	var out StateResponse
-	if err := r.header(7, "state response", &out.Run); err != nil {
+	nf, err := r.fieldsBetween(7, 8, "state response")
+	if err != nil {
 		return err
 	}
-	var err error
+	if err := r.fixed(out.Run[:], "run"); err != nil {
+		return err
+	}
 	if out.Height, err = r.uint(maxUint64, "height"); err != nil {
 		return err
 	}
@@ -113,6 +146,21 @@ func (s *StateResponse) decode(r *decoder) error {
 	}
 	if err := out.Cert.decode(r); err != nil {
 		return fmt.Errorf("state certificate: %w", err)
+	}
+	if nf == 8 {
+		n, err := r.arrayLen(MaxChanges, "membership changes")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: empty changes field (omit it)", ErrMalformed)
+		}
+		out.Changes = make([]ChangeProof, n)
+		for j := range out.Changes {
+			if err := out.Changes[j].decode(r); err != nil {
+				return fmt.Errorf("membership change %d: %w", j, err)
+			}
+		}
 	}
 	*s = out
 	return nil

@@ -54,6 +54,21 @@ type Genesis struct {
 	Spec      sim.Spec `json:"spec"`
 	Timeouts  Timeouts `json:"timeouts"`
 	FStar     *float64 `json:"fstar,omitempty"` // optimum of the honest objective, for gap reporting
+	// Membership. A closed run (the default) keeps exactly the listed members. An open run lets other
+	// peers join and members leave through changes decided by consensus, up to MaxMembers members at
+	// once; a member that signed no vote for SilentRounds decided rounds is removed the same way (0:
+	// never). The fields are omitted when unset, so a closed genesis keeps its run id.
+	Open         bool `json:"open,omitempty"`
+	MaxMembers   int  `json:"max_members,omitempty"`
+	SilentRounds int  `json:"silent_rounds,omitempty"`
+}
+
+// Capacity is the most members the run may have at once.
+func (g *Genesis) Capacity() int {
+	if g.Open {
+		return g.MaxMembers
+	}
+	return len(g.Members)
 }
 
 // Validate checks the genesis.
@@ -85,6 +100,16 @@ func (g *Genesis) Validate() error {
 	}
 	if err := g.Spec.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrGenesis, err)
+	}
+	switch {
+	case !g.Open && (g.MaxMembers != 0 || g.SilentRounds != 0):
+		return bad("max_members and silent_rounds only apply to an open run")
+	case g.Open && g.MaxMembers < len(g.Members):
+		return bad("max_members = %d is below the %d genesis members", g.MaxMembers, len(g.Members))
+	case g.Open && g.MaxMembers > 1<<12:
+		return bad("max_members = %d, at most %d", g.MaxMembers, 1<<12)
+	case g.SilentRounds < 0:
+		return bad("silent_rounds = %d", g.SilentRounds)
 	}
 	t := g.Timeouts
 	if t.TickMillis < 1 || t.ProposeBase == 0 || t.PrevoteBase == 0 || t.PrecommitBase == 0 {

@@ -53,8 +53,11 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 		return
 	}
 	nd.loop.epoch += sim.EpochIncrement(nd.setup, nd.eng.Plan(d.Height))
+	if len(content.Ops) > 0 {
+		nd.applyChange(content, cert) // membership.go
+	}
 	resp := &wire.StateResponse{Run: nd.run, Height: d.Height, Round: c.Next.Round, X: c.Next.X, G: c.Next.G,
-		Proposal: *content, Cert: cert}
+		Proposal: *content, Cert: cert, Changes: nd.chain.Proofs()}
 	if err := nd.saveDecided(resp, false); err != nil {
 		nd.log.Error("persisting decided state", "height", d.Height, "err", err)
 	}
@@ -98,6 +101,13 @@ func (nd *Node) advanceTo(ctx context.Context, k uint64) {
 	nd.loop.lastCommit = nd.loop.ticks
 	nd.loop.undecided = nil
 	st := nd.eng.State()
+	if nd.beyondEpoch(k) {
+		// membership.go: the member list changes here; the next epoch's Node starts this height.
+		nd.epochOver = true
+		nd.current.Store(k)
+		nd.recordCommit(st)
+		return
+	}
 	if nd.finished() {
 		// Training is over: stay at the last decision (still serving it to laggards).
 		nd.current.Store(k)

@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
+	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // ErrConfig is wrapped by every Config.Validate error.
@@ -34,6 +38,15 @@ type Config struct {
 	// OnCommit, if set, is called from the event loop after every state this peer adopts (by decision
 	// or catch-up) with the new round and its state digest. It must not block.
 	OnCommit func(round uint64, digest [32]byte)
+
+	// Open runs (membership.go). Chain, if set, is the member history to start from (RunPeer hands
+	// it from one epoch to the next); otherwise it is read from StateDir or starts at the genesis.
+	// DataCache, if set, keeps the data set loaded across epochs.
+	Chain     *roster.Chain
+	DataCache *sim.DataCache
+	// start is a verified state to begin from instead of StateDir's (RunPeer's observer hands it to
+	// the member it becomes when there is no StateDir).
+	start *wire.StateResponse
 }
 
 // Validate checks the config without touching the network or disk.
@@ -51,11 +64,14 @@ func (c *Config) Validate() error {
 	if err := c.Genesis.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	self, err := selfIndex(c.Genesis, c.Key)
+	id, err := peer.IDFromPrivateKey(c.Key)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: key: %w", ErrConfig, err)
 	}
-	if c.Host.ID().String() != c.Genesis.Members[self] {
+	if !c.Genesis.Open && c.Genesis.MemberIndex(id.String()) < 0 {
+		return fmt.Errorf("%w: peer %s is not a member of this (closed) run", ErrConfig, id)
+	}
+	if c.Host.ID() != id {
 		return fmt.Errorf("%w: host identity %s differs from the key's", ErrConfig, c.Host.ID())
 	}
 	if _, err := parseAttack(c.Attack); err != nil {

@@ -50,17 +50,21 @@ func (nd *Node) certify(cand wire.Certificate) (wire.Certificate, error) {
 	}
 	out := cand
 	out.Signers, out.Sigs = nil, nil
-	q := wire.Quorum(nd.n)
+	keys, err := nd.chain.KeysAt(cand.Height) // the members in force at that height (membership.go)
+	if err != nil {
+		return wire.Certificate{}, err
+	}
+	q := wire.Quorum(len(keys))
 	for j, s := range cand.Signers {
 		if len(out.Signers) == q {
 			break
 		}
-		if int(s) >= nd.n || j >= len(cand.Sigs) {
+		if int(s) >= len(keys) || j >= len(cand.Sigs) {
 			continue
 		}
 		e := wire.Envelope{Version: wire.Version, Type: wire.TypeVote, Signer: s, Body: body, Sig: cand.Sigs[j]}
 		nd.verified.Add(1)
-		if e.Verify(nd.keys[s]) != nil {
+		if e.Verify(keys[s]) != nil {
 			nd.log.Warn("precommit with a bad signature left out of a certificate", "member", s, "height", cand.Height)
 			continue
 		}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"github.com/byzpp/byzpp/node/roster"
 	"log/slog"
 	"testing"
 
@@ -11,8 +12,9 @@ import (
 
 // certNode is just enough of a Node for certify: n members with their keys.
 func certNode(t *testing.T, n int) (*Node, []crypto.PrivKey) {
-	keys, _ := testKeys(t, n)
-	nd := &Node{n: n, log: slog.New(slog.DiscardHandler), lim: wire.LimitsFor(8, uint32(n))}
+	keys, ids := testKeys(t, n)
+	nd := &Node{n: n, log: slog.New(slog.DiscardHandler), lim: wire.LimitsFor(8, uint32(n)),
+		chain: roster.New(wire.RunID{}, ids, n)}
 	for _, k := range keys {
 		nd.keys = append(nd.keys, k.GetPublic())
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -39,21 +40,23 @@ const (
 
 // Node is one running peer. Create it with New and run it with Run.
 type Node struct {
-	cfg   Config
-	log   *slog.Logger
-	gen   *genesis.Genesis
-	run   wire.RunID
-	self  int
-	n     int
-	keys  []crypto.PubKey
-	peers []peer.ID
-	setup *sim.Setup
-	own   *method.Member
-	lim   wire.Limits
-	atk   attackMode
-	store *store
-	fstar float64
-	tick  time.Duration
+	cfg Config
+	log *slog.Logger
+	gen *genesis.Genesis // the genesis as this epoch sees it: Members are the epoch's (membership.go)
+	// genesis is the run's genesis file as read; the run id is its hash.
+	genesis *genesis.Genesis
+	run     wire.RunID
+	self    int
+	n       int
+	keys    []crypto.PubKey
+	peers   []peer.ID
+	setup   *sim.Setup
+	own     *method.Member
+	lim     wire.Limits
+	atk     attackMode
+	store   *store
+	fstar   float64
+	tick    time.Duration
 
 	eng *engine.Engine
 	cm  *consensus.Machine
@@ -88,6 +91,16 @@ type Node struct {
 
 	amnesia amnesia // owned by the event loop (amnesia.go)
 
+	// Membership (membership.go): the history of member lists, the round at which the next decided
+	// change takes effect (0: none; this Node stops there and RunPeer starts the next epoch), the
+	// membership requests waiting for a proposal, and when each member was last heard from.
+	chain     *roster.Chain
+	epochEnd  uint64
+	epochOver bool
+	cache     *sim.DataCache
+	ops       map[[32]byte]wire.MemberOp
+	heard     map[string]uint64
+
 	// restoredCorrupt records that New found StateDir damaged (persist.go) and ignored what failed.
 	restoredCorrupt bool
 }
@@ -111,18 +124,31 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Data != "" {
 		spec.Data = cfg.Data
 	}
-	setup, err := sim.Build(spec, nil)
-	if err != nil {
-		return nil, fmt.Errorf("node: building the training setup: %w", err)
-	}
 	atk, _ := parseAttack(cfg.Attack)
-	self := mustIndex(g, cfg.Key)
+	chain := cfg.Chain
+	var store *store
+	if cfg.StateDir != "" {
+		store = newStore(cfg.StateDir)
+	}
+	if chain == nil {
+		if chain, err = loadChain(store, g, runID, lg); err != nil {
+			return nil, err
+		}
+	}
+	cache := cfg.DataCache
+	if cache == nil {
+		cache = &sim.DataCache{}
+	}
+	// The member list in force is only known once the persisted state says which round this peer is
+	// at: restore with the genesis' setup (only x^0 and the dimension matter), then take the epoch.
 	nd := &Node{
-		cfg: cfg, gen: g, run: runID, self: self, n: len(g.Members), setup: setup, atk: atk,
-		log: lg.With("member", self, "run", wire.RunID(runID).String()),
-		lim: wire.LimitsFor(uint32(setup.Model.Dim()), uint32(len(g.Members))),
+		cfg: cfg, gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), atk: atk, chain: chain, store: store,
+		log: lg.With("run", wire.RunID(runID).String()),
 		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{}, faulty: map[int]bool{},
-		fstar: math.NaN(),
+		fstar: math.NaN(), cache: cache,
+	}
+	if err := nd.useEpoch(chain.At(0), spec); err != nil {
+		return nil, err
 	}
 	if g.FStar != nil {
 		nd.fstar = *g.FStar
@@ -131,26 +157,38 @@ func New(cfg Config) (*Node, error) {
 	if nd.tick == 0 {
 		nd.tick = time.Duration(g.Timeouts.TickMillis) * time.Millisecond
 	}
-	for _, id := range g.Members {
-		pid, err := peer.Decode(id)
+	var (
+		st       *method.State
+		restored *consensus.PersistentState
+	)
+	if cfg.start != nil {
+		st = &method.State{Round: cfg.start.Round, X: cfg.start.X, G: cfg.start.G}
+		raw, err := wire.Marshal(cfg.start)
 		if err != nil {
-			return nil, fmt.Errorf("%w: member %s: %w", ErrConfig, id, err)
+			return nil, err
 		}
-		pub, err := p2p.PubKeyFromID(pid)
-		if err != nil {
-			return nil, fmt.Errorf("%w: member %s: %w", ErrConfig, id, err)
+		nd.latest = raw
+		if err := nd.saveDecided(cfg.start, true); err != nil {
+			return nil, fmt.Errorf("%w: persisting the fetched state: %w", ErrFatal, err)
 		}
-		nd.peers = append(nd.peers, pid)
-		nd.keys = append(nd.keys, pub)
-	}
-	nd.own = &method.Member{Index: self, Model: setup.Model, Data: setup.Shards[self]}
-	if cfg.StateDir != "" {
-		nd.store = &store{dir: cfg.StateDir}
-	}
-	st, restored, err := nd.restore()
-	if err != nil {
+	} else if st, restored, err = nd.restore(); err != nil {
 		return nil, err
 	}
+	epoch := chain.At(st.Round)
+	if err := nd.useEpoch(epoch, spec); err != nil {
+		return nil, err
+	}
+	if nd.self < 0 {
+		id, _ := peer.IDFromPrivateKey(cfg.Key)
+		return nil, &NotMemberError{Peer: id, Round: st.Round, Chain: chain}
+	}
+	nd.log = lg.With("member", nd.self, "run", wire.RunID(runID).String())
+	if next, ok := chain.Next(st.Round); ok {
+		nd.epochEnd = next.Start
+	}
+	setup := nd.setup
+	self := nd.self
+	nd.own = &method.Member{Index: self, Model: setup.Model, Data: setup.Shards[self]}
 	nd.eng = engine.New(setup, st)
 	nd.cm, err = consensus.New(nd.consensusConfig(), restored)
 	if err != nil {
@@ -158,6 +196,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	nd.current.Store(st.Round)
 	nd.loop.init()
+	nd.loop.firstRound = st.Round
 	nd.amnesia.active = nd.restoredCorrupt
 	nd.loop.curve = append(nd.loop.curve, nd.point(st))
 	return nd, nil
@@ -231,6 +270,10 @@ func (nd *Node) Run(ctx context.Context) error {
 		if err := nd.drain(ctx); err != nil {
 			return err
 		}
+		if nd.epochOver {
+			nd.publishStatus()
+			return ErrEpochOver // membership.go: RunPeer goes on with the next member list
+		}
 		nd.publishStatus()
 		select {
 		case <-ctx.Done():
@@ -280,6 +323,10 @@ func (nd *Node) join() error {
 		nd.leave()
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
+	if err := h.Handle(protoMember, 1024, nd.serveMember); err != nil {
+		nd.leave()
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
 	return nil
 }
 
@@ -287,6 +334,7 @@ func (nd *Node) leave() {
 	h := nd.cfg.Host
 	h.Unhandle(protoMsgs)
 	h.Unhandle(protoState)
+	h.Unhandle(protoMember)
 	if nd.roundT != nil {
 		_ = nd.roundT.Close()
 	}

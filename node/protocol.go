@@ -41,6 +41,7 @@ type loopState struct {
 	maxSeen    uint64
 	seenFrom   int
 	curve      []sim.Point
+	firstRound uint64 // the round this Node started at
 	epoch      float64
 	evidence   uint64
 	badProps   uint64
@@ -66,19 +67,30 @@ func (l *loopState) init() {
 func (nd *Node) handle(ctx context.Context, ev any) {
 	switch e := ev.(type) {
 	case *roundIn:
+		if nd.beyondEpoch(e.msg.Round) {
+			return // for the next epoch's Node (membership.go)
+		}
 		nd.noteAlive(int(e.msg.Member), e.msg.Round) // blame.go: it runs, so silence is withholding
 		nd.addRound(e)
 		nd.afterMessages(ctx)
 	case *proposalIn:
+		if nd.beyondEpoch(e.p.Height) {
+			return
+		}
 		nd.noteAlive(e.signer, e.p.Height)
 		nd.onProposal(ctx, e)
 	case *voteIn:
+		if nd.beyondEpoch(e.v.Height) {
+			return
+		}
 		nd.onVote(e)
 		if d := nd.loop.undecided; d != nil && e.v.Type == wire.Precommit && e.v.Height == d.Height {
 			// A certificate may have lacked correctly signed precommits: this one may complete it.
 			nd.loop.undecided = nil
 			nd.apply(ctx, *d)
 		}
+	case *opIn:
+		nd.addOp(e.op)
 	case *fetchResult:
 		for _, r := range e.msgs {
 			nd.addRound(r)
@@ -172,6 +184,9 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 	if err == nil {
 		err = nd.checkCensorship(cp, content) // censor.go
 	}
+	if err == nil {
+		err = nd.checkProposalOps(content) // membership.go
+	}
 	if err != nil {
 		nd.loop.badProps++
 		nd.blameOnceAt(cp.Proposer, blameBadProposal, cp.Height, cp.Round)
@@ -185,6 +200,7 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
+	nd.hear(cv.Voter, v.Height)
 	// blame.go: a vote that arrives after this peer decided its height still is not silence.
 	nd.clearSilent(cv.Voter, v.Height)
 	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
@@ -341,7 +357,8 @@ func (nd *Node) maybePropose() {
 		return
 	}
 	inc, sd := nd.leaderChoice(c) // attack_leader.go: a Byzantine leader doctors its proposal
-	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd)}
+	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd),
+		Ops: nd.proposeOps(c.Round)}
 	for _, in := range inc {
 		content.Included = append(content.Included, wire.Inclusion{Member: uint32(in.Member), Digest: wire.Digest(in.Digest)})
 	}

@@ -228,7 +228,15 @@ func (nd *Node) verifyState(s *wire.StateResponse) error {
 	case len(s.X) != nd.setup.Model.Dim():
 		return fmt.Errorf("%w: dimension %d", ErrBadState, len(s.X))
 	}
-	if err := s.Cert.Verify(nd.keys); err != nil {
+	chain, err := nd.chainFor(s) // membership.go: who had to sign depends on the height
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadState, err)
+	}
+	keys, err := chain.KeysAt(s.Height)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadState, err)
+	}
+	if err := s.Cert.Verify(keys); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadState, err)
 	}
 	if s.Cert.Value != s.Proposal.ValueID() {
@@ -247,6 +255,7 @@ func (nd *Node) adopt(ctx context.Context, s *wire.StateResponse) {
 		return
 	}
 	nd.log.Info("catching up from a certified state", "from", nd.eng.Round(), "to", s.Round)
+	nd.learnChanges(s) // membership.go: changes decided while we were away
 	st := &method.State{Round: s.Round, X: s.X, G: s.G}
 	nd.eng.Reset(st)
 	if err := nd.saveDecided(s, true); err != nil {

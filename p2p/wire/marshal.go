@@ -104,6 +104,8 @@ func (m *MsgRequest) EncodeMsgpack(e *msgpack.Encoder) error    { return encodeC
 func (m *MsgRequest) DecodeMsgpack(d *msgpack.Decoder) error    { return decodeCustom(d, m) }
 func (m *MsgResponse) EncodeMsgpack(e *msgpack.Encoder) error   { return encodeCustom(e, m) }
 func (m *MsgResponse) DecodeMsgpack(d *msgpack.Decoder) error   { return decodeCustom(d, m) }
+func (c *ChangeProof) EncodeMsgpack(e *msgpack.Encoder) error   { return encodeCustom(e, c) }
+func (c *ChangeProof) DecodeMsgpack(d *msgpack.Decoder) error   { return decodeCustom(d, c) }
 func (m *MemberRequest) EncodeMsgpack(e *msgpack.Encoder) error { return encodeCustom(e, m) }
 func (m *MemberRequest) DecodeMsgpack(d *msgpack.Decoder) error { return decodeCustom(d, m) }
 func (e *Envelope) EncodeMsgpack(enc *msgpack.Encoder) error    { return encodeCustom(enc, e) }

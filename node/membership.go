@@ -1,0 +1,402 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/p2p"
+	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Membership of open runs. A Node runs one epoch: a stretch of rounds with one member list (see
+// package roster). Membership operations reach members as signed requests (protocol member/1), ride
+// in a leader's proposal, and are decided with it; every honest peer checks them the same way
+// (roster.Chain.CheckOps) plus, for removals, against its own view of who went silent. A decided
+// change takes effect roster.ActivationDelay rounds later: the Node stops there (Run returns
+// ErrEpochOver) and RunPeer starts the next epoch's Node on the same host and state.
+
+// protoMember carries join and leave requests to members.
+const protoMember = "member/1"
+
+// membershipFile holds the proofs of the decided changes (checked file, see persist.go).
+const membershipFile = "membership.bin"
+
+// maxPendingOps bounds the membership requests a member keeps for its proposals.
+const maxPendingOps = 256
+
+// Sentinel errors of membership.
+var (
+	// ErrEpochOver: a decided membership change takes effect at the next round; Run returns it and
+	// RunPeer continues with the next epoch.
+	ErrEpochOver = errors.New("node: the member list changes at this round")
+	// ErrNotMember: this peer is not a member at the round it would start from.
+	ErrNotMember = errors.New("node: not a member at this round")
+	// ErrClosedRun: membership requests to a run whose genesis lists its members once and for all.
+	ErrClosedRun = errors.New("node: closed run: membership is fixed by the genesis")
+)
+
+// NotMemberError says which round and member history New found this peer absent from.
+type NotMemberError struct {
+	Peer  peer.ID
+	Round uint64
+	Chain *roster.Chain
+}
+
+func (e *NotMemberError) Error() string {
+	return fmt.Sprintf("node: peer %s is not a member at round %d", e.Peer, e.Round)
+}
+
+func (e *NotMemberError) Unwrap() error { return ErrNotMember }
+
+type opIn struct{ op wire.MemberOp }
+
+// useEpoch makes the Node see the genesis with the epoch's members: member indices, keys, the data
+// split and sample size for that many members.
+func (nd *Node) useEpoch(e roster.Epoch, spec sim.Spec) error {
+	if nd.setup != nil && slices.Equal(nd.gen.Members, e.Members) {
+		return nil
+	}
+	g := *nd.genesis
+	g.Members = slices.Clone(e.Members)
+	spec.Members = len(e.Members)
+	if spec.Byzantine >= spec.Members {
+		spec.Byzantine = (spec.Members - 1) / 3 // what the aggregators tolerate in this epoch
+	}
+	g.Spec = spec
+	g.Byzantine = nil
+	for _, b := range nd.genesis.Byzantine {
+		if i := e.Index(nd.genesis.Members[b]); i >= 0 {
+			g.Byzantine = append(g.Byzantine, i)
+		}
+	}
+	setup, err := sim.Build(spec, nd.cache)
+	if err != nil {
+		return fmt.Errorf("node: building the training setup for %d members: %w", spec.Members, err)
+	}
+	keys, ids, err := roster.Keys(e.Members)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	me, err := peer.IDFromPrivateKey(nd.cfg.Key)
+	if err != nil {
+		return fmt.Errorf("%w: key: %w", ErrConfig, err)
+	}
+	nd.gen, nd.setup, nd.keys, nd.peers, nd.n = &g, setup, keys, ids, len(e.Members)
+	nd.self = e.Index(me.String())
+	nd.lim = wire.LimitsFor(uint32(setup.Model.Dim()), uint32(max(len(e.Members), nd.genesis.Capacity())))
+	nd.heard = map[string]uint64{}
+	return nil
+}
+
+// newStore returns the store of a state directory.
+func newStore(dir string) *store { return &store{dir: dir} }
+
+// loadChain reads the member history from the state directory and checks it from the genesis. A
+// history that fails its checks is quarantined and the peer starts from the genesis members: state
+// sync brings the history back with the state.
+func loadChain(s *store, g *genesis.Genesis, run wire.RunID, log *slog.Logger) (*roster.Chain, error) {
+	chain := roster.New(run, g.Members, g.Capacity())
+	if s == nil {
+		return chain, nil
+	}
+	path := filepath.Join(s.dir, membershipFile)
+	payload, err := readChecked(path)
+	if err == nil && payload != nil {
+		var proofs []wire.ChangeProof
+		if proofs, err = decodeProofs(payload); err == nil {
+			_, err = chain.Extend(proofs)
+		}
+	}
+	if err != nil {
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, roster.ErrChain) && !errors.Is(err, wire.ErrMalformed) {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		log.Error("member history is corrupt: not loaded; it comes back with the next state fetched", "err", err)
+		_ = os.Rename(path, path+".corrupt")
+		return roster.New(run, g.Members, g.Capacity()), nil
+	}
+	return chain, nil
+}
+
+// encodeProofs frames each proof with its length.
+func encodeProofs(proofs []wire.ChangeProof) ([]byte, error) {
+	var b bytes.Buffer
+	for j := range proofs {
+		raw, err := wire.Marshal(&proofs[j])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(binary.AppendUvarint(nil, uint64(len(raw))))
+		b.Write(raw)
+	}
+	return b.Bytes(), nil
+}
+
+func decodeProofs(b []byte) ([]wire.ChangeProof, error) {
+	var out []wire.ChangeProof
+	for len(b) > 0 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) || len(out) >= wire.MaxChanges {
+			return nil, fmt.Errorf("%w: membership history framing", wire.ErrMalformed)
+		}
+		var p wire.ChangeProof
+		if err := wire.Unmarshal(b[k:k+int(n)], &p, wire.DefaultLimits()); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+		b = b[k+int(n):]
+	}
+	return out, nil
+}
+
+// saveChain persists the member history (atomically, checksummed).
+func (nd *Node) saveChain() error {
+	if nd.store == nil {
+		return nil
+	}
+	payload, err := encodeProofs(nd.chain.Proofs())
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(payload)
+	data := append(append([]byte(fileMagic), sum[:]...), payload...)
+	return writeAtomic(filepath.Join(nd.store.dir, membershipFile), data)
+}
+
+// serveMember takes a signed join or leave request from the peer concerned and queues it for the
+// proposals this member leads.
+func (nd *Node) serveMember(ctx context.Context, from peer.ID, req []byte) ([]byte, error) {
+	var r wire.MemberRequest
+	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
+		return nil, err
+	}
+	if r.Run != nd.run {
+		return nil, errNotMine
+	}
+	if !nd.genesis.Open {
+		return nil, ErrClosedRun
+	}
+	id, err := peer.IDFromBytes(r.Op.Peer)
+	if err != nil || id != from {
+		return nil, fmt.Errorf("%w: a request must come from the peer it concerns", roster.ErrOp)
+	}
+	pub, err := p2p.PubKeyFromID(id)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := pub.Verify(r.Op.OpSigningBytes(nd.run), r.Op.Sig); err != nil || !ok {
+		return nil, fmt.Errorf("%w: bad signature", roster.ErrOp)
+	}
+	select {
+	case nd.in <- &opIn{op: r.Op}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return []byte("queued"), nil
+}
+
+// addOp keeps a checked request until a proposal carries it.
+func (nd *Node) addOp(o wire.MemberOp) {
+	if nd.ops == nil {
+		nd.ops = map[[32]byte]wire.MemberOp{}
+	}
+	if len(nd.ops) < maxPendingOps {
+		nd.ops[o.OpKey()] = o
+		nd.log.Info("membership request queued", "kind", o.Kind, "height", o.Height)
+	}
+}
+
+// hear notes that a member of this epoch showed it is alive at height h.
+func (nd *Node) hear(member int, h uint64) {
+	if nd.gen == nil || member < 0 || member >= len(nd.gen.Members) {
+		return
+	}
+	if nd.heard == nil {
+		nd.heard = map[string]uint64{}
+	}
+	id := nd.gen.Members[member]
+	if h > nd.heard[id] {
+		nd.heard[id] = h
+	}
+}
+
+// silentFor is how many heights before h the member was last heard from (counting from this
+// epoch's first round when never).
+func (nd *Node) silentFor(member string, h uint64) uint64 {
+	last, ok := nd.heard[member]
+	if !ok {
+		last = nd.chain.At(nd.eng.Round()).Start
+		if s := nd.loop.firstRound; s > last {
+			last = s
+		}
+	}
+	if last >= h {
+		return 0
+	}
+	return h - last
+}
+
+// proposeOps chooses the membership operations of a proposal at height h: queued requests that are
+// still valid, then removals of members silent for SilentRounds.
+func (nd *Node) proposeOps(h uint64) []wire.MemberOp {
+	if !nd.genesis.Open {
+		return nil
+	}
+	var out []wire.MemberOp
+	keys := make([][32]byte, 0, len(nd.ops))
+	for k := range nd.ops {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	for _, k := range keys {
+		if len(out) == wire.MaxOps {
+			break
+		}
+		o := nd.ops[k]
+		if _, err := nd.chain.CheckOps(h, []wire.MemberOp{o}); err != nil {
+			delete(nd.ops, k) // applied already, expired, or never valid
+			continue
+		}
+		if _, err := nd.chain.CheckOps(h, append(slices.Clone(out), o)); err == nil {
+			out = append(out, o)
+		}
+	}
+	if s := uint64(nd.genesis.SilentRounds); s > 0 {
+		me := nd.gen.Members[nd.self]
+		for _, m := range nd.chain.Latest().Members {
+			if len(out) == wire.MaxOps || m == me || nd.chain.At(h).Index(m) < 0 || nd.silentFor(m, h) < s {
+				continue
+			}
+			o, err := roster.RemoveOp(m, h)
+			if err != nil {
+				continue
+			}
+			if _, err := nd.chain.CheckOps(h, append(slices.Clone(out), o)); err == nil {
+				nd.log.Info("proposing to remove a silent member", "peer", m, "silent_rounds", nd.silentFor(m, h))
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// checkProposalOps is a validator's check of a proposal's membership operations: what the decided
+// history allows, and for each removal that this peer too has not heard from the member for at least
+// half of SilentRounds (a removal only needs the quorum to agree the member is gone; the slack absorbs
+// the peers' different views of the last heights).
+func (nd *Node) checkProposalOps(p *wire.Proposal) error {
+	if len(p.Ops) == 0 {
+		return nil
+	}
+	if !nd.genesis.Open {
+		return ErrClosedRun
+	}
+	if _, err := nd.chain.CheckOps(p.Height, p.Ops); err != nil {
+		return err
+	}
+	s := uint64(nd.genesis.SilentRounds)
+	for _, o := range p.Ops {
+		if o.Kind != wire.OpRemove {
+			continue
+		}
+		id, _ := peer.IDFromBytes(o.Peer)
+		if s == 0 {
+			return fmt.Errorf("%w: this run removes nobody for silence", roster.ErrOp)
+		}
+		if got := nd.silentFor(id.String(), p.Height); got < (s+1)/2 {
+			return fmt.Errorf("%w: %s was heard from %d rounds ago", roster.ErrOp, id, got)
+		}
+	}
+	return nil
+}
+
+// applyChange records a decided membership change: the proof goes into the history (persisted
+// before the state that depends on it) and the Node will stop where the change takes effect.
+func (nd *Node) applyChange(p *wire.Proposal, cand wire.Certificate) {
+	cert, err := nd.certify(cand)
+	if err != nil {
+		// An honest decision always certifies (lazycert.go); keep what we counted.
+		nd.log.Error("certifying a membership change", "height", p.Height, "err", err)
+		cert = cand
+	}
+	if err := nd.chain.Append(wire.ChangeProof{Proposal: *p, Cert: cert}, false); err != nil {
+		nd.log.Error("recording a decided membership change", "height", p.Height, "err", err)
+		return
+	}
+	if err := nd.saveChain(); err != nil {
+		nd.log.Error("persisting the member history", "err", err)
+	}
+	nd.noteEpochEnd()
+	for _, o := range p.Ops {
+		delete(nd.ops, o.OpKey())
+		id, _ := peer.IDFromBytes(o.Peer)
+		nd.log.Info("membership change decided", "kind", o.Kind, "peer", id, "height", p.Height,
+			"effective_round", p.Height+roster.ActivationDelay, "members", len(nd.chain.Latest().Members))
+	}
+}
+
+// noteEpochEnd sets where this Node stops: the start of the next epoch after the current round.
+func (nd *Node) noteEpochEnd() {
+	if next, ok := nd.chain.Next(nd.eng.Round()); ok && (nd.epochEnd == 0 || next.Start < nd.epochEnd) {
+		nd.epochEnd = next.Start
+	}
+}
+
+// beyondEpoch reports whether height h belongs to a later epoch than this Node's: its messages are
+// for the next Node, checked against the next member list.
+func (nd *Node) beyondEpoch(h uint64) bool { return nd.epochEnd != 0 && h >= nd.epochEnd }
+
+// learnChanges checks and adopts the membership changes a verified state response carries.
+func (nd *Node) learnChanges(s *wire.StateResponse) {
+	if len(s.Changes) <= nd.chain.Len() {
+		return
+	}
+	added, err := nd.chain.Extend(s.Changes)
+	if err != nil {
+		nd.log.Warn("member history from a peer does not check out", "err", err)
+	}
+	if added > 0 {
+		if err := nd.saveChain(); err != nil {
+			nd.log.Error("persisting the member history", "err", err)
+		}
+		nd.noteEpochEnd()
+	}
+}
+
+// chainFor returns the history a state response must be checked against: ours, extended with the
+// changes it carries beyond ours (checked from what we know).
+func (nd *Node) chainFor(s *wire.StateResponse) (*roster.Chain, error) {
+	if len(s.Changes) <= nd.chain.Len() {
+		return nd.chain, nil
+	}
+	c := nd.chain.Clone()
+	if _, err := c.Extend(s.Changes); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// handoff returns the last decided state with its certificate checked, for the next epoch's Node.
+func (nd *Node) handoff() *wire.StateResponse {
+	raw, err := nd.servedState()
+	if err != nil || raw == nil {
+		return nil
+	}
+	var s wire.StateResponse
+	if wire.Unmarshal(raw, &s, nd.lim) != nil {
+		return nil
+	}
+	return &s
+}

@@ -375,19 +375,6 @@ func (nd *Node) learnChanges(s *wire.StateResponse) {
 	}
 }
 
-// chainFor returns the history a state response must be checked against: ours, extended with the
-// changes it carries beyond ours (checked from what we know).
-func (nd *Node) chainFor(s *wire.StateResponse) (*roster.Chain, error) {
-	if len(s.Changes) <= nd.chain.Len() {
-		return nd.chain, nil
-	}
-	c := nd.chain.Clone()
-	if _, err := c.Extend(s.Changes); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 // handoff returns the last decided state with its certificate checked, for the next epoch's Node.
 func (nd *Node) handoff() *wire.StateResponse {
 	raw, err := nd.servedState()

@@ -32,6 +32,13 @@ func testGenesis(tb testing.TB, name string, spec sim.Spec) ([]crypto.PrivKey, *
 // when they return. If setup fails, what was started is closed before tb fails.
 func mockHosts(ctx context.Context, tb testing.TB, keys []crypto.PrivKey, subnet int, logger *slog.Logger) (hosts []*p2p.Host, closeAll func()) {
 	tb.Helper()
+	return mockHostsWith(ctx, tb, keys, subnet, p2p.Options{Logger: logger})
+}
+
+// mockHostsWith is mockHosts with the given host options (e.g. a send delay, so that a run takes
+// fake time).
+func mockHostsWith(ctx context.Context, tb testing.TB, keys []crypto.PrivKey, subnet int, opts p2p.Options) (hosts []*p2p.Host, closeAll func()) {
+	tb.Helper()
 	mn := mocknet.New()
 	closeAll = func() {
 		for _, h := range slices.Backward(hosts) {
@@ -50,7 +57,7 @@ func mockHosts(ctx context.Context, tb testing.TB, keys []crypto.PrivKey, subnet
 		if err != nil {
 			tb.Fatal(err)
 		}
-		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
+		h, err := p2p.NewFromHost(ctx, lh, opts)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -168,6 +168,9 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 		nd.latest = raw
+		if err := nd.saveChain(); err != nil {
+			return nil, fmt.Errorf("%w: persisting the member history: %w", ErrFatal, err)
+		}
 		if err := nd.saveDecided(cfg.start, true); err != nil {
 			return nil, fmt.Errorf("%w: persisting the fetched state: %w", ErrFatal, err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -220,33 +221,44 @@ var ErrBadState = errors.New("node: state does not check out")
 // verifyState checks a certified state: run, certificate signatures (>2/3 of the members), that the
 // certificate signs the proposal's value, and that the proposal's state digest is this state's.
 func (nd *Node) verifyState(s *wire.StateResponse) error {
+	_, err := checkState(nd.chain, nd.run, nd.setup.Model.Dim(), s)
+	return err
+}
+
+// checkState checks a certified state against a member history: run, dimension, the membership
+// changes it carries beyond the history (each certified by the members of its height), a certificate
+// by more than two thirds of the members in force at its height, signing the proposal's value, whose
+// state digest is this state's. It returns the history extended with those changes.
+func checkState(chain *roster.Chain, run wire.RunID, dim int, s *wire.StateResponse) (*roster.Chain, error) {
 	switch {
-	case s.Run != nd.run:
-		return fmt.Errorf("%w: other run", ErrBadState)
+	case s.Run != run:
+		return nil, fmt.Errorf("%w: other run", ErrBadState)
 	case s.Round != s.Height+1:
-		return fmt.Errorf("%w: height %d but state of round %d", ErrBadState, s.Height, s.Round)
-	case len(s.X) != nd.setup.Model.Dim():
-		return fmt.Errorf("%w: dimension %d", ErrBadState, len(s.X))
+		return nil, fmt.Errorf("%w: height %d but state of round %d", ErrBadState, s.Height, s.Round)
+	case len(s.X) != dim:
+		return nil, fmt.Errorf("%w: dimension %d", ErrBadState, len(s.X))
 	}
-	chain, err := nd.chainFor(s) // membership.go: who had to sign depends on the height
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadState, err)
+	if len(s.Changes) > chain.Len() {
+		chain = chain.Clone()
+		if _, err := chain.Extend(s.Changes); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadState, err)
+		}
 	}
 	keys, err := chain.KeysAt(s.Height)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadState, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
 	}
 	if err := s.Cert.Verify(keys); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadState, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
 	}
 	if s.Cert.Value != s.Proposal.ValueID() {
-		return fmt.Errorf("%w: certificate is for another value", ErrBadState)
+		return nil, fmt.Errorf("%w: certificate is for another value", ErrBadState)
 	}
 	st := &method.State{Round: s.Round, X: s.X, G: s.G}
 	if engine.Digest(s.Proposal.StateDigest) != st.Digest() {
-		return fmt.Errorf("%w: state digest mismatch", ErrBadState)
+		return nil, fmt.Errorf("%w: state digest mismatch", ErrBadState)
 	}
-	return nil
+	return chain, nil
 }
 
 // adopt jumps to a verified state from a peer.

@@ -55,6 +55,10 @@ type directState struct {
 	mu      sync.Mutex
 	senders map[directKey]*directSender
 	inbound map[directKey]int
+	// handlers are looked up for every message, not captured by the stream's reader: a stream
+	// outlives the handler that was current when it opened (a peer replaces its handler when its
+	// member list changes, while the other side keeps its long-lived stream).
+	handlers map[protocol.ID]DirectHandler
 }
 
 type directKey struct {
@@ -76,14 +80,34 @@ func (h *Host) HandleDirect(name string, maxMsg int, handler DirectHandler) erro
 	if maxMsg <= 0 || handler == nil {
 		return fmt.Errorf("%w: direct handler for %s needs a positive message cap", ErrConfig, name)
 	}
-	h.h.SetStreamHandler(pid, func(s network.Stream) { h.readDirect(s, pid, maxMsg, handler) })
+	h.direct.mu.Lock()
+	if h.direct.handlers == nil {
+		h.direct.handlers = map[protocol.ID]DirectHandler{}
+	}
+	h.direct.handlers[pid] = handler
+	h.direct.mu.Unlock()
+	h.h.SetStreamHandler(pid, func(s network.Stream) { h.readDirect(s, pid, maxMsg) })
 	return nil
 }
 
-// UnhandleDirect stops serving direct protocol name.
-func (h *Host) UnhandleDirect(name string) { h.Unhandle(name) }
+// UnhandleDirect stops serving direct protocol name: new streams are refused and messages on open
+// ones are dropped until it is handled again.
+func (h *Host) UnhandleDirect(name string) {
+	if pid, err := h.protocolID(name); err == nil {
+		h.direct.mu.Lock()
+		delete(h.direct.handlers, pid)
+		h.direct.mu.Unlock()
+	}
+	h.Unhandle(name)
+}
 
-func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int, handler DirectHandler) {
+func (h *Host) directHandler(pid protocol.ID) DirectHandler {
+	h.direct.mu.Lock()
+	defer h.direct.mu.Unlock()
+	return h.direct.handlers[pid]
+}
+
+func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int) {
 	from := s.Conn().RemotePeer()
 	key := directKey{peer: from, proto: pid}
 	if h.gater.IsBlocked(from) || !h.enterInbound(key) {
@@ -107,7 +131,9 @@ func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int, handler
 		}
 		h.traffic.directIn.Add(int64(len(msg)))
 		h.traffic.directMsgsIn.Add(1)
-		handler(from, msg)
+		if handler := h.directHandler(pid); handler != nil {
+			handler(from, msg)
+		}
 	}
 }
 

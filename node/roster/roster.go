@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
@@ -41,8 +42,10 @@ func (e Epoch) Index(id string) int {
 	return i
 }
 
-// Chain is the genesis member list followed by every decided change.
+// Chain is the genesis member list followed by every decided change. It is safe for concurrent use
+// (a peer checks states fetched in the background while its event loop records decisions).
 type Chain struct {
+	mu       sync.Mutex
 	run      wire.RunID
 	capacity int
 	epochs   []Epoch // epochs[0] starts at round 0; Start strictly increases
@@ -60,6 +63,8 @@ func New(run wire.RunID, genesis []string, capacity int) *Chain {
 
 // Clone returns an independent copy.
 func (c *Chain) Clone() *Chain {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	out := New(c.run, c.epochs[0].Members, c.capacity)
 	out.epochs = slices.Clone(c.epochs)
 	out.proofs = slices.Clone(c.proofs)
@@ -71,6 +76,8 @@ func (c *Chain) Clone() *Chain {
 
 // At returns the epoch in force at round k.
 func (c *Chain) At(k uint64) Epoch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	i := c.epochAt(k)
 	return c.epochs[i]
 }
@@ -84,10 +91,16 @@ func (c *Chain) epochAt(k uint64) int {
 }
 
 // Latest returns the epoch after every decided change, which may start in the future.
-func (c *Chain) Latest() Epoch { return c.epochs[len(c.epochs)-1] }
+func (c *Chain) Latest() Epoch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epochs[len(c.epochs)-1]
+}
 
 // Next returns the first epoch starting after round k, if a decided change is still to take effect.
 func (c *Chain) Next(k uint64) (Epoch, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, e := range c.epochs {
 		if e.Start > k {
 			return e, true
@@ -97,13 +110,27 @@ func (c *Chain) Next(k uint64) (Epoch, bool) {
 }
 
 // Proofs returns the proofs of every change, in order.
-func (c *Chain) Proofs() []wire.ChangeProof { return slices.Clone(c.proofs) }
+func (c *Chain) Proofs() []wire.ChangeProof {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.proofs)
+}
 
 // Len is the number of decided changes.
-func (c *Chain) Len() int { return len(c.proofs) }
+func (c *Chain) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.proofs)
+}
 
 // KeysAt returns the public keys of the members in force at round k.
 func (c *Chain) KeysAt(k uint64) ([]crypto.PubKey, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keysAt(k)
+}
+
+func (c *Chain) keysAt(k uint64) ([]crypto.PubKey, error) {
 	i := c.epochAt(k)
 	if ks, ok := c.keys[i]; ok {
 		return ks, nil
@@ -139,13 +166,19 @@ func Keys(members []string) ([]crypto.PubKey, []peer.ID, error) {
 // state alone: signatures and freshness of joins and leaves, membership, capacity, one operation per
 // peer. Whether a member named by a Remove really went silent is the caller's to judge.
 func (c *Chain) CheckOps(height uint64, ops []wire.MemberOp) ([]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checkOps(height, ops)
+}
+
+func (c *Chain) checkOps(height uint64, ops []wire.MemberOp) ([]string, error) {
 	if len(ops) == 0 {
 		return nil, fmt.Errorf("%w: no operations", ErrOp)
 	}
 	if n := len(c.proofs); n > 0 && c.proofs[n-1].Proposal.Height >= height {
 		return nil, fmt.Errorf("%w: height %d is not after the last change", ErrOp, height)
 	}
-	members := slices.Clone(c.Latest().Members)
+	members := slices.Clone(c.epochs[len(c.epochs)-1].Members)
 	seen := map[string]bool{}
 	for j := range ops {
 		o := &ops[j]
@@ -205,6 +238,12 @@ func (c *Chain) CheckOps(height uint64, ops []wire.MemberOp) ([]string, error) {
 // Append adds a decided change. With verify, the certificate is checked against the members in force
 // at the change's height (a peer that counted the precommits itself may pass a certificate it built).
 func (c *Chain) Append(p wire.ChangeProof, verify bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.append(p, verify)
+}
+
+func (c *Chain) append(p wire.ChangeProof, verify bool) error {
 	lim := wire.DefaultLimits()
 	if err := p.Validate(&lim); err != nil {
 		return fmt.Errorf("%w: %w", ErrChain, err)
@@ -214,7 +253,7 @@ func (c *Chain) Append(p wire.ChangeProof, verify bool) error {
 	}
 	h := p.Proposal.Height
 	if verify {
-		keys, err := c.KeysAt(h)
+		keys, err := c.keysAt(h)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrChain, err)
 		}
@@ -222,7 +261,7 @@ func (c *Chain) Append(p wire.ChangeProof, verify bool) error {
 			return fmt.Errorf("%w: height %d: %w", ErrChain, h, err)
 		}
 	}
-	members, err := c.CheckOps(h, p.Proposal.Ops)
+	members, err := c.checkOps(h, p.Proposal.Ops)
 	if err != nil {
 		return fmt.Errorf("%w: height %d: %w", ErrChain, h, err)
 	}
@@ -240,6 +279,8 @@ func (c *Chain) Append(p wire.ChangeProof, verify bool) error {
 // with exactly c's changes (a peer with another history is lying or on another run). It reports how
 // many changes it added.
 func (c *Chain) Extend(proofs []wire.ChangeProof) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(proofs) < len(c.proofs) {
 		return 0, nil // an older view; nothing to learn
 	}
@@ -250,7 +291,7 @@ func (c *Chain) Extend(proofs []wire.ChangeProof) (int, error) {
 	}
 	added := 0
 	for j := len(c.proofs); j < len(proofs); j++ {
-		if err := c.Append(proofs[j], true); err != nil {
+		if err := c.append(proofs[j], true); err != nil {
 			return added, err
 		}
 		added++

@@ -1,0 +1,213 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/p2p"
+)
+
+// churnPlan is an open run on a mocknet: the first `members` keys are the genesis members, the rest
+// volunteers; each peer runs a Peer (as `peer run` does).
+type churnPlan struct {
+	total, members int
+	rounds         int
+	silentRounds   int
+	maxMembers     int
+	joinAt         map[int]uint64 // peer → start it once the run reached this round
+	leaveAt        map[int]uint64 // peer → call Leave once the run reached this round
+	never          map[int]bool   // genesis members that never start (crashed for good)
+	stopAt         map[int]uint64 // peer → stop it (kill) once the run reached this round
+}
+
+type churnRun struct {
+	peers   []*Peer
+	mu      sync.Mutex
+	digests []map[uint64][32]byte
+	errs    []error
+	running []bool
+}
+
+func (c *churnRun) maxRound() uint64 {
+	var m uint64
+	for _, p := range c.peers {
+		m = max(m, p.Status().Round)
+	}
+	return m
+}
+
+func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
+	t.Helper()
+	spec := smallSpec(0, "none")
+	spec.Members, spec.Rounds = plan.members, plan.rounds
+	keys, ids := testKeys(t, plan.total)
+	// Genesis members: the first plan.members keys in ID order (still sorted).
+	g := &genesis.Genesis{Version: genesis.Version, Name: "churn", Members: ids[:plan.members], Spec: spec,
+		Timeouts: genesis.DefaultTimeouts(), Open: true, MaxMembers: plan.maxMembers, SilentRounds: plan.silentRounds}
+	if err := g.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel}))
+	// Every message takes 5 ms of fake time, so that rounds take time and joins happen mid-run.
+	hosts, closeHosts := mockHostsWith(ctx, t, keys, 3, p2p.Options{Logger: logger, SendDelay: 5 * time.Millisecond})
+	defer closeHosts()
+	dir := t.TempDir()
+	r := &churnRun{peers: make([]*Peer, plan.total), digests: make([]map[uint64][32]byte, plan.total),
+		errs: make([]error, plan.total), running: make([]bool, plan.total)}
+	for i := range keys {
+		r.digests[i] = map[uint64][32]byte{}
+		i := i
+		p, err := NewPeer(Config{Genesis: g, Key: keys[i], Host: hosts[i], Logger: logger,
+			StateDir: filepath.Join(dir, fmt.Sprint(i)), OnCommit: func(round uint64, d [32]byte) {
+				r.mu.Lock()
+				r.digests[i][round] = d
+				r.mu.Unlock()
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.peers[i] = p
+	}
+	time.Sleep(2 * time.Second)
+	var wg sync.WaitGroup
+	stops := make([]context.CancelFunc, plan.total)
+	start := func(i int) {
+		pctx, stop := context.WithCancel(ctx)
+		stops[i] = stop
+		r.running[i] = true
+		wg.Go(func() { r.errs[i] = r.peers[i].Run(pctx) })
+	}
+	for i := range plan.members {
+		if _, late := plan.joinAt[i]; !late && !plan.never[i] {
+			start(i)
+		}
+	}
+	deadline := time.Now().Add(time.Duration(plan.rounds)*20*time.Second + 2*time.Minute)
+	for time.Now().Before(deadline) {
+		k := r.maxRound()
+		for i, at := range plan.joinAt {
+			if !r.running[i] && k >= at {
+				start(i)
+			}
+		}
+		for i, at := range plan.leaveAt {
+			if k >= at {
+				r.peers[i].Leave()
+			}
+		}
+		for i, at := range plan.stopAt {
+			if r.running[i] && k >= at {
+				stops[i]()
+				r.running[i] = false
+			}
+		}
+		if r.finished(plan) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	for i, err := range r.errs {
+		if err != nil {
+			t.Errorf("peer %d: Run: %v", i, err)
+		}
+	}
+	return r, g
+}
+
+// finished: every peer still running (and not leaving) decided the last round.
+func (r *churnRun) finished(plan churnPlan) bool {
+	for i, p := range r.peers {
+		if !r.running[i] || plan.leaveAt[i] > 0 || plan.stopAt[i] > 0 {
+			continue
+		}
+		if p.Status().Round < uint64(plan.rounds) {
+			return false
+		}
+	}
+	return true
+}
+
+// agree asserts that, at every round two of the given peers committed, they committed the same
+// state, and that each of them reached the last round.
+func (r *churnRun) agree(t *testing.T, rounds int, who ...int) {
+	t.Helper()
+	for _, i := range who {
+		if got := r.peers[i].Status().Round; got < uint64(rounds) {
+			t.Errorf("peer %d stopped at round %d, want %d", i, got, rounds)
+		}
+	}
+	for k := uint64(1); k <= uint64(rounds); k++ {
+		ref, from := [32]byte{}, -1
+		for _, i := range who {
+			d, ok := r.digests[i][k]
+			if !ok {
+				continue
+			}
+			if from < 0 {
+				ref, from = d, i
+			} else if d != ref {
+				t.Fatalf("round %d: peers %d and %d committed different states", k, from, i)
+			}
+		}
+	}
+}
+
+func TestJoinMidRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plan := churnPlan{total: 5, members: 4, rounds: 40, maxMembers: 5, joinAt: map[int]uint64{4: 10}}
+		r, _ := runChurn(t, plan)
+		r.agree(t, plan.rounds, 0, 1, 2, 3, 4)
+		nd := r.peers[4]
+		if len(r.digests[4]) == 0 {
+			t.Fatal("the newcomer committed nothing")
+		}
+		first := uint64(1 << 62)
+		for k := range r.digests[4] {
+			first = min(first, k)
+		}
+		if first <= 10 || first >= uint64(plan.rounds) {
+			t.Errorf("the newcomer's first committed round is %d, want one after it joined at 10", first)
+		}
+		for i, p := range r.peers {
+			if p.lastChain == nil || len(p.lastChain.Latest().Members) != 5 {
+				t.Fatalf("peer %d does not count the newcomer as a member", i)
+			}
+		}
+		_ = nd
+	})
+}
+
+func TestLeaveAndSilentRemoval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Six genesis members: one leaves at round 8, one is killed at round 12 and removed for
+		// silence; the other four decide every round and agree.
+		plan := churnPlan{total: 6, members: 6, rounds: 50, maxMembers: 6, silentRounds: 6,
+			leaveAt: map[int]uint64{1: 8}, stopAt: map[int]uint64{4: 12}}
+		r, _ := runChurn(t, plan)
+		r.agree(t, plan.rounds, 0, 2, 3, 5)
+		c := r.peers[0].lastChain
+		if c == nil || len(c.Latest().Members) != 4 {
+			t.Fatalf("members at the end: %v, want 4 (one left, one removed)", c)
+		}
+		for _, i := range []int{1, 4} {
+			if c.Latest().Index(r.peers[i].cfg.Host.ID().String()) >= 0 {
+				t.Errorf("peer %d is still a member", i)
+			}
+		}
+		if r.errs[1] != nil {
+			t.Errorf("the leaver's Run: %v", r.errs[1])
+		}
+	})
+}

@@ -1,0 +1,299 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Peer runs one peer for the whole run, across membership changes: a Node per epoch while it is a
+// member; while it is not (a volunteer joining an open run, or a member that was removed and came
+// back), an observer that fetches certified states from the members, checks them from the genesis
+// on, and asks to join. It is what `peer run` runs.
+type Peer struct {
+	cfg     Config
+	dim     int
+	leaving atomic.Bool
+	mu      sync.Mutex
+	cur     *Node
+	obs     Status // the observer's status while there is no Node
+	// lastChain is the member history as of the last epoch that ended or the last state observed.
+	lastChain *roster.Chain
+}
+
+// Observer pacing.
+const (
+	observePoll  = 300 * time.Millisecond
+	joinInterval = 2 * time.Second
+)
+
+// NewPeer checks the config and loads the data set once for every epoch.
+func NewPeer(cfg Config) (*Peer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.DataCache == nil {
+		cfg.DataCache = &sim.DataCache{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	spec := cfg.Genesis.Spec
+	if cfg.Data != "" {
+		spec.Data = cfg.Data
+	}
+	setup, err := sim.Build(spec, cfg.DataCache)
+	if err != nil {
+		return nil, fmt.Errorf("node: building the training setup: %w", err)
+	}
+	p := &Peer{cfg: cfg, dim: setup.Model.Dim()}
+	p.obs = Status{Member: -1, Step: "observing", Loss: math.NaN(), Gap: math.NaN()}
+	return p, nil
+}
+
+// Leave asks the run to drop this member (open runs): the peer sends signed leave requests until the
+// change is decided, and Run returns once it took effect.
+func (p *Peer) Leave() { p.leaving.Store(true) }
+
+// Status returns the current Node's status, or the observer's.
+func (p *Peer) Status() Status {
+	p.mu.Lock()
+	nd, obs := p.cur, p.obs
+	p.mu.Unlock()
+	if nd != nil {
+		return nd.Status()
+	}
+	obs.Peers = len(p.cfg.Host.Peers())
+	return obs
+}
+
+// Node returns the Node of the current or last epoch (nil while observing).
+func (p *Peer) Node() *Node {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+func (p *Peer) setNode(nd *Node) {
+	p.mu.Lock()
+	p.cur = nd
+	p.mu.Unlock()
+}
+
+// Run drives the peer until ctx ends (nil), it left the run, or a fatal error.
+func (p *Peer) Run(ctx context.Context) error {
+	cfg := p.cfg
+	log := cfg.Logger
+	wasMember := false
+	for {
+		nd, err := New(cfg)
+		var nm *NotMemberError
+		if errors.As(err, &nm) {
+			if p.leaving.Load() && wasMember {
+				log.Info("left the run", "round", nm.Round)
+				return nil
+			}
+			p.setNode(nil)
+			st, chain, err := p.observe(ctx, nm.Chain)
+			if err != nil || st == nil {
+				return err
+			}
+			cfg.Chain, cfg.start = chain, st
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		wasMember = true
+		p.setNode(nd)
+		lctx, stopLeave := context.WithCancel(ctx)
+		go p.leaveLoop(lctx, nd)
+		err = nd.Run(ctx)
+		stopLeave()
+		p.mu.Lock()
+		p.lastChain = nd.chain
+		p.mu.Unlock()
+		if !errors.Is(err, ErrEpochOver) {
+			return err
+		}
+		cfg.Chain, cfg.start = nd.chain, nil
+		p.mu.Lock()
+		p.lastChain = nd.chain
+		p.mu.Unlock()
+		if cfg.StateDir == "" {
+			cfg.start = nd.handoff()
+		}
+		log.Info("member list changes", "round", nd.eng.Round(), "members", len(nd.chain.At(nd.eng.Round()).Members))
+	}
+}
+
+// leaveLoop sends this member's signed leave request to every member, again every joinInterval, once
+// Leave was called.
+func (p *Peer) leaveLoop(ctx context.Context, nd *Node) {
+	t := time.NewTicker(observePoll)
+	defer t.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !p.leaving.Load() || time.Since(last) < joinInterval {
+			continue
+		}
+		last = time.Now()
+		h := nd.current.Load()
+		op, err := roster.SignOp(p.cfg.Key, nd.run, wire.OpLeave, h)
+		if err != nil {
+			return
+		}
+		select {
+		case nd.in <- &opIn{op: op}:
+		case <-ctx.Done():
+			return
+		}
+		p.sendRequest(ctx, nd.run, nd.chain.Latest().Members, op)
+	}
+}
+
+// sendRequest hands a membership request to each of the given members (in parallel).
+func (p *Peer) sendRequest(ctx context.Context, run wire.RunID, members []string, op wire.MemberOp) {
+	body, err := wire.Marshal(&wire.MemberRequest{Run: run, Op: op})
+	if err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, m := range members {
+		id, err := peer.Decode(m)
+		if err != nil || id == p.cfg.Host.ID() {
+			continue
+		}
+		wg.Go(func() {
+			rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+			defer cancel()
+			if _, err := p.cfg.Host.Request(rctx, id, protoMember, body, 64); err != nil {
+				p.cfg.Logger.Debug("membership request", "to", id, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// observe follows the run from outside: it fetches the members' latest certified states, keeps the
+// newest that checks out against the member history (extended by the changes it proves), asks to
+// join an open run, and returns once this peer is a member at the state's round. It returns (nil,
+// nil, nil) when ctx ends.
+func (p *Peer) observe(ctx context.Context, chain *roster.Chain) (*wire.StateResponse, *roster.Chain, error) {
+	g := p.cfg.Genesis
+	run, err := g.RunID()
+	if err != nil {
+		return nil, nil, err
+	}
+	me := p.cfg.Host.ID().String()
+	lim := wire.LimitsFor(uint32(p.dim), uint32(max(len(g.Members), g.Capacity())))
+	log := p.cfg.Logger.With("observer", me)
+	log.Info("not a member: following the run and asking to join", "open", g.Open)
+	var (
+		best     *wire.StateResponse
+		lastJoin time.Time
+	)
+	t := time.NewTicker(observePoll)
+	defer t.Stop()
+	for {
+		var from uint64
+		if best != nil {
+			from = best.Round
+		}
+		if s, c := p.fetchBest(ctx, run, lim, chain, from); s != nil {
+			best, chain = s, c
+			p.mu.Lock()
+			p.obs.Round, p.obs.Digest = s.Round, fmt.Sprintf("%x", s.Proposal.StateDigest[:])
+			p.mu.Unlock()
+		}
+		if best != nil {
+			if chain.At(best.Round).Index(me) >= 0 {
+				log.Info("member from this round on", "round", best.Round, "members", len(chain.At(best.Round).Members))
+				return best, chain, nil
+			}
+			if chain.Latest().Index(me) < 0 && time.Since(lastJoin) > joinInterval {
+				if !g.Open {
+					return nil, nil, fmt.Errorf("%w: peer %s is not a member", ErrClosedRun, me)
+				}
+				lastJoin = time.Now()
+				op, err := roster.SignOp(p.cfg.Key, run, wire.OpJoin, best.Height)
+				if err != nil {
+					return nil, nil, err
+				}
+				log.Info("asking to join", "height", best.Height, "members", len(chain.Latest().Members))
+				p.sendRequest(ctx, run, chain.Latest().Members, op)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, nil
+		case <-t.C:
+		}
+	}
+}
+
+// fetchBest asks every member of the latest known epoch and every connected peer for its state and
+// returns the newest one past round from that checks out, with the history it proves.
+func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, chain *roster.Chain, from uint64) (*wire.StateResponse, *roster.Chain) {
+	targets := map[peer.ID]bool{}
+	for _, m := range slices.Concat(chain.Latest().Members, chain.At(from).Members) {
+		if id, err := peer.Decode(m); err == nil && id != p.cfg.Host.ID() {
+			targets[id] = true
+		}
+	}
+	for _, id := range p.cfg.Host.Peers() {
+		targets[id] = true
+	}
+	body, err := wire.Marshal(&wire.StateRequest{Run: run, FromHeight: from})
+	if err != nil {
+		return nil, nil
+	}
+	var (
+		mu        sync.Mutex
+		best      *wire.StateResponse
+		bestChain *roster.Chain
+		wg        sync.WaitGroup
+	)
+	for id := range targets {
+		wg.Go(func() {
+			rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+			defer cancel()
+			raw, err := p.cfg.Host.Request(rctx, id, protoState, body, lim.MaxMessage)
+			if err != nil {
+				return
+			}
+			var s wire.StateResponse
+			if wire.Unmarshal(raw, &s, lim) != nil || s.Round <= from {
+				return
+			}
+			c, err := checkState(chain, run, p.dim, &s)
+			if err != nil {
+				p.cfg.Logger.Warn("refused a state from a peer", "peer", id, "err", err)
+				return
+			}
+			mu.Lock()
+			if best == nil || s.Round > best.Round {
+				best, bestChain = &s, c
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return best, bestChain
+}

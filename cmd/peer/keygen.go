@@ -58,6 +58,9 @@ func runGenesis(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&s.EvalEvery, "eval-every", s.EvalEvery, "record the loss every this many rounds")
 	fs.Uint64Var(&s.Seed, "seed", s.Seed, "shared seed")
 	tick := fs.Int("tick-ms", genesis.DefaultTimeouts().TickMillis, "protocol tick in milliseconds")
+	open := fs.Bool("open", false, "open run: other peers may join (up to --max-members) and members may leave, through changes decided by consensus")
+	maxMembers := fs.Int("max-members", 0, "open run: most members at once (default: 4 × the genesis members)")
+	silent := fs.Int("silent-rounds", 0, "open run: remove a member that signed nothing for this many rounds (0: never)")
 	withFStar := fs.Bool("fstar", true, "compute f* of the honest objective into the genesis so peers report the gap f(x) − f* (logistic regression: well under a second; the MLP: L-BFGS, can take minutes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,6 +95,17 @@ func runGenesis(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	g.Timeouts.TickMillis = *tick
+	if *open {
+		g.Open, g.MaxMembers, g.SilentRounds = true, *maxMembers, *silent
+		if g.MaxMembers == 0 {
+			g.MaxMembers = 4 * len(g.Members)
+		}
+	} else if *maxMembers != 0 || *silent != 0 {
+		return errors.New("genesis: --max-members and --silent-rounds need --open")
+	}
+	if err := g.Validate(); err != nil {
+		return err
+	}
 	if *withFStar {
 		st, err := sim.Build(g.Spec, nil)
 		if err == nil {

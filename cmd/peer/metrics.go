@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/byzpp/byzpp/node"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,12 +12,12 @@ import (
 // offence, and rejected gossip per reason. Their label sets are only known at scrape time, so they are
 // built from a fresh Status on every Collect rather than kept in CounterVecs.
 type labelledCollector struct {
-	nd       *node.Node
+	nd       statusSource
 	blame    *prometheus.Desc
 	rejected *prometheus.Desc
 }
 
-func newLabelledCollector(nd *node.Node) *labelledCollector {
+func newLabelledCollector(nd statusSource) *labelledCollector {
 	return &labelledCollector{
 		nd: nd,
 		blame: prometheus.NewDesc("byzpp_blame", "Offences this peer attributed to a member, by kind (see node/blame.go).",

@@ -115,7 +115,9 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("run: starting the network host: %w", err)
 	}
 	defer host.Close()
-	nd, err := node.New(node.Config{Genesis: g, Key: key, StateDir: *stateDir, Host: host, Data: *dataPath,
+	// A Peer runs a member across membership changes, and a volunteer of an open run that is not a
+	// member yet as an observer that asks to join (node/peer.go).
+	nd, err := node.NewPeer(node.Config{Genesis: g, Key: key, StateDir: *stateDir, Host: host, Data: *dataPath,
 		Attack: *atk, Logger: logger})
 	if err != nil {
 		return err
@@ -158,7 +160,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // progress logs one line every progressEvery until ctx ends.
-func progress(ctx context.Context, nd *node.Node, logger *slog.Logger) {
+func progress(ctx context.Context, nd statusSource, logger *slog.Logger) {
 	t := time.NewTicker(progressEvery)
 	defer t.Stop()
 	for {
@@ -179,7 +181,13 @@ func progress(ctx context.Context, nd *node.Node, logger *slog.Logger) {
 // serves the partition endpoints (control.go).
 // With withPprof it also serves net/http/pprof's handlers under /debug/pprof/ (off by default: a
 // profile exposes internals and costs CPU while it runs).
-func serveHTTP(addr string, nd *node.Node, host *p2p.Host, logger *slog.Logger, withPprof, withControl bool) (*http.Server, error) {
+// statusSource is what the HTTP endpoints and the progress line read: the running peer.
+type statusSource interface{ Status() node.Status }
+
+// leaver is a peer that can leave an open run.
+type leaver interface{ Leave() }
+
+func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger, withPprof, withControl bool) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
@@ -226,6 +234,17 @@ func serveHTTP(addr string, nd *node.Node, host *p2p.Host, logger *slog.Logger, 
 	})
 	if withControl {
 		mux.Handle("/control/block", controlHandler(host, logger, true))
+		if l, ok := nd.(leaver); ok {
+			mux.HandleFunc("/control/leave", func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodPost {
+					http.Error(w, "POST only", http.StatusMethodNotAllowed)
+					return
+				}
+				logger.Info("asked to leave the run")
+				l.Leave()
+				fmt.Fprintln(w, "leaving: the peer stops once the change is decided")
+			})
+		}
 		mux.Handle("/control/unblock", controlHandler(host, logger, false))
 	}
 	if withPprof {

@@ -94,6 +94,10 @@ func (p *Peer) setNode(nd *Node) {
 // Run drives the peer until ctx ends (nil), it left the run, or a fatal error.
 func (p *Peer) Run(ctx context.Context) error {
 	cfg := p.cfg
+	if err := cfg.Host.Handle(protoAddrs, 64<<10, p.serveAddrs); err != nil {
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
+	defer cfg.Host.Unhandle(protoAddrs)
 	log := cfg.Logger
 	wasMember := false
 	for {
@@ -138,8 +142,8 @@ func (p *Peer) Run(ctx context.Context) error {
 	}
 }
 
-// leaveLoop sends this member's signed leave request to every member, again every joinInterval, once
-// Leave was called.
+// leaveLoop keeps this member connected to every member of its epoch and, once Leave was called,
+// sends its signed leave request to every member, again every joinInterval.
 func (p *Peer) leaveLoop(ctx context.Context, nd *Node) {
 	t := time.NewTicker(observePoll)
 	defer t.Stop()
@@ -150,10 +154,14 @@ func (p *Peer) leaveLoop(ctx context.Context, nd *Node) {
 			return
 		case <-t.C:
 		}
-		if !p.leaving.Load() || time.Since(last) < joinInterval {
+		if time.Since(last) < joinInterval {
 			continue
 		}
 		last = time.Now()
+		p.connectMembers(ctx, nd.gen.Members) // addrs.go: a newcomer's address may be news here
+		if !p.leaving.Load() {
+			continue
+		}
 		h := nd.current.Load()
 		op, err := roster.SignOp(p.cfg.Key, nd.run, wire.OpLeave, h)
 		if err != nil {
@@ -216,6 +224,7 @@ func (p *Peer) observe(ctx context.Context, chain *roster.Chain) (*wire.StateRes
 		if best != nil {
 			from = best.Round
 		}
+		p.connectMembers(ctx, chain.Latest().Members) // addrs.go
 		if s, c := p.fetchBest(ctx, run, lim, chain, from); s != nil {
 			best, chain = s, c
 			p.mu.Lock()

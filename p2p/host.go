@@ -362,3 +362,18 @@ func (h *Host) Close() error {
 	})
 	return h.closeErr
 }
+
+// KnownAddrs returns the addresses the peerstore holds for p (learnt from identify, discovery or
+// bootstrap), as strings.
+func (h *Host) KnownAddrs(p peer.ID) []string {
+	var out []string
+	for _, a := range h.h.Peerstore().Addrs(p) {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// Connected reports whether there is a live connection to p.
+func (h *Host) Connected(p peer.ID) bool {
+	return h.h.Network().Connectedness(p) == network.Connected
+}

@@ -171,7 +171,7 @@ func progress(ctx context.Context, nd statusSource, logger *slog.Logger) {
 			s := nd.Status()
 			logger.Info("progress", "round", s.Round, "attempt", s.Attempt, "leader", s.Leader, "loss", s.Loss,
 				"gap", s.Gap, "rounds_per_s", fmt.Sprintf("%.2f", s.RoundsPerSec), "rejected", s.Rejected,
-				"digest", s.Digest[:12])
+				"digest", s.Digest[:min(12, len(s.Digest))], "member", s.Member)
 		}
 	}
 }

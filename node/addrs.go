@@ -1,0 +1,103 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Reaching every member. Direct messages need a connection to each member, but a volunteer starts
+// with one bootstrap address, and the members learn a newcomer's address only from the peer it
+// dialled. So a Peer serves, on protocol addrs/1, the addresses its peerstore holds for the peer IDs
+// asked about, and dials the members of its epoch it is not connected to with addresses learnt that
+// way (the DHT, when enabled, finds them too).
+
+const (
+	protoAddrs = "addrs/1"
+	// maxAddrsAsked bounds the peer IDs of one addrs/1 request; maxAddrsEach the addresses returned
+	// per peer.
+	maxAddrsAsked = 1 << 12
+	maxAddrsEach  = 16
+	maxAddrsResp  = 1 << 20
+)
+
+// serveAddrs answers a JSON list of peer IDs with the addresses known for each.
+func (p *Peer) serveAddrs(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+	var ids []string
+	if err := json.Unmarshal(req, &ids); err != nil {
+		return nil, fmt.Errorf("addrs request: %w", err)
+	}
+	if len(ids) > maxAddrsAsked {
+		return nil, fmt.Errorf("addrs request: %d peers asked, limit %d", len(ids), maxAddrsAsked)
+	}
+	out := map[string][]string{}
+	for _, s := range ids {
+		id, err := peer.Decode(s)
+		if err != nil {
+			continue
+		}
+		if a := p.cfg.Host.KnownAddrs(id); len(a) > 0 {
+			out[s] = a[:min(len(a), maxAddrsEach)]
+		}
+	}
+	return json.Marshal(out)
+}
+
+// connectMembers dials the given members this peer is not connected to, with addresses asked from
+// the peers it is connected to (a few of them).
+func (p *Peer) connectMembers(ctx context.Context, members []string) {
+	h := p.cfg.Host
+	var missing []string
+	for _, m := range members {
+		id, err := peer.Decode(m)
+		if err == nil && id != h.ID() && !h.Connected(id) && !h.IsBlocked(id) {
+			missing = append(missing, m)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	req, err := json.Marshal(missing)
+	if err != nil {
+		return
+	}
+	asked := 0
+	for _, via := range h.Peers() {
+		if asked == 3 || len(missing) == 0 {
+			return
+		}
+		asked++
+		rctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		raw, err := h.Request(rctx, via, protoAddrs, req, maxAddrsResp)
+		cancel()
+		if err != nil {
+			continue
+		}
+		var known map[string][]string
+		if json.Unmarshal(raw, &known) != nil {
+			continue
+		}
+		for _, m := range slices.Clone(missing) {
+			id, _ := peer.Decode(m)
+			info := peer.AddrInfo{ID: id}
+			for _, s := range known[m] {
+				if a, err := ma.NewMultiaddr(s); err == nil && len(info.Addrs) < maxAddrsEach {
+					info.Addrs = append(info.Addrs, a)
+				}
+			}
+			if len(info.Addrs) == 0 {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+			err := h.ConnectPeer(cctx, info)
+			cancel()
+			if err == nil {
+				missing = slices.DeleteFunc(missing, func(x string) bool { return x == m })
+			}
+		}
+	}
+}

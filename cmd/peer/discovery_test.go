@@ -27,23 +27,50 @@ func TestDHTDiscovery(t *testing.T) {
 	}
 }
 
-// TestNoDHTNoDiscovery is the control for TestDHTDiscovery: without --dht, newcomers given only member
-// 0 stay connected to member 0 alone, so it is the DHT that introduces them.
-func TestNoDHTNoDiscovery(t *testing.T) {
+// TestMembersIntroduceEachOther: without --dht, newcomers given only member 0 still end connected to
+// every member: a peer asks its connections for the addresses of the members it lacks (addrs/1).
+func TestMembersIntroduceEachOther(t *testing.T) {
 	const n = 3
 	tn := newTestnet(t, n, 1000)
 	tn.start(0)
 	for i := 1; i < n; i++ {
 		tn.start(i, "--bootstrap", tn.addr(0))
 	}
-	tn.waitFor(20*time.Second, "newcomers connected to member 0", func(i int, s map[string]any) bool {
-		return i == 0 || num(s, "peers") >= 1
+	tn.waitFor(30*time.Second, "every member connected to every other", func(i int, s map[string]any) bool {
+		return num(s, "peers") >= n-1
 	})
-	time.Sleep(3 * time.Second)
-	for i := 1; i < n; i++ {
-		if s := tn.status(i); s == nil || num(s, "peers") != 1 {
-			t.Errorf("member %d without --dht: %v", i, brief([]map[string]any{s}))
+}
+
+// TestVolunteerJoinsOnLoopback: an open run of four members; a volunteer whose key is not in the
+// genesis starts with member 0 as its only bootstrap, follows the run, asks to join, becomes a member
+// by a decided change, and ends on the same model as everyone.
+func TestVolunteerJoinsOnLoopback(t *testing.T) {
+	const n, members, rounds = 5, 4, 400
+	tn := newTestnetOf(t, n, members, rounds)
+	tn.start(0)
+	for i := 1; i < members; i++ {
+		tn.start(i, "--bootstrap", tn.addr(0)) // member 0 introduces the others to each other
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if s := tn.status(0); s != nil && num(s, "round") >= 20 {
+			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the members do not decide: %v", brief([]map[string]any{tn.status(0)}))
+		}
+	}
+	tn.start(members, "--bootstrap", tn.addr(0))
+	tn.waitFor(90*time.Second, "every peer done, the volunteer a member", func(i int, s map[string]any) bool {
+		return num(s, "round") >= rounds && num(s, "member") >= 0
+	})
+	digest := tn.status(0)["digest"]
+	for i := 1; i < n; i++ {
+		if d := tn.status(i)["digest"]; d != digest {
+			t.Errorf("peer %d ended on %v, member 0 on %v", i, d, digest)
+		}
+	}
+	if !strings.Contains(tn.logs[members].String(), "member from this round on") {
+		t.Errorf("the volunteer never became a member:\n%s", tail(tn.logs[members].String(), 2000))
 	}
 }
 

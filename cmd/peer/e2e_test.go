@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -36,6 +37,13 @@ type testnet struct {
 // newTestnet writes n keys and a small genesis (no Byzantine member) for rounds rounds.
 func newTestnet(t *testing.T, n, rounds int) *testnet {
 	t.Helper()
+	return newTestnetOf(t, n, n, rounds)
+}
+
+// newTestnetOf makes keys for n peers and a genesis whose members are the first `members` of them in
+// peer ID order; with members < n the run is open (up to n members) and the others are volunteers.
+func newTestnetOf(t *testing.T, n, members, rounds int) *testnet {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: runs real libp2p peers on loopback")
 	}
@@ -57,15 +65,22 @@ func newTestnet(t *testing.T, n, rounds int) *testnet {
 	spec := sim.Default()
 	spec.Members, spec.Byzantine, spec.Attack = n, 0, "none"
 	spec.Participation, spec.Schedule, spec.Rounds, spec.EvalEvery = 0.5, 10, rounds, 5
-	g, err := genesis.New("peer-e2e", tn.ids, spec)
+	all := slices.Sorted(slices.Values(tn.ids))
+	g, err := genesis.New("peer-e2e", all[:members], spec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if members < n {
+		g.Open, g.MaxMembers = true, n
+		if err := g.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tn.gen = filepath.Join(tn.dir, "genesis.json")
 	if err := g.Save(tn.gen); err != nil {
 		t.Fatal(err)
 	}
-	tn.ids = g.Members // sorted: member i is g.Members[i]
+	tn.ids = all // sorted: genesis member i is all[i]; the volunteers follow
 	ports := freePorts(t, 2*n)
 	for i, id := range tn.ids {
 		tn.keys = append(tn.keys, byID[id])

@@ -47,6 +47,7 @@ type loopState struct {
 	digestOf   *method.State // the state whose digest digestHex is (status.go)
 	digestHex  string
 	memberB    uint64 // bytes of the distinct round messages stored (the payload, for benchmarks)
+	relay      relayState
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -60,6 +61,7 @@ func (l *loopState) init() {
 	l.unverified = map[voteKey]bool{}
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
+	l.relay.init()
 }
 
 // handle processes one input from a reader or a background request.
@@ -73,11 +75,15 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		nd.noteAlive(e.signer, e.p.Height)
 		nd.onProposal(ctx, e)
 	case *voteIn:
-		nd.onVote(e)
-		if d := nd.loop.undecided; d != nil && e.v.Type == wire.Precommit && e.v.Height == d.Height {
-			// A certificate may have lacked correctly signed precommits: this one may complete it.
-			nd.loop.undecided = nil
-			nd.apply(ctx, *d)
+		if e.auth != nil {
+			nd.relayIntake(e) // relay.go: we lead this attempt; forward it
+		}
+		if !e.stale {
+			nd.onVoteIn(ctx, e)
+		}
+	case *bundleIn:
+		for _, v := range e.votes {
+			nd.onVoteIn(ctx, v)
 		}
 	case *fetchResult:
 		for _, r := range e.msgs {
@@ -94,6 +100,16 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 			return
 		}
 		nd.adopt(ctx, e.resp)
+	}
+}
+
+// onVoteIn counts a checked vote.
+func (nd *Node) onVoteIn(ctx context.Context, e *voteIn) {
+	nd.onVote(e)
+	if d := nd.loop.undecided; d != nil && e.v.Type == wire.Precommit && e.v.Height == d.Height {
+		// A certificate may have lacked correctly signed precommits: this one may complete it.
+		nd.loop.undecided = nil
+		nd.apply(ctx, *d)
 	}
 }
 
@@ -144,6 +160,7 @@ func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
 		nd.loop.values[cp.Value] = p
 	}
 	nd.noteHeight(p.Height, in.signer)
+	nd.noteLeaderProposal(p.Height, p.Round) // relay.go: the leader works
 	switch {
 	case p.Height < nd.eng.Round():
 		return
@@ -199,6 +216,7 @@ func (nd *Node) onVote(in *voteIn) {
 		if in.unverified {
 			nd.loop.unverified[key] = true
 		}
+		nd.relayCount(key) // relay.go: the leader's quorum count
 	}
 	_ = nd.cm.StepVote(cv)
 }
@@ -214,6 +232,7 @@ func (nd *Node) noteHeight(h uint64, from int) {
 // and catching up when others are ahead and nothing was decided for a while.
 func (nd *Node) onTick(ctx context.Context) {
 	nd.loop.ticks++
+	nd.relayTick() // relay.go: nothing waits longer than a tick; fallback to all-to-all
 	nd.cm.Tick()
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
@@ -310,13 +329,13 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 			return
 		}
 		body := &wire.Vote{Run: nd.run, Type: wire.VoteType(v.Type), Height: v.Height, Round: v.Round, Value: wire.Digest(v.Value)}
-		raw, _, err := nd.publish(body)
-		if raw != nil {
-			nd.loop.votes[voteKey{voter: nd.self, vote: v}] = raw
-		}
+		raw, err := nd.sign(body)
 		if err != nil {
-			nd.log.Debug("publishing vote", "err", err)
+			nd.log.Debug("signing vote", "err", err)
+			return
 		}
+		nd.loop.votes[key] = raw
+		nd.sendVote(v, raw) // relay.go: through the leader, or to everyone
 	}
 }
 

@@ -35,6 +35,11 @@ const (
 	AttackUnsampled = "unsampled"
 	// AttackSpam floods (at a bounded rate) valid-looking duplicate, stale and future messages.
 	AttackSpam = "spam"
+	// AttackDropRelay, as leader, forwards none of the votes sent to it for relaying (relay.go).
+	AttackDropRelay = "drop-relay"
+	// AttackTamperRelay, as leader, forwards the votes sent to it with wrong MACs: flipped bits, or
+	// another voter's MAC (attack_relay.go).
+	AttackTamperRelay = "tamper-relay"
 )
 
 // attackMode is the parsed Config.Attack: any set of protocol-level behaviours plus at most one
@@ -42,6 +47,7 @@ const (
 type attackMode struct {
 	mute, wrongDigest, badAgg, equivocate, doubleVote bool
 	censor, withhold, invalid, unsampled, spam        bool
+	dropRelay, tamperRelay                            bool
 	learning                                          attack.Attack // nil when the member's round messages are honest
 	// falseState is the false-state attack answering state requests (attack_falsestate.go), or "".
 	falseState string
@@ -65,6 +71,8 @@ var protocolAttacks = map[string]func(*attackMode){
 	AttackInvalid:     func(a *attackMode) { a.invalid = true },
 	AttackUnsampled:   func(a *attackMode) { a.unsampled = true },
 	AttackSpam:        func(a *attackMode) { a.spam = true },
+	AttackDropRelay:   func(a *attackMode) { a.dropRelay = true },
+	AttackTamperRelay: func(a *attackMode) { a.tamperRelay = true },
 }
 
 func init() {
@@ -114,6 +122,7 @@ func parseAttack(spec string) (attackMode, error) {
 
 func attackNames() string {
 	return strings.Join([]string{AttackMute, AttackWrongDigest, AttackBadAgg, AttackEquivocate, AttackDoubleVote,
-		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam, AttackFalseStateDigest,
+		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam, AttackDropRelay, AttackTamperRelay,
+		AttackFalseStateDigest,
 		AttackFalseStateQuorum, AttackFalseStateBadSig, AttackFalseStateOtherHeight, AttackFalseStateOlder}, ", ")
 }

@@ -154,6 +154,7 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 		}
 	}
 	nd.sigs.prune(k)
+	nd.pruneRelay(k)
 	nd.mu.Lock()
 	for r := range nd.served {
 		if r+2 < k {

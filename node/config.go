@@ -35,6 +35,10 @@ type Config struct {
 	Logger *slog.Logger
 	// TickInterval overrides the genesis' tick length (0: use genesis Timeouts.TickMillis).
 	TickInterval time.Duration
+	// DirectVotes sends this member's votes straight to every member instead of through the
+	// attempt's leader (relay.go): the dissemination before the relay, for comparisons. The member
+	// still relays votes sent to it as leader and accepts relayed votes.
+	DirectVotes bool
 	// OnCommit, if set, is called from the event loop after every state this peer adopts (by decision
 	// or catch-up) with the new round and its state digest. It must not block.
 	OnCommit func(round uint64, digest [32]byte)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/byzpp/byzpp/algo/compress"
 	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
@@ -31,8 +32,19 @@ type voteIn struct {
 	v   *wire.Vote
 	env wire.Envelope
 	raw []byte
-	// unverified: the signature is not checked yet (a vote sent directly by its signer, see direct.go).
+	// unverified: the signature is not checked yet (a vote sent directly by its signer, see direct.go,
+	// or relayed with its signer's MAC, see relay.go).
 	unverified bool
+	// auth is the authenticator of a vote sent to us as the attempt's leader, to forward (relay.go).
+	auth []wire.MAC
+	// stale: too late to count here; only forwarded (a vote with auth).
+	stale bool
+}
+
+// vote is the consensus view of the vote.
+func (in *voteIn) vote() consensus.Vote {
+	return consensus.Vote{Type: consensus.VoteType(in.v.Type), Height: in.v.Height, Round: in.v.Round,
+		Value: consensus.ValueID(in.v.Value), Voter: int(in.env.Signer)}
 }
 
 // Errors of the checks, used as reject/ignore reasons.

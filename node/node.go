@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,8 +83,13 @@ type Node struct {
 	faulty         map[int]bool
 	sigs           sigCache     // envelopes already accepted (sigcache.go)
 	verified       atomic.Int64 // Ed25519 signatures of envelopes checked so far, for Status
-	status         Status
-	blames         blameBook // misbehaviour named per member (blame.go)
+	// pairs holds the pairwise MAC keys of the vote relay (pairkey.go, relay.go); nil if this
+	// member's own key could not be converted (then it sends and accepts votes only directly).
+	pairs       *pairKeys
+	bundlesIn   atomic.Uint64 // vote bundles received (relay.go)
+	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
+	status      Status
+	blames      blameBook // misbehaviour named per member (blame.go)
 
 	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 
@@ -191,6 +197,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	setup := nd.setup
 	self := nd.self
+	// relay.go: pairwise MAC keys with the members of this epoch.
+	pairs, errs := derivePairKeys(cfg.Key, nd.keys, nd.peers, self, runID)
+	for _, err := range errs {
+		nd.log.Warn("pairwise key: votes between this member and that one are not relayed", "err", err)
+	}
+	if slices.Contains(pairs.ok, true) {
+		nd.pairs = pairs
+	}
 	nd.own = &method.Member{Index: self, Model: setup.Model, Data: setup.Shards[self]}
 	nd.eng = engine.New(setup, st)
 	nd.cm, err = consensus.New(nd.consensusConfig(), restored)
@@ -273,6 +287,7 @@ func (nd *Node) Run(ctx context.Context) error {
 		if err := nd.drain(ctx); err != nil {
 			return err
 		}
+		nd.flushRelay(false) // our own vote may have completed a quorum
 		if nd.epochOver {
 			nd.publishStatus()
 			return ErrEpochOver // membership.go: RunPeer goes on with the next member list
@@ -284,6 +299,8 @@ func (nd *Node) Run(ctx context.Context) error {
 		case ev := <-nd.in:
 			nd.handle(ctx, ev)
 			nd.handleQueued(ctx)
+			// Forward relayed votes before drain persists, decides and applies (relay.go).
+			nd.flushRelay(false)
 		case <-ticker.C:
 			nd.onTick(ctx)
 		}

@@ -48,6 +48,7 @@ type loopState struct {
 	digestOf   *method.State // the state whose digest digestHex is (status.go)
 	digestHex  string
 	memberB    uint64 // bytes of the distinct round messages stored (the payload, for benchmarks)
+	relay      relayState
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -61,6 +62,7 @@ func (l *loopState) init() {
 	l.unverified = map[voteKey]bool{}
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
+	l.relay.init()
 }
 
 // handle processes one input from a reader or a background request.
@@ -81,13 +83,17 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		nd.onProposal(ctx, e)
 	case *voteIn:
 		if nd.beyondEpoch(e.v.Height) {
-			return
+			return // membership.go: for the next epoch's Node
 		}
-		nd.onVote(e)
-		if d := nd.loop.undecided; d != nil && e.v.Type == wire.Precommit && e.v.Height == d.Height {
-			// A certificate may have lacked correctly signed precommits: this one may complete it.
-			nd.loop.undecided = nil
-			nd.apply(ctx, *d)
+		if e.auth != nil {
+			nd.relayIntake(e) // relay.go: we lead this attempt; forward it
+		}
+		if !e.stale {
+			nd.onVoteIn(ctx, e)
+		}
+	case *bundleIn:
+		for _, v := range e.votes {
+			nd.onVoteIn(ctx, v)
 		}
 	case *opIn:
 		nd.addOp(e.op)
@@ -106,6 +112,19 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 			return
 		}
 		nd.adopt(ctx, e.resp)
+	}
+}
+
+// onVoteIn counts a checked vote.
+func (nd *Node) onVoteIn(ctx context.Context, e *voteIn) {
+	if nd.beyondEpoch(e.v.Height) {
+		return // membership.go: for the next epoch's Node
+	}
+	nd.onVote(e)
+	if d := nd.loop.undecided; d != nil && e.v.Type == wire.Precommit && e.v.Height == d.Height {
+		// A certificate may have lacked correctly signed precommits: this one may complete it.
+		nd.loop.undecided = nil
+		nd.apply(ctx, *d)
 	}
 }
 
@@ -156,6 +175,7 @@ func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
 		nd.loop.values[cp.Value] = p
 	}
 	nd.noteHeight(p.Height, in.signer)
+	nd.noteLeaderProposal(p.Height, p.Round) // relay.go: the leader works
 	switch {
 	case p.Height < nd.eng.Round():
 		return
@@ -215,6 +235,7 @@ func (nd *Node) onVote(in *voteIn) {
 		if in.unverified {
 			nd.loop.unverified[key] = true
 		}
+		nd.relayCount(key) // relay.go: the leader's quorum count
 	}
 	_ = nd.cm.StepVote(cv)
 }
@@ -230,6 +251,7 @@ func (nd *Node) noteHeight(h uint64, from int) {
 // and catching up when others are ahead and nothing was decided for a while.
 func (nd *Node) onTick(ctx context.Context) {
 	nd.loop.ticks++
+	nd.relayTick() // relay.go: nothing waits longer than a tick; fallback to all-to-all
 	nd.cm.Tick()
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
@@ -326,13 +348,13 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 			return
 		}
 		body := &wire.Vote{Run: nd.run, Type: wire.VoteType(v.Type), Height: v.Height, Round: v.Round, Value: wire.Digest(v.Value)}
-		raw, _, err := nd.publish(body)
-		if raw != nil {
-			nd.loop.votes[voteKey{voter: nd.self, vote: v}] = raw
-		}
+		raw, err := nd.sign(body)
 		if err != nil {
-			nd.log.Debug("publishing vote", "err", err)
+			nd.log.Debug("signing vote", "err", err)
+			return
 		}
+		nd.loop.votes[key] = raw
+		nd.sendVote(v, raw) // relay.go: through the leader, or to everyone
 	}
 }
 

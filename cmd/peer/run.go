@@ -41,6 +41,8 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	directVotes := fs.Bool("direct-votes", false, "send this peer's votes to every member instead of through the attempt's leader\n"+
+		"(the dissemination before the vote relay; for comparisons)")
 	pprofOn := fs.Bool("pprof", false, "also serve Go's profiler under /debug/pprof/ on the --http address")
 	publishDelay := fs.Duration("publish-delay", 0, "hold every outgoing protocol message (direct sends and gossip publishes)\n"+
 		"this long before it leaves: emulated latency for testnets (testnet up --latency)")
@@ -118,7 +120,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// A Peer runs a member across membership changes, and a volunteer of an open run that is not a
 	// member yet as an observer that asks to join (node/peer.go).
 	nd, err := node.NewPeer(node.Config{Genesis: g, Key: key, StateDir: *stateDir, Host: host, Data: *dataPath,
-		Attack: *atk, Logger: logger})
+		Attack: *atk, Logger: logger, DirectVotes: *directVotes})
 	if err != nil {
 		return err
 	}
@@ -155,7 +157,9 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logger.Info("stopped", "round", s.Round, "digest", s.Digest, "decided", s.Decided,
 		"payload_bytes_out", s.PayloadBytesOut, "payload_bytes_in", s.PayloadBytesIn,
 		"wire_bytes_out", s.WireBytesOut, "wire_bytes_in", s.WireBytesIn, "gossip_bytes_out", s.GossipBytesOut,
-		"direct_msgs_out", s.DirectMsgsOut, "direct_msgs_in", s.DirectMsgsIn, "sigs_verified", s.SigsVerified)
+		"direct_msgs_out", s.DirectMsgsOut, "direct_msgs_in", s.DirectMsgsIn, "sigs_verified", s.SigsVerified,
+		"relay_bundles_out", s.RelayBundlesOut, "relay_bundles_in", s.RelayBundlesIn,
+		"relay_mac_failures", s.RelayMACFailures, "relay_fallbacks", s.RelayFallbacks)
 	return err
 }
 
@@ -214,6 +218,10 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 	gauge("peers", "Connected peers.", func(s node.Status) float64 { return float64(s.Peers) })
 	gauge("wire_bytes_out", "Bytes sent on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesOut) })
 	gauge("attempts_failed", "Consensus attempts abandoned without a decision.", func(s node.Status) float64 { return float64(s.AttemptsFailed) })
+	gauge("relay_bundles_out", "Vote bundles sent as an attempt's leader.", func(s node.Status) float64 { return float64(s.RelayBundlesOut) })
+	gauge("relay_bundles_in", "Vote bundles received from leaders.", func(s node.Status) float64 { return float64(s.RelayBundlesIn) })
+	gauge("relay_mac_failures", "Relayed votes dropped because their MAC did not hold.", func(s node.Status) float64 { return float64(s.RelayMACFailures) })
+	gauge("relay_fallbacks", "Own votes re-sent to everyone because the leader moved nothing.", func(s node.Status) float64 { return float64(s.RelayFallbacks) })
 	reg.MustRegister(newLabelledCollector(nd))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -269,6 +277,8 @@ func statusJSON(s node.Status) map[string]any {
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
 		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
 		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified, "peers": s.Peers,
+		"relay_bundles_in": s.RelayBundlesIn, "relay_bundles_out": s.RelayBundlesOut, "relay_votes_out": s.RelayVotesOut,
+		"relay_mac_failures": s.RelayMACFailures, "relay_fallbacks": s.RelayFallbacks,
 		"rejected_by": nonNil(s.RejectedBy), "attempts_failed": s.AttemptsFailed, "blame": nonNil(s.Blame)}
 }
 

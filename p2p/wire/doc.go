@@ -8,7 +8,9 @@
 // (the BFT consensus on which round messages a round aggregates). Self-authenticating: Certificate (a
 // quorum's precommit signatures in compact form). Request/response over direct streams: StateRequest /
 // StateResponse (catch up on the agreed model state) and MsgRequest / MsgResponse (fetch included
-// envelopes one lacks).
+// envelopes one lacks). Relay frames over direct streams (relay.go, hand-written binary, not msgpack):
+// AuthVote (a vote envelope with one pairwise MAC per member, sent to the attempt's leader) and
+// VoteBundle (the votes a leader forwards to one member, each with that member's MAC).
 //
 // # Encoding
 //

@@ -1,0 +1,207 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func seedKey(t *testing.T, seed []byte) crypto.PrivKey {
+	t.Helper()
+	k, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestLibsodiumConversionVector checks the Ed25519 → X25519 conversions against libsodium's own test
+// (test/default/ed25519_convert.c and its .exp: the key pair of this seed).
+func TestLibsodiumConversionVector(t *testing.T) {
+	k := seedKey(t, mustHex(t, "421151a459faeade3d247115f94aedae42318124095afabe4d1451a559faedee"))
+	priv, err := x25519Private(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(priv.Bytes()), "8052030376d47112be7f73ed7a019293dd12ad910b654455798b4667d73de166"; got != want {
+		t.Errorf("curve25519 sk %s, libsodium %s", got, want)
+	}
+	pub, err := x25519Public(k.GetPublic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "f1814f0e8ff1043d8a44d25babff3cedcae6c22c3edaa48f857ae70de2baae50"
+	if got := hex.EncodeToString(pub.Bytes()); got != want {
+		t.Errorf("curve25519 pk %s, libsodium %s", got, want)
+	}
+	// The converted private key's own public key is the converted public key.
+	if got := hex.EncodeToString(priv.PublicKey().Bytes()); got != want {
+		t.Errorf("X25519 public key of the converted sk %s, want %s", got, want)
+	}
+}
+
+func testPairMembers(t *testing.T, n int) ([]crypto.PrivKey, []crypto.PubKey, []peer.ID) {
+	t.Helper()
+	var privs []crypto.PrivKey
+	var pubs []crypto.PubKey
+	var ids []peer.ID
+	for i := range n {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0], seed[1] = byte(i), 0x5a
+		k := seedKey(t, seed)
+		id, err := peer.IDFromPrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		privs, pubs, ids = append(privs, k), append(pubs, k.GetPublic()), append(ids, id)
+	}
+	return privs, pubs, ids
+}
+
+func TestPairKeysAgree(t *testing.T) {
+	const n = 5
+	privs, pubs, ids := testPairMembers(t, n)
+	run := wire.RunID(sha256.Sum256([]byte("run")))
+	keys := make([]*pairKeys, n)
+	for i := range n {
+		pk, errs := derivePairKeys(privs[i], pubs, ids, i, run)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		keys[i] = pk
+	}
+	seen := map[[32]byte][2]int{}
+	for i := range n {
+		for j := range n {
+			if i == j {
+				if keys[i].ok[j] {
+					t.Errorf("member %d has a key with itself", i)
+				}
+				continue
+			}
+			if keys[i].key[j] != keys[j].key[i] {
+				t.Errorf("K_%d%d differs between the two sides", i, j)
+			}
+			if i < j {
+				if other, dup := seen[keys[i].key[j]]; dup {
+					t.Errorf("pairs %v and %d,%d share a key", other, i, j)
+				}
+				seen[keys[i].key[j]] = [2]int{i, j}
+			}
+		}
+	}
+	// Another run gives other keys.
+	other, _ := derivePairKeys(privs[0], pubs, ids, 0, wire.RunID(sha256.Sum256([]byte("other run"))))
+	if other.key[1] == keys[0].key[1] {
+		t.Error("the pair key does not depend on the run")
+	}
+}
+
+func TestVoteMACs(t *testing.T) {
+	const n = 4
+	privs, pubs, ids := testPairMembers(t, n)
+	run := wire.RunID(sha256.Sum256([]byte("run")))
+	keys := make([]*pairKeys, n)
+	for i := range n {
+		keys[i], _ = derivePairKeys(privs[i], pubs, ids, i, run)
+	}
+	d := sha256.Sum256([]byte("an envelope"))
+	auth := keys[1].authenticator(d) // member 1 votes
+	for j := range n {
+		switch {
+		case j == 1:
+			if auth[j] != (wire.MAC{}) {
+				t.Error("the voter's own slot is not zero")
+			}
+		case !keys[j].check(1, d, auth[j]):
+			t.Errorf("member %d refuses member 1's MAC", j)
+		}
+	}
+	if keys[2].check(1, d, auth[3]) {
+		t.Error("member 2 accepts the MAC meant for member 3")
+	}
+	if keys[2].check(0, d, auth[2]) {
+		t.Error("member 2 accepts member 1's MAC as member 0's")
+	}
+	if keys[2].check(1, sha256.Sum256([]byte("another envelope")), auth[2]) {
+		t.Error("a MAC holds for another envelope")
+	}
+	bad := auth[2]
+	bad[0] ^= 1
+	if keys[2].check(1, d, bad) {
+		t.Error("a flipped MAC holds")
+	}
+	if keys[2].check(2, d, auth[2]) || keys[2].check(-1, d, auth[2]) || keys[2].check(n, d, auth[2]) {
+		t.Error("a MAC from ourselves or no member holds")
+	}
+}
+
+func TestBadPublicKeys(t *testing.T) {
+	identity := make([]byte, 32)
+	identity[0] = 1
+	tooBig := make([]byte, 32)
+	for i := range tooBig {
+		tooBig[i] = 0xff
+	}
+	tooBig[31] = 0x7f
+	cases := map[string][]byte{
+		"y = 0 (order 4)":  make([]byte, 32),
+		"identity (y = 1)": identity,
+		"y ≥ p":            tooBig,
+	}
+	privs, _, _ := testPairMembers(t, 1)
+	own, err := x25519Private(privs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			pub, err := crypto.UnmarshalEd25519PublicKey(raw)
+			if err != nil {
+				t.Skip("libp2p refuses the key itself:", err)
+			}
+			if _, err := pairKey(own, pub, wire.RunID{}, "a", "b"); !errors.Is(err, ErrPairKey) {
+				t.Fatalf("got %v, want ErrPairKey", err)
+			}
+		})
+	}
+	// A y whose x² is not a square is no point.
+	found := false
+	for b := byte(2); b < 50 && !found; b++ {
+		raw := make([]byte, 32)
+		raw[0] = b
+		pub, err := crypto.UnmarshalEd25519PublicKey(raw)
+		if err != nil {
+			continue
+		}
+		if _, err := x25519Public(pub); errors.Is(err, ErrPairKey) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no small y was refused as off the curve (about half of them are)")
+	}
+}
+
+func BenchmarkVoteMAC(b *testing.B) {
+	var key [32]byte
+	d := sha256.Sum256([]byte("x"))
+	for b.Loop() {
+		voteMAC(&key, 1, 2, d)
+	}
+}

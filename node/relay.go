@@ -1,0 +1,393 @@
+package node
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// Linear vote dissemination. Sending every vote to every member costs n·(n−1) messages per vote step,
+// and per message the system calls and goroutine hand-offs dominate a peer's CPU. So in attempt 0 of a
+// height a member sends its signed vote only to the attempt's leader (the proposer of (k, 0)), with an
+// authenticator: for every other member j, MAC_j = HMAC-SHA256(K_ij, voter ‖ j ‖ SHA-256(envelope))
+// truncated to 16 bytes, K_ij the pairwise key (pairkey.go). The leader counts the vote as one arriving
+// from its signer (lazy, direct.go) and forwards every vote it holds to every member j in a bundle,
+// each vote with MAC_j only: 2(n−1) messages per vote step instead of n(n−1). It flushes as soon as it
+// holds a quorum of a vote step (its own vote counted), and whatever is pending at every tick: no vote
+// waits longer than one tick.
+//
+// Why lazy verification stays safe. A receiver j counts a relayed vote without checking its signature
+// only if MAC_j holds. Only the voter and j know K_ij, so a MAC that holds proves the voter sent exactly
+// this envelope (to be delivered to j): a Byzantine leader can drop, delay or reorder votes, but it
+// cannot forge or alter an honest voter's vote, nor make j count a vote twice under another name. What
+// j counts is therefore exactly what the voters sent, the same guarantee as a vote over the voter's own
+// authenticated channel, and the rest of lazy verification is unchanged: the signature is still
+// checked before the vote goes into a certificate or is relayed by consensus (checkedVote), and a
+// voter that authenticated a badly signed vote is caught there. Signatures cost ~50 µs, a MAC ~1 µs:
+// verifying the bundle's signatures instead would cost each receiver 2·quorum Ed25519 checks per height.
+// A vote whose MAC fails is dropped and counted (Status.RelayMACFailures): the leader or the voter lied.
+//
+// Liveness when the leader is slow, silent or lying: a leader can withhold the votes it relays, so the
+// relay is used only where it cannot cost more than a fraction of a timeout, and everything else goes
+// all-to-all as before:
+//   - attempts a ≥ 1 of a height (an attempt 0 that failed suggests the leader did);
+//   - every rebroadcast consensus asks for (repeats of our messages, Ready.Relay);
+//   - our own votes when we lead the attempt, and votes cast before the leader's proposal of (k, 0)
+//     arrived (a nil prevote after the propose timeout: the leader is evidently not working);
+//   - a vote sent to the leader that moved nothing (same height, attempt and step) for
+//     PrevoteBase/relayFallbackDiv ticks is sent to everyone.
+//
+// A receiver treats a relayed vote whose MAC holds exactly as one from its signer, so blame (blame.go)
+// sees the voter's presence either way.
+
+// relayFallbackDiv: a vote sent only to the leader goes to every member after PrevoteBase/relayFallbackDiv
+// ticks without progress.
+const relayFallbackDiv = 4
+
+// relayVotesPerVoter bounds how many votes of one voter the leader forwards per vote step: an honest
+// voter sends one; two let an equivocation through to be noticed, more would only be spam.
+const relayVotesPerVoter = 2
+
+// relayGroup is one vote step of one attempt the leader relays.
+type relayGroup struct {
+	height uint64
+	typ    consensus.VoteType
+}
+
+// relayBatch is what the leader knows of one vote step: who voted (any path), what waits to go out.
+type relayBatch struct {
+	voters  []bool
+	count   int
+	taken   []uint8 // votes forwarded or pending per voter
+	pending []relayedVote
+	flushed bool // the quorum went out; later votes wait for the next tick
+}
+
+// relayedVote is a vote the leader received with its authenticator.
+type relayedVote struct {
+	group relayGroup
+	voter int
+	raw   []byte
+	macs  []wire.MAC
+}
+
+// relayWait is our own vote sent only to the leader, with the consensus position it was cast in.
+type relayWait struct {
+	raw    []byte
+	since  uint64
+	height uint64
+	round  uint32
+	step   consensus.Step
+}
+
+// relayState is the event loop's relay bookkeeping.
+type relayState struct {
+	groups  map[relayGroup]*relayBatch
+	waiting map[voteKey]relayWait
+	// heardLeader holds the heights whose attempt-0 proposal from its leader arrived.
+	heardLeader map[uint64]bool
+	bundlesOut  uint64
+	votesOut    uint64 // votes forwarded, counted once per receiver
+	fallbacks   uint64 // our votes re-sent to everyone because the leader moved nothing
+}
+
+func (r *relayState) init() {
+	r.groups = map[relayGroup]*relayBatch{}
+	r.waiting = map[voteKey]relayWait{}
+	r.heardLeader = map[uint64]bool{}
+}
+
+// bundleIn is a vote bundle whose MACs held: each vote is handled as one from its signer.
+type bundleIn struct {
+	votes []*voteIn
+}
+
+// leaderOf is the proposer of (height, attempt), the member votes of attempt 0 are relayed through.
+func (nd *Node) leaderOf(height uint64, attempt uint32) int {
+	return method.Leader(nd.gen.Spec.Seed, height, attempt, nd.n)
+}
+
+// sendVote sends our freshly signed vote: to the leader with an authenticator when the relay applies,
+// otherwise to every member.
+func (nd *Node) sendVote(v consensus.Vote, raw []byte) {
+	nd.relayCount(voteKey{voter: nd.self, vote: v})
+	if !nd.sendViaLeader(v, raw) {
+		nd.broadcast(raw)
+	}
+}
+
+func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
+	if nd.pairs == nil || nd.cfg.DirectVotes || v.Round != 0 {
+		return false
+	}
+	leader := nd.leaderOf(v.Height, v.Round)
+	if leader == nd.self || !nd.loop.relay.heardLeader[v.Height] || !nd.pairs.ok[leader] {
+		return false
+	}
+	frame, err := (&wire.AuthVote{Envelope: raw, MACs: nd.pairs.authenticator(envelopeDigest(raw))}).Marshal()
+	if err != nil {
+		nd.log.Debug("encoding an authenticated vote", "err", err)
+		return false
+	}
+	if err := nd.cfg.Host.Send(nd.peers[leader], protoDirect, frame); err != nil {
+		nd.log.Debug("sending a vote to the leader", "leader", leader, "err", err)
+		return false
+	}
+	cs := nd.cm.Status()
+	nd.loop.relay.waiting[voteKey{voter: nd.self, vote: v}] = relayWait{raw: raw, since: nd.loop.ticks,
+		height: cs.Height, round: cs.Round, step: cs.Step}
+	return true
+}
+
+// noteLeaderProposal records that the leader's attempt-0 proposal of height arrived (onProposal).
+func (nd *Node) noteLeaderProposal(height uint64, attempt uint32) {
+	if attempt == 0 && height+1 >= nd.eng.Round() {
+		nd.loop.relay.heardLeader[height] = true
+	}
+}
+
+// relayCount counts a vote of a step we relay (attempt 0 of a height we lead), whatever path it came by.
+func (nd *Node) relayCount(k voteKey) {
+	b := nd.relayBatchFor(k.vote)
+	if b == nil || b.voters[k.voter] {
+		return
+	}
+	b.voters[k.voter] = true
+	b.count++
+}
+
+func (nd *Node) relayBatchFor(v consensus.Vote) *relayBatch {
+	if nd.pairs == nil || v.Round != 0 || v.Voter < 0 || v.Voter >= nd.n || nd.leaderOf(v.Height, 0) != nd.self {
+		return nil
+	}
+	g := relayGroup{height: v.Height, typ: v.Type}
+	b := nd.loop.relay.groups[g]
+	if b == nil {
+		b = &relayBatch{voters: make([]bool, nd.n), taken: make([]uint8, nd.n)}
+		nd.loop.relay.groups[g] = b
+	}
+	return b
+}
+
+// relayIntake queues a vote that reached us, the leader, with its authenticator.
+func (nd *Node) relayIntake(in *voteIn) {
+	cv := in.vote()
+	if cv.Height+staleGrace < nd.eng.Round() {
+		return
+	}
+	b := nd.relayBatchFor(cv)
+	if b == nil || b.taken[cv.Voter] >= relayVotesPerVoter {
+		return
+	}
+	b.taken[cv.Voter]++
+	b.pending = append(b.pending, relayedVote{group: relayGroup{cv.Height, cv.Type}, voter: cv.Voter, raw: in.raw, macs: in.auth})
+}
+
+// flushRelay forwards the pending votes of every step that just reached a quorum, or all pending votes
+// when force (at a tick), and forgets steps of heights long decided. Votes arriving after their step's
+// quorum went out wait for the next tick: they rarely matter to progress (an honest attempt needs only
+// the quorum), and flushing each at once cost the leader n−1 messages per late vote.
+func (nd *Node) flushRelay(force bool) {
+	rs := &nd.loop.relay
+	if len(rs.groups) == 0 {
+		return
+	}
+	cur, q := nd.eng.Round(), wire.Quorum(nd.n)
+	var out []relayedVote
+	for g, b := range rs.groups {
+		if g.height+staleGrace < cur {
+			delete(rs.groups, g)
+			continue
+		}
+		if len(b.pending) == 0 {
+			continue
+		}
+		if force || (!b.flushed && b.count >= q) {
+			b.flushed = b.flushed || b.count >= q
+			out = append(out, b.pending...)
+			b.pending = nil
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	// Older heights and prevotes first, each step's votes in arrival order.
+	slices.SortStableFunc(out, func(a, b relayedVote) int {
+		return cmp.Or(cmp.Compare(a.group.height, b.group.height), cmp.Compare(a.group.typ, b.group.typ))
+	})
+	if nd.atk.mute || nd.atk.dropRelay { // attack_relay.go: a leader that forwards nothing
+		return
+	}
+	nd.sendBundles(out)
+}
+
+// sendBundles sends every member the votes of out it did not cast, each with that member's MAC.
+func (nd *Node) sendBundles(out []relayedVote) {
+	limit := wire.MaxBundleVotes(nd.lim)
+	votes := make([]wire.RelayedVote, 0, min(len(out), limit))
+	send := func(j int) {
+		if len(votes) == 0 {
+			return
+		}
+		nd.tamperBundle(votes) // attack_relay.go
+		frame, err := (&wire.VoteBundle{Votes: votes}).Marshal()
+		votes = votes[:0]
+		if err != nil {
+			nd.log.Debug("encoding a vote bundle", "err", err)
+			return
+		}
+		if err := nd.cfg.Host.Send(nd.peers[j], protoDirect, frame); err != nil {
+			nd.log.Debug("sending a vote bundle", "to", j, "err", err)
+			return
+		}
+		nd.loop.relay.bundlesOut++
+	}
+	for j := range nd.n {
+		if j == nd.self {
+			continue
+		}
+		for _, rv := range out {
+			if rv.voter == j {
+				continue
+			}
+			votes = append(votes, wire.RelayedVote{Envelope: rv.raw, MAC: rv.macs[j]})
+			nd.loop.relay.votesOut++
+			if len(votes) == limit {
+				send(j)
+			}
+		}
+		send(j)
+	}
+}
+
+// relayTick runs every tick: pending votes go out, and our votes the leader moved nothing with go to
+// everyone.
+func (nd *Node) relayTick() {
+	nd.flushRelay(true)
+	rs := &nd.loop.relay
+	if len(rs.waiting) == 0 {
+		return
+	}
+	cs := nd.cm.Status()
+	wait := uint64(max(1, nd.gen.Timeouts.PrevoteBase/relayFallbackDiv))
+	for k, w := range rs.waiting {
+		switch {
+		case cs.Height != w.height || cs.Round != w.round || cs.Step != w.step:
+			delete(rs.waiting, k) // it moved
+		case nd.loop.ticks-w.since >= wait:
+			delete(rs.waiting, k)
+			rs.fallbacks++
+			nd.broadcast(w.raw)
+		}
+	}
+}
+
+// pruneRelay forgets per-height relay data below height k (onNewHeight).
+func (nd *Node) pruneRelay(k uint64) {
+	rs := &nd.loop.relay
+	for h := range rs.heardLeader {
+		if h < k {
+			delete(rs.heardLeader, h)
+		}
+	}
+	for key := range rs.waiting {
+		if key.vote.Height < k {
+			delete(rs.waiting, key)
+		}
+	}
+}
+
+// Relay frames arriving on direct streams (reader goroutines).
+
+var errMAC = errors.New("relayed vote: MAC does not hold")
+
+// checkRelayFrame checks a relay frame from member sender: an authenticated vote sent to us as leader
+// (the sender must be its signer: the channel authenticates it), or a bundle whose votes each carry
+// a MAC for us. It returns nil, nil when nothing in it is usable.
+func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
+	kind, err := wire.RelayFrameKind(raw)
+	if err != nil {
+		return nil, err
+	}
+	if nd.pairs == nil {
+		return nil, fmt.Errorf("%w: no pairwise keys", errEnvelope)
+	}
+	switch kind {
+	case wire.KindAuthVote:
+		a, err := wire.DecodeAuthVote(raw, nd.lim)
+		if err != nil {
+			return nil, err
+		}
+		if len(a.MACs) != nd.n {
+			return nil, fmt.Errorf("%w: %d MACs for %d members", errEnvelope, len(a.MACs), nd.n)
+		}
+		env, err := nd.voteEnvelope(a.Envelope)
+		if err != nil {
+			return nil, err
+		}
+		if int(env.Signer) != sender {
+			return nil, fmt.Errorf("%w: vote of %d sent by %d", errSender, env.Signer, sender)
+		}
+		in, err := nd.checkSignerVote(a.Envelope, env, sender, envelopeDigest(a.Envelope))
+		if errors.Is(err, errStale) && in != nil {
+			in.stale = true // too late to count here, not too late for the others (relayIntake decides)
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		in.auth = a.MACs
+		return in, nil
+	case wire.KindVoteBundle:
+		b, err := wire.DecodeVoteBundle(raw, nd.lim)
+		if err != nil {
+			return nil, err
+		}
+		nd.bundlesIn.Add(1)
+		var out []*voteIn
+		for _, rv := range b.Votes {
+			env, err := nd.voteEnvelope(rv.Envelope)
+			if err != nil {
+				nd.log.Debug("relayed vote dropped", "leader", sender, "err", err)
+				continue
+			}
+			voter := int(env.Signer)
+			if voter == nd.self {
+				continue
+			}
+			d := envelopeDigest(rv.Envelope)
+			if !nd.pairs.check(voter, d, rv.MAC) {
+				nd.macFailures.Add(1)
+				nd.log.Debug("relayed vote dropped", "leader", sender, "voter", voter, "err", errMAC)
+				continue
+			}
+			in, err := nd.checkSignerVote(rv.Envelope, env, voter, d)
+			if err != nil {
+				continue // stale, future or another run: as for a vote sent directly
+			}
+			out = append(out, in)
+		}
+		if len(out) == 0 {
+			return nil, nil
+		}
+		return &bundleIn{votes: out}, nil
+	}
+	return nil, errEnvelope
+}
+
+// voteEnvelope decodes a vote envelope of a member.
+func (nd *Node) voteEnvelope(raw []byte) (wire.Envelope, error) {
+	var env wire.Envelope
+	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
+		return env, fmt.Errorf("%w: %w", errEnvelope, err)
+	}
+	if env.Type != wire.TypeVote || int(env.Signer) >= nd.n {
+		return env, fmt.Errorf("%w: %v from %d where a vote was expected", errEnvelope, env.Type, env.Signer)
+	}
+	return env, nil
+}

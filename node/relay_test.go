@@ -1,0 +1,277 @@
+package node
+
+import (
+	"errors"
+	"testing"
+	"testing/synctest"
+
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// relayFixture is member 0 of four test nodes, with helpers to make other members' authenticated votes.
+type relayFixture struct {
+	t     *testing.T
+	nodes []*Node
+	nd    *Node
+}
+
+func newRelayFixture(t *testing.T) *relayFixture {
+	nodes := pairOfNodes(t, 4, nil)
+	testNodes[nodes[0]] = nodes
+	return &relayFixture{t: t, nodes: nodes, nd: nodes[0]}
+}
+
+// vote is voter's signed prevote at height 0 for value.
+func (f *relayFixture) vote(voter int, value byte) []byte {
+	body := &wire.Vote{Run: f.nd.run, Type: wire.Prevote, Height: 0, Round: 0, Value: wire.Digest{value}}
+	return signed(f.t, f.nd, voter, body, false)
+}
+
+// auth is voter's authenticator of raw, made with the voter's own pairwise keys.
+func (f *relayFixture) auth(voter int, raw []byte) []wire.MAC {
+	return f.nodes[voter].pairs.authenticator(envelopeDigest(raw))
+}
+
+func (f *relayFixture) bundle(votes ...wire.RelayedVote) []byte {
+	raw, err := (&wire.VoteBundle{Votes: votes}).Marshal()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return raw
+}
+
+// TestRelayedVoteNeedsItsMAC: a receiver counts a relayed vote, unverified, only when the voter's MAC
+// for it holds; every way a leader can get the MAC wrong drops the vote and counts a failure.
+func TestRelayedVoteNeedsItsMAC(t *testing.T) {
+	f := newRelayFixture(t)
+	nd := f.nd
+	good := f.vote(2, 1)
+	other := f.vote(3, 1)
+	flipped := f.auth(2, good)[0]
+	flipped[5] ^= 1
+	cases := []struct {
+		name string
+		rv   wire.RelayedVote
+		ok   bool
+	}{
+		{"the voter's MAC for us", wire.RelayedVote{Envelope: good, MAC: f.auth(2, good)[0]}, true},
+		{"a flipped MAC", wire.RelayedVote{Envelope: good, MAC: flipped}, false},
+		{"the MAC meant for another member", wire.RelayedVote{Envelope: good, MAC: f.auth(2, good)[1]}, false},
+		{"another vote's MAC", wire.RelayedVote{Envelope: other, MAC: f.auth(2, good)[0]}, false},
+		{"no MAC", wire.RelayedVote{Envelope: other}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := nd.macFailures.Load()
+			in, err := nd.checkRelayFrame(f.bundle(c.rv), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.ok {
+				if in != nil {
+					t.Fatalf("accepted: %+v", in)
+				}
+				if nd.macFailures.Load() != before+1 {
+					t.Fatal("the MAC failure was not counted")
+				}
+				return
+			}
+			b, ok := in.(*bundleIn)
+			if !ok || len(b.votes) != 1 {
+				t.Fatalf("got %#v", in)
+			}
+			v := b.votes[0]
+			if int(v.env.Signer) != 2 || !v.unverified || v.auth != nil {
+				t.Fatalf("vote of %d, unverified %v, auth %v", v.env.Signer, v.unverified, v.auth != nil)
+			}
+		})
+	}
+	// Our own vote coming back is skipped, the rest of the bundle kept.
+	own := f.vote(0, 1)
+	in, err := nd.checkRelayFrame(f.bundle(wire.RelayedVote{Envelope: own},
+		wire.RelayedVote{Envelope: other, MAC: f.auth(3, other)[0]}), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := in.(*bundleIn); !ok || len(b.votes) != 1 || b.votes[0].env.Signer != 3 {
+		t.Fatalf("got %#v", in)
+	}
+}
+
+func TestAuthVoteChecks(t *testing.T) {
+	f := newRelayFixture(t)
+	nd := f.nd
+	raw := f.vote(2, 7)
+	frame := func(macs []wire.MAC) []byte {
+		b, err := (&wire.AuthVote{Envelope: raw, MACs: macs}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	in, err := nd.checkRelayFrame(frame(f.auth(2, raw)), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := in.(*voteIn)
+	if !ok || len(v.auth) != nd.n || !v.unverified || v.stale {
+		t.Fatalf("got %#v", in)
+	}
+	// Only its signer may hand us a vote to relay: the channel is what authenticates it.
+	if _, err := nd.checkRelayFrame(frame(f.auth(2, raw)), 3); !errors.Is(err, errSender) {
+		t.Fatalf("vote of 2 from 3: %v", err)
+	}
+	if _, err := nd.checkRelayFrame(frame(f.auth(2, raw)[:3]), 2); !errors.Is(err, errEnvelope) {
+		t.Fatalf("three MACs for four members: %v", err)
+	}
+	if _, err := nd.checkRelayFrame([]byte{wire.RelayMarker, 9, 1}, 2); err == nil {
+		t.Fatal("unknown relay kind accepted")
+	}
+}
+
+// TestRelayIntakeAndFlush: the leader holds votes until a quorum of their step is known (its own
+// vote included), then forwards them; a later vote waits for the tick.
+func TestRelayIntakeAndFlush(t *testing.T) {
+	nodes := pairOfNodes(t, 4, nil)
+	leader := nodes[0].leaderOf(0, 0)
+	nd := nodes[leader]
+	testNodes[nd] = nodes
+	f := &relayFixture{t: t, nodes: nodes, nd: nd}
+	var voters []int
+	for i := range 4 {
+		if i != leader {
+			voters = append(voters, i)
+		}
+	}
+	take := func(voter int) {
+		raw := f.vote(voter, 1)
+		frame, err := (&wire.AuthVote{Envelope: raw, MACs: f.auth(voter, raw)}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := nd.checkRelayFrame(frame, voter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nd.handle(t.Context(), in)
+		nd.flushRelay(false)
+	}
+	pending := func() int {
+		b := nd.loop.relay.groups[relayGroup{height: 0, typ: 1}]
+		if b == nil {
+			return 0
+		}
+		return len(b.pending)
+	}
+	// Quorum of 4 is 3: two votes are not enough.
+	take(voters[0])
+	take(voters[1])
+	if pending() != 2 || nd.loop.relay.bundlesOut != 0 {
+		t.Fatalf("before the quorum: %d pending, %d bundles sent", pending(), nd.loop.relay.bundlesOut)
+	}
+	take(voters[2])
+	if pending() != 0 || nd.loop.relay.bundlesOut != 3 {
+		t.Fatalf("at the quorum: %d pending, %d bundles sent", pending(), nd.loop.relay.bundlesOut)
+	}
+	// Each receiver gets the votes it did not cast: 3 votes, 2 per receiver.
+	if nd.loop.relay.votesOut != 6 {
+		t.Fatalf("%d votes forwarded, want 6", nd.loop.relay.votesOut)
+	}
+	// A duplicate is forwarded (an equivocation must reach the others), but at the next tick only.
+	take(voters[0])
+	if pending() != 1 || nd.loop.relay.bundlesOut != 3 {
+		t.Fatalf("late vote: %d pending, %d bundles", pending(), nd.loop.relay.bundlesOut)
+	}
+	nd.flushRelay(true)
+	if pending() != 0 || nd.loop.relay.bundlesOut != 5 {
+		t.Fatalf("after the tick: %d pending, %d bundles", pending(), nd.loop.relay.bundlesOut)
+	}
+	// More than relayVotesPerVoter votes of one voter are not forwarded.
+	take(voters[0])
+	if pending() != 0 {
+		t.Fatalf("a third vote of one voter was queued")
+	}
+}
+
+// FuzzCheckRelayFrame: arbitrary relay frames from any member never panic, and an error never comes
+// with a message.
+func FuzzCheckRelayFrame(f *testing.F) {
+	nodes := pairOfNodes(f, 4, nil)
+	nd := nodes[0]
+	testNodes[nd] = nodes
+	raw := signed(f, nd, 2, &wire.Vote{Run: nd.run, Type: wire.Prevote}, false)
+	a, _ := (&wire.AuthVote{Envelope: raw, MACs: nodes[2].pairs.authenticator(envelopeDigest(raw))}).Marshal()
+	b, _ := (&wire.VoteBundle{Votes: []wire.RelayedVote{{Envelope: raw, MAC: nodes[2].pairs.authenticator(envelopeDigest(raw))[0]}}}).Marshal()
+	f.Add(a, 2)
+	f.Add(b, 1)
+	f.Add([]byte{wire.RelayMarker}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, sender int) {
+		if sender < 0 || sender >= nd.n {
+			sender = 1
+		}
+		in, err := nd.checkRelayFrame(data, sender)
+		if err != nil && in != nil {
+			t.Fatalf("message %v with error %v", in, err)
+		}
+	})
+}
+
+// TestRelayByzantineLeaders runs 3 honest peers and one Byzantine leader that drops or tampers with
+// the votes it should relay: the honest peers keep agreeing and deciding (the fallbacks of relay.go),
+// and tampered votes are dropped as MAC failures, never counted.
+func TestRelayByzantineLeaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on four in-memory peers")
+	}
+	for _, atk := range []string{"", AttackDropRelay, AttackTamperRelay} {
+		name := atk
+		if name == "" {
+			name = "honest"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const rounds = 12
+				attacks := map[int]string{}
+				if atk != "" {
+					attacks[3] = atk
+				}
+				c := runCluster(t, smallSpec(0, "none"), attacks, rounds)
+				var bundles, failures, fallbacks uint64
+				for i := range 3 {
+					s := c.nodes[i].Status()
+					if s.Round < rounds {
+						t.Fatalf("honest member %d stopped at round %d", i, s.Round)
+					}
+					bundles += s.RelayBundlesIn
+					failures += s.RelayMACFailures
+					fallbacks += s.RelayFallbacks
+				}
+				for r := uint64(1); r <= rounds; r++ {
+					want, ok := c.digests[0][r]
+					for i := 1; i < 3; i++ {
+						if got, ok2 := c.digests[i][r]; ok && ok2 && got != want {
+							t.Errorf("round %d: members 0 and %d disagree", r, i)
+						}
+					}
+				}
+				t.Logf("honest peers: %d bundles in, %d MAC failures, %d fallbacks", bundles, failures, fallbacks)
+				if bundles == 0 {
+					t.Error("no vote was relayed")
+				}
+				switch atk {
+				case "":
+					if failures != 0 {
+						t.Errorf("%d MAC failures among honest peers", failures)
+					}
+				case AttackTamperRelay:
+					if failures == 0 {
+						t.Error("tampered votes were not noticed")
+					}
+				}
+				if b := c.nodes[0].Status().Blame; atk == "" && len(b) > 0 {
+					t.Errorf("honest members blamed: %v", b)
+				}
+			})
+		})
+	}
+}

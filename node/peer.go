@@ -98,6 +98,10 @@ func (p *Peer) Run(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
 	defer cfg.Host.Unhandle(protoAddrs)
+	if err := cfg.Host.Handle(protoGenesis, 64, p.serveGenesis); err != nil {
+		return fmt.Errorf("%w: %w", ErrFatal, err)
+	}
+	defer cfg.Host.Unhandle(protoGenesis)
 	log := cfg.Logger
 	wasMember := false
 	for {

@@ -267,7 +267,9 @@ func (nd *Node) onTick(ctx context.Context) {
 
 // drain runs the consensus Ready/Advance loop: persist, send, then act on decisions and requests.
 func (nd *Node) drain(ctx context.Context) error {
-	for nd.cm.HasReady() {
+	// A lone member decides height after height inside this loop without waiting for anyone, so the
+	// loop itself must notice shutdown.
+	for nd.cm.HasReady() && ctx.Err() == nil {
 		rd := nd.cm.Ready()
 		if rd.Persist != nil && nd.store != nil {
 			if err := nd.store.saveConsensus(rd.Persist); err != nil {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/hex"
+	"github.com/byzpp/byzpp/node/genesis"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +46,8 @@ func TestMembersIntroduceEachOther(t *testing.T) {
 
 // TestVolunteerJoinsOnLoopback: an open run of four members; a volunteer whose key is not in the
 // genesis starts with member 0 as its only bootstrap, follows the run, asks to join, becomes a member
-// by a decided change, and ends on the same model as everyone.
+// by a decided change, and ends on the same model as everyone. It is given no genesis file: it
+// fetches it from member 0 and checks it against the run id.
 func TestVolunteerJoinsOnLoopback(t *testing.T) {
 	const n, members, rounds = 5, 4, 400
 	tn := newTestnetOf(t, n, members, rounds)
@@ -59,7 +63,12 @@ func TestVolunteerJoinsOnLoopback(t *testing.T) {
 			t.Fatalf("the members do not decide: %v", brief([]map[string]any{tn.status(0)}))
 		}
 	}
-	tn.start(members, "--bootstrap", tn.addr(0))
+	g, err := genesis.Load(tn.gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := g.RunID()
+	tn.startVolunteer(members, tn.addr(0), hex.EncodeToString(id[:8]))
 	tn.waitFor(90*time.Second, "every peer done, the volunteer a member", func(i int, s map[string]any) bool {
 		return num(s, "round") >= rounds && num(s, "member") >= 0
 	})
@@ -80,6 +89,25 @@ func TestDiscoveryFlagsChecked(t *testing.T) {
 	var out, errb syncBuffer
 	err := run(t.Context(), []string{"run", "--genesis", tn.gen, "--key", tn.keys[0], "--state", t.TempDir(), "--dht-server"}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "--dht-server needs --dht") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestFetchedGenesisMustMatchRun: a volunteer that names the run it wants refuses a bootstrap peer
+// serving another run's genesis, and one with neither a genesis nor a bootstrap is told what to give.
+func TestFetchedGenesisMustMatchRun(t *testing.T) {
+	tn := newTestnet(t, 1, 100000)
+	tn.start(0)
+	tn.waitFor(20*time.Second, "member 0 up", func(int, map[string]any) bool { return true })
+	dir := t.TempDir()
+	var out, errb syncBuffer
+	err := run(t.Context(), []string{"--bootstrap", tn.addr(0), "--run", "00112233aabbccdd",
+		"--key", filepath.Join(dir, "k"), "--state", filepath.Join(dir, "s")}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "not the --run") {
+		t.Fatalf("err = %v", err)
+	}
+	err = run(t.Context(), []string{"run", "--key", filepath.Join(dir, "k"), "--state", filepath.Join(dir, "s")}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--bootstrap ADDR to fetch") {
 		t.Fatalf("err = %v", err)
 	}
 }

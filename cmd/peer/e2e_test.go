@@ -112,6 +112,19 @@ func (tn *testnet) start(i int, extra ...string) {
 	}()
 }
 
+// startVolunteer runs peer i the way a volunteer would: `peer --bootstrap ADDR --run ID` with no
+// genesis file (fetched from the bootstrap peer) and its own key and state directory.
+func (tn *testnet) startVolunteer(i int, bootstrap, runID string) {
+	args := []string{"--bootstrap", bootstrap, "--run", runID, "--key", tn.keys[i], "--state", filepath.Join(tn.dir, "state-"+strconv.Itoa(i)),
+		"--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", tn.ports[i]), "--http", tn.https[i], "--log-format", "json"}
+	ctx, cancel := context.WithCancel(context.Background())
+	tn.cancel[i], tn.done[i], tn.logs[i] = cancel, make(chan error, 1), &syncBuffer{}
+	go func() {
+		var out bytes.Buffer
+		tn.done[i] <- run(ctx, args, &out, tn.logs[i])
+	}()
+}
+
 func (tn *testnet) stopAll() {
 	for i, c := range tn.cancel {
 		if c == nil {

@@ -16,6 +16,8 @@ import (
 const usage = `peer — one member of a byzpp training run
 
 Usage:
+  peer --bootstrap ADDR [--run ID]       a volunteer: fetch the run's genesis from ADDR, follow the run,
+                                         join it if it is open (key and state under ~/.byzpp)
   peer run --genesis FILE --key FILE --state DIR [--listen ADDR] [--bootstrap ADDR]...
            [--data PATH] [--http ADDR] [--log-format text|json] [--attack NAME]
            [--pprof] [--cpuprofile FILE] [--dht [--dht-server]] [--mdns] [--nat]
@@ -42,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if len(args[0]) > 1 && args[0][0] == '-' && args[0] != "-h" && args[0] != "--help" {
+		return runPeer(ctx, args, stdout, stderr) // `peer --bootstrap ADDR` is `peer run --bootstrap ADDR`
 	}
 	switch args[0] {
 	case "run":

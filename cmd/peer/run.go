@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
 	rpprof "runtime/pprof"
 	"time"
 
@@ -30,9 +31,10 @@ const progressEvery = 5 * time.Second
 func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("peer run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	genPath := fs.String("genesis", "", "genesis file (required)")
-	keyPath := fs.String("key", "", "identity key file, created with mode 0600 if missing (required)")
-	stateDir := fs.String("state", "", "directory for persisted state (required)")
+	genPath := fs.String("genesis", "", "genesis file (without it: fetched from the --bootstrap peers and kept in --state)")
+	wantRun := fs.String("run", "", "with a fetched genesis: the run id (hex, full or its first 8 bytes) it must hash to")
+	keyPath := fs.String("key", defaultHome("peer.key"), "identity key file, created with mode 0600 if missing")
+	stateDir := fs.String("state", defaultHome("state"), "directory for persisted state")
 	listen := fs.String("listen", "/ip4/127.0.0.1/tcp/0", "multiaddr to listen on")
 	var bootstrap listFlag
 	fs.Var(&bootstrap, "bootstrap", "multiaddr of a peer to join through (repeatable)")
@@ -62,8 +64,8 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *genPath == "" || *keyPath == "" || *stateDir == "" {
-		return errors.New("run: --genesis, --key and --state are required")
+	if *keyPath == "" || *stateDir == "" {
+		return errors.New("run: --key and --state are required (no home directory to default to)")
 	}
 	var logger *slog.Logger
 	switch *logFormat {
@@ -81,9 +83,14 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer stopProfile()
 	}
-	g, err := genesis.Load(*genPath)
-	if err != nil {
-		return err
+	var (
+		g   *genesis.Genesis
+		err error
+	)
+	if *genPath != "" {
+		if g, err = genesis.Load(*genPath); err != nil {
+			return err
+		}
 	}
 	if *dataPath != "" {
 		if _, err := os.Stat(*dataPath); err != nil {
@@ -93,6 +100,11 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	key, err := p2p.LoadOrCreateKey(*keyPath)
 	if err != nil {
 		return err
+	}
+	if g == nil {
+		if g, err = genesisFromPeers(ctx, key, *stateDir, bootstrap, *wantRun, logger); err != nil {
+			return err
+		}
 	}
 	if *publishDelay < 0 {
 		return errors.New("run: --publish-delay must not be negative")
@@ -313,4 +325,13 @@ func startCPUProfile(path string) (func(), error) {
 		rpprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// defaultHome is name under ~/.byzpp, or "" when there is no home directory.
+func defaultHome(name string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return ""
+	}
+	return filepath.Join(home, ".byzpp", name)
 }

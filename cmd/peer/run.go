@@ -159,11 +159,13 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}()
 	}
 	done := make(chan struct{})
+	pctx, stopProgress := context.WithCancel(ctx)
 	go func() {
 		defer close(done)
-		progress(ctx, nd, logger)
+		progress(pctx, nd, logger)
 	}()
-	err = nd.Run(ctx)
+	err = nd.Run(ctx) // returns early when this peer left an open run
+	stopProgress()
 	<-done
 	s := nd.Status()
 	logger.Info("stopped", "round", s.Round, "digest", s.Digest, "decided", s.Decided,

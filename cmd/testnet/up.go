@@ -53,7 +53,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with `testnet sim` afterwards")
 	latency := fs.Duration("latency", 0, "delay every protocol message each peer sends, direct or gossiped, by this much (e.g. 50ms; peer --publish-delay)")
 	profile := fs.Bool("profile", false, "every peer writes a CPU profile to OUT/member-I/cpu.pprof (read with go tool pprof)")
-	var kills, parts listFlag
+	var kills, parts, joins, leaves listFlag
+	fs.Var(&joins, "join", "K@ROUND: start K volunteers (keys outside the genesis, one bootstrap address, no genesis file) when the\nnetwork reaches ROUND; they join the run, which is then open (repeatable)")
+	fs.Var(&leaves, "leave", "K@ROUND: K honest members ask to leave when the network reaches ROUND and stop once it is decided;\nthe run is then open (repeatable)")
 	fs.Var(&kills, "kill", "K@ROUND: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
 	fs.Var(&parts, "partition", "FRACTION@ROUND+DURATION: cut a minority of honest peers off for DURATION, both sides blocking each other\n(peer --control; frozen with SIGSTOP if the peer lacks it), e.g. 0.2@50+5s (repeatable)")
 	sf := bindSpecFlags(fs)
@@ -88,6 +90,20 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		base.Kills = append(base.Kills, kf)
+	}
+	for _, j := range joins {
+		c, err := up.ParseChurn("join", j)
+		if err != nil {
+			return err
+		}
+		base.Joins = append(base.Joins, c)
+	}
+	for _, l := range leaves {
+		c, err := up.ParseChurn("leave", l)
+		if err != nil {
+			return err
+		}
+		base.Leaves = append(base.Leaves, c)
 	}
 	for _, p := range parts {
 		pf, err := up.ParsePartition(p)

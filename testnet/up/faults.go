@@ -30,6 +30,24 @@ type Partition struct {
 	Duration time.Duration
 }
 
+// Churn is a --join K@ROUND or --leave K@ROUND event of an open run: once the honest peers reach
+// Round, K volunteers (keys outside the genesis) start with only a bootstrap address and no genesis
+// file, and join through decided membership changes; or K honest members ask to leave
+// (POST /control/leave) and stop once their leave is decided.
+type Churn struct {
+	Count int
+	Round uint64
+}
+
+// ParseChurn parses "K@ROUND" for the named flag.
+func ParseChurn(flag, s string) (Churn, error) {
+	k, err := ParseKill(s)
+	if err != nil {
+		return Churn{}, fmt.Errorf("%w: --%s %q: want K@ROUND", ErrOptions, flag, s)
+	}
+	return Churn{Count: k.Count, Round: k.Round}, nil
+}
+
 // DefaultKillDown is how long a killed peer stays down before it is restarted.
 const DefaultKillDown = 2 * time.Second
 

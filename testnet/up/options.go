@@ -33,6 +33,9 @@ type Options struct {
 	Timeout, Grace time.Duration
 	Kills          []Kill
 	Partitions     []Partition
+	// Joins and Leaves make the run open (genesis open, max members n + all joins): volunteers join
+	// and members leave at the given rounds (Churn).
+	Joins, Leaves []Churn
 	// Latency delays every outgoing protocol message of every peer, direct sends and gossip
 	// publishes (passed as `peer run --publish-delay`).
 	Latency time.Duration
@@ -67,6 +70,20 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	honest := o.Spec.Members - o.Spec.Byzantine
+	// After the leaves (and the joins due before the last of them) the honest members must still be
+	// more than two thirds.
+	left, lastLeave, joined := 0, uint64(0), 0
+	for _, l := range o.Leaves {
+		left, lastLeave = left+l.Count, max(lastLeave, l.Round)
+	}
+	for _, j := range o.Joins {
+		if j.Round <= lastLeave {
+			joined += j.Count
+		}
+	}
+	if h, m := honest-left+joined, o.Spec.Members-left+joined; left > 0 && 3*h <= 2*m {
+		return fmt.Errorf("%w: --leave of %d members would leave %d honest of %d members: not more than two thirds", ErrOptions, left, h, m)
+	}
 	for _, k := range o.Kills {
 		if k.Count < 1 || k.Count > honest {
 			return fmt.Errorf("%w: --kill %d@%d: there are %d honest peers", ErrOptions, k.Count, k.Round, honest)

@@ -30,7 +30,15 @@ type proc struct {
 	cut      bool          // on the minority side of a partition made by blocking
 	restarts int
 	restart  time.Time // when a killed peer is due to come back (zero: not pending)
+	// volunteer: not a genesis member; started by a --join. leaving: asked to leave (--leave); it
+	// exits by itself once its leave is decided.
+	volunteer bool
+	leaving   bool
 }
+
+// counted reports whether the peer is an honest member whose progress the run waits for: started,
+// not on its way out.
+func (p *proc) counted() bool { return p.honest && !p.leaving && (!p.volunteer || p.cmd != nil) }
 
 func (p *proc) logPath() string { return filepath.Join(p.dir, "log") }
 

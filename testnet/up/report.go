@@ -21,6 +21,8 @@ type Config struct {
 	Attacks    []string `json:"attacks,omitempty"` // the list given, assigned round-robin
 	Kills      []string `json:"kills,omitempty"`
 	Partitions []string `json:"partitions,omitempty"`
+	Joins      []string `json:"joins,omitempty"`  // --join K@ROUND: volunteers that joined the open run
+	Leaves     []string `json:"leaves,omitempty"` // --leave K@ROUND: members that left it
 	LatencyMS  float64  `json:"latency_ms,omitempty"`
 	RunID      string   `json:"run_id"`
 }
@@ -91,6 +93,12 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 	for _, p := range o.Partitions {
 		cfg.Partitions = append(cfg.Partitions, fmt.Sprintf("%v@%d+%v", p.Fraction, p.Round, p.Duration))
 	}
+	for _, j := range o.Joins {
+		cfg.Joins = append(cfg.Joins, fmt.Sprintf("%d@%d", j.Count, j.Round))
+	}
+	for _, l := range o.Leaves {
+		cfg.Leaves = append(cfg.Leaves, fmt.Sprintf("%d@%d", l.Count, l.Round))
+	}
 	rep := &Report{Config: cfg, Outcome: snap.Phase, HonestAgree: true, RoundsDecided: snap.Round, WallSeconds: wall,
 		FinalLoss: Num(math.NaN()), FinalGap: Num(math.NaN()), InitialLoss: Num(math.NaN()), InitialGap: Num(math.NaN()),
 		Events: tr.events}
@@ -128,7 +136,8 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 			rep.HonestAgree = false
 		}
 	}
-	faults := len(o.Kills) > 0 || len(o.Partitions) > 0 || o.Latency > 0
+	// Membership changes change n, hence the sample and the data split: not the simulator's run.
+	faults := len(o.Kills) > 0 || len(o.Partitions) > 0 || o.Latency > 0 || len(o.Joins) > 0 || len(o.Leaves) > 0
 	rep.SimComparable = pl.uniform && !networkAttack && !faults
 	rep.simCheckable = pl.uniform && !faults
 	return rep

@@ -41,6 +41,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer stop()
 	for _, p := range procs {
+		if p.volunteer {
+			continue // started by a --join
+		}
 		if err := p.start(); err != nil {
 			return nil, err
 		}
@@ -82,6 +85,8 @@ type driver struct {
 	tr      *tracker
 	kills   int // Options.Kills already applied, in order
 	parts   int
+	joins   int // Options.Joins and Leaves already applied
+	leaves  int
 	cut     *partition // the partition in progress, if any (partition.go)
 	control bool       // the peers serve /control (started with --control)
 	client  *http.Client
@@ -143,6 +148,11 @@ func (d *driver) checkExits() error {
 		if p.cmd == nil || p.expected || p.running() {
 			continue
 		}
+		if p.leaving && p.err == nil {
+			p.expected = true // it left the run, as asked
+			d.tr.event(d.procs, "left the run (its leave was decided) and stopped", []int{p.index})
+			continue
+		}
 		return fmt.Errorf("%w: member %d (attack %q): %v; see %s:\n%s", ErrPeerExited, p.index, p.attack, p.err,
 			p.logPath(), p.logTail(5))
 	}
@@ -177,6 +187,9 @@ func (d *driver) faults() error {
 			d.procs[i].restart = now.Add(k.Down)
 		}
 		d.tr.event(d.procs, fmt.Sprintf("killed with SIGKILL (restart in %v)", k.Down), victims)
+	}
+	if err := d.churn(hi); err != nil {
+		return err
 	}
 	if d.cut == nil && d.parts < len(d.o.Partitions) && hi >= d.o.Partitions[d.parts].Round {
 		pt := d.o.Partitions[d.parts]

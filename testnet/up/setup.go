@@ -64,6 +64,22 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
+	volunteers := 0
+	for _, j := range o.Joins {
+		volunteers += j.Count
+	}
+	if volunteers > 0 || len(o.Leaves) > 0 {
+		g.Open, g.MaxMembers = true, n+volunteers
+		if err := g.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
+		}
+		control = control || len(o.Leaves) > 0
+		if len(o.Leaves) > 0 {
+			if err := requireFlag(ctx, bin, "control"); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if o.Timeouts != nil {
 		g.Timeouts = *o.Timeouts
 		if err := g.Validate(); err != nil {
@@ -82,7 +98,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	if err := g.Save(gpath); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(2 * n)
+	ports, err := freePorts(2 * (n + volunteers))
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +145,42 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		}
 		if o.Profile {
 			p.args = append(p.args, "--cpuprofile", filepath.Join(dir, "cpu.pprof"))
+		}
+		pl.procs = append(pl.procs, p)
+	}
+	// Volunteers: keys after the members', started by --join with a bootstrap address and the run id
+	// only (they fetch the genesis from a member, as `peer --bootstrap ADDR --run ID` does).
+	runID, err := g.RunID()
+	if err != nil {
+		return nil, err
+	}
+	for v := range volunteers {
+		i := n + v
+		key, err := p2p.LoadOrCreateKey(keyPath(o.Out, i))
+		if err != nil {
+			return nil, err
+		}
+		id, err := peer.IDFromPrivateKey(key)
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(o.Out, "volunteer-"+strconv.Itoa(v))
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		p := &proc{index: i, id: id.String(), honest: true, volunteer: true, dir: dir, bin: bin, env: env,
+			http: "127.0.0.1:" + strconv.Itoa(ports[2*i+1])}
+		p.args = []string{"run", "--run", fmt.Sprintf("%x", runID[:]), "--key", keyPath(o.Out, i),
+			"--state", filepath.Join(dir, "state"), "--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2*i]),
+			"--http", p.http, "--log-format", "json", "--bootstrap", addrs[v%n]}
+		if o.Latency > 0 {
+			p.args = append(p.args, "--publish-delay", o.Latency.String())
+		}
+		if control {
+			p.args = append(p.args, "--control")
 		}
 		pl.procs = append(pl.procs, p)
 	}

@@ -19,7 +19,7 @@ type PeerView struct {
 	ID           string            `json:"id"`
 	Honest       bool              `json:"honest"`
 	Attack       string            `json:"attack,omitempty"`
-	State        string            `json:"state"` // up, silent (not answering), down, frozen, cut (partitioned off)
+	State        string            `json:"state"` // up, silent (not answering), down, frozen, cut (partitioned off), waiting (volunteer not started), left
 	Round        uint64            `json:"round"`
 	Attempt      uint32            `json:"attempt"`
 	Leader       int               `json:"leader"`
@@ -100,7 +100,7 @@ func (t *tracker) event(procs []*proc, what string, peers []int) {
 func (t *tracker) honestRounds(procs []*proc) (lo, hi uint64) {
 	lo = math.MaxUint64
 	for i, p := range procs {
-		if !p.honest {
+		if !p.counted() {
 			continue
 		}
 		var r uint64
@@ -128,6 +128,10 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 		v := PeerView{Index: p.index, ID: p.id, Honest: p.honest, Attack: p.attack, Restarts: p.restarts,
 			Leader: -1, Loss: Num(math.NaN()), Gap: Num(math.NaN())}
 		switch {
+		case p.volunteer && p.cmd == nil:
+			v.State = "waiting" // a volunteer not started yet
+		case p.leaving && !p.running():
+			v.State = "left"
 		case p.frozen:
 			v.State = "frozen"
 		case p.cut && p.running():

@@ -266,3 +266,28 @@ func TestUpReportsPenalties(t *testing.T) {
 	}
 	t.Logf("attacker penalised by %d, blamed %v; honest rejects %d; failed attempts %d", *byz.Penalised, byz.Blamed, honestRejects, rep.AttemptsFailed)
 }
+
+// TestUpChurn: in an open run, a volunteer started with one bootstrap address and the run id joins,
+// then a member leaves; the run ends safe and live, the volunteer among the peers that decided every
+// round and the leaver stopped by itself.
+func TestUpChurn(t *testing.T) {
+	rep, err := runUp(t, Options{Spec: smallSpec(4, 0, "none", 150), Joins: []Churn{{Count: 1, Round: 10}},
+		Leaves: []Churn{{Count: 1, Round: 40}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireSafeAndLive(t, rep, 150)
+	if len(rep.Peers) != 5 || rep.Peers[4].FinalRound < 150 {
+		t.Fatalf("the volunteer did not decide every round: %+v", rep.Peers)
+	}
+	if rep.Peers[0].FinalRound >= 150 {
+		t.Errorf("the leaver kept deciding: %+v", rep.Peers[0])
+	}
+	var left bool
+	for _, e := range rep.Events {
+		left = left || strings.Contains(e.What, "left the run")
+	}
+	if !left || rep.SimComparable {
+		t.Errorf("events %+v, sim comparable %v", rep.Events, rep.SimComparable)
+	}
+}

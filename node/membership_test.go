@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
+	"github.com/byzpp/byzpp/p2p/wire"
 )
 
 // churnPlan is an open run on a mocknet: the first `members` keys are the genesis members, the rest
@@ -26,6 +28,8 @@ type churnPlan struct {
 	leaveAt        map[int]uint64 // peer → call Leave once the run reached this round
 	never          map[int]bool   // genesis members that never start (crashed for good)
 	stopAt         map[int]uint64 // peer → stop it (kill) once the run reached this round
+	restartAt      map[int]uint64 // peer stopped by stopAt → start a new Peer on its StateDir at this round
+	attacks        map[int]string // peer → Config.Attack
 }
 
 type churnRun struct {
@@ -67,7 +71,7 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 	for i := range keys {
 		r.digests[i] = map[uint64][32]byte{}
 		i := i
-		p, err := NewPeer(Config{Genesis: g, Key: keys[i], Host: hosts[i], Logger: logger,
+		p, err := NewPeer(Config{Genesis: g, Key: keys[i], Host: hosts[i], Logger: logger, Attack: plan.attacks[i],
 			StateDir: filepath.Join(dir, fmt.Sprint(i)), OnCommit: func(round uint64, d [32]byte) {
 				r.mu.Lock()
 				r.digests[i][round] = d
@@ -85,8 +89,16 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 		pctx, stop := context.WithCancel(ctx)
 		stops[i] = stop
 		r.running[i] = true
-		wg.Go(func() { r.errs[i] = r.peers[i].Run(pctx) })
+		p := r.peers[i]
+		wg.Go(func() {
+			if err := p.Run(pctx); err != nil {
+				r.mu.Lock()
+				r.errs[i] = err
+				r.mu.Unlock()
+			}
+		})
 	}
+	restarted := map[int]bool{}
 	for i := range plan.members {
 		if _, late := plan.joinAt[i]; !late && !plan.never[i] {
 			start(i)
@@ -106,9 +118,22 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 			}
 		}
 		for i, at := range plan.stopAt {
-			if r.running[i] && k >= at {
+			if r.running[i] && k >= at && !restarted[i] {
 				stops[i]()
 				r.running[i] = false
+			}
+		}
+		for i, at := range plan.restartAt {
+			if !r.running[i] && !restarted[i] && k >= at {
+				// A new Peer on the same host and StateDir: what a restarted process does.
+				restarted[i] = true
+				old := r.peers[i]
+				p, err := NewPeer(old.cfg)
+				if err != nil {
+					t.Fatalf("peer %d restart: %v", i, err)
+				}
+				r.peers[i] = p
+				start(i)
 			}
 		}
 		if r.finished(plan) {
@@ -129,7 +154,7 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 // finished: every peer still running (and not leaving) decided the last round.
 func (r *churnRun) finished(plan churnPlan) bool {
 	for i, p := range r.peers {
-		if !r.running[i] || plan.leaveAt[i] > 0 || plan.stopAt[i] > 0 {
+		if !r.running[i] || plan.leaveAt[i] > 0 || (plan.stopAt[i] > 0 && plan.restartAt[i] == 0) {
 			continue
 		}
 		if p.Status().Round < uint64(plan.rounds) {
@@ -210,4 +235,82 @@ func TestLeaveAndSilentRemoval(t *testing.T) {
 			t.Errorf("the leaver's Run: %v", r.errs[1])
 		}
 	})
+}
+
+// TestJoinPastFalseStateAndRestartAcrossEpochs: a newcomer joins although one member serves it false
+// states (a bad certificate), and a member killed before the join and restarted after it resumes
+// from its state directory into the new member list (its member history is persisted).
+func TestJoinPastFalseStateAndRestartAcrossEpochs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plan := churnPlan{total: 6, members: 5, rounds: 60, maxMembers: 6,
+			joinAt: map[int]uint64{5: 10}, stopAt: map[int]uint64{1: 6}, restartAt: map[int]uint64{1: 30},
+			attacks: map[int]string{4: AttackFalseStateQuorum}}
+		r, _ := runChurn(t, plan)
+		r.agree(t, plan.rounds, 0, 1, 2, 3, 5)
+		if len(r.digests[5]) == 0 {
+			t.Fatal("the newcomer committed nothing")
+		}
+		if r.peers[5].refused.Load() == 0 {
+			t.Error("the newcomer was never served the false state it should have refused")
+		}
+		nd := r.peers[1].Node()
+		if nd == nil || nd.chain.Len() != 1 || nd.self < 0 || len(nd.gen.Members) != 6 {
+			t.Fatalf("the restarted member is not in the new member list: %+v", nd)
+		}
+	})
+}
+
+// TestMemberHistoryFile: the member history survives a restart through its checked file, and a
+// damaged file is quarantined, never loaded (the history comes back with the next state fetched).
+func TestMemberHistoryFile(t *testing.T) {
+	keys, ids := testKeys(t, 5)
+	spec := smallSpec(0, "none")
+	g := &genesis.Genesis{Version: genesis.Version, Name: "hist", Members: ids[:4], Spec: spec,
+		Timeouts: genesis.DefaultTimeouts(), Open: true, MaxMembers: 5}
+	run, _ := g.RunID()
+	// A certified join of ids[4], signed by three of the four genesis members.
+	op, err := roster.SignOp(keys[4], run, wire.OpJoin, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := wire.Proposal{Run: run, Height: 3, POLRound: -1, StateDigest: wire.Digest{1}, Ops: []wire.MemberOp{op}}
+	vote := wire.Vote{Run: run, Type: wire.Precommit, Height: 3, Value: p.ValueID()}
+	var envs []wire.Envelope
+	for i := range 3 {
+		e, err := wire.SignMessage(keys[i], uint32(i), &vote)
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, e)
+	}
+	cert, err := wire.AssembleCertificate(envs, wire.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	nd := &Node{store: newStore(dir), chain: roster.New(run, g.Members, 5)}
+	if err := nd.chain.Append(wire.ChangeProof{Proposal: p, Cert: cert}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.saveChain(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadChain(newStore(dir), g, run, log)
+	if err != nil || got.Len() != 1 || len(got.Latest().Members) != 5 {
+		t.Fatalf("reloaded history: %v, %v", got, err)
+	}
+	path := filepath.Join(dir, membershipFile)
+	raw, _ := os.ReadFile(path)
+	raw[len(raw)-5] ^= 0x10
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err = loadChain(newStore(dir), g, run, log)
+	if err != nil || got.Len() != 0 {
+		t.Fatalf("a damaged history was loaded: %v, %v", got, err)
+	}
+	if _, err := os.Stat(path + ".corrupt"); err != nil {
+		t.Errorf("the damaged file was not quarantined: %v", err)
+	}
 }

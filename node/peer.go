@@ -25,6 +25,8 @@ type Peer struct {
 	cfg     Config
 	dim     int
 	leaving atomic.Bool
+	// refused counts states from peers the observer found false (bad certificate, digest, history).
+	refused atomic.Uint64
 	mu      sync.Mutex
 	cur     *Node
 	obs     Status // the observer's status while there is no Node
@@ -297,6 +299,7 @@ func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, c
 			}
 			c, err := checkState(chain, run, p.dim, &s)
 			if err != nil {
+				p.refused.Add(1)
 				p.cfg.Logger.Warn("refused a state from a peer", "peer", id, "err", err)
 				return
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // churnPlan is an open run on a mocknet: the first `members` keys are the genesis members, the rest
@@ -313,4 +314,59 @@ func TestMemberHistoryFile(t *testing.T) {
 	if _, err := os.Stat(path + ".corrupt"); err != nil {
 		t.Errorf("the damaged file was not quarantined: %v", err)
 	}
+}
+
+// TestValidatorRefusesBadOps: what a validator says to a leader's membership operations — a removal
+// of a member it heard from recently, removals in a run without silent_rounds, operations in a
+// closed run, a forged leave — and that it accepts the removal of a member silent long enough.
+func TestValidatorRefusesBadOps(t *testing.T) {
+	keys, ids := testKeys(t, 5)
+	open := &genesis.Genesis{Version: genesis.Version, Members: ids[:4], Spec: smallSpec(0, "none"),
+		Timeouts: genesis.DefaultTimeouts(), Open: true, MaxMembers: 5, SilentRounds: 10}
+	run, _ := open.RunID()
+	mk := func(g *genesis.Genesis) *Node {
+		nd := &Node{genesis: g, gen: g, run: run, chain: roster.New(run, g.Members, g.Capacity()),
+			heard: map[string]uint64{}}
+		return nd
+	}
+	rm := func(m int, h uint64) wire.MemberOp { o, _ := roster.RemoveOp(ids[m], h); return o }
+	forged, _ := roster.SignOp(keys[4], run, wire.OpLeave, 30)
+	forged.Peer = []byte(mustPeer(t, ids[1]))
+	noSilence := *open
+	noSilence.SilentRounds = 0
+	closed := *open
+	closed.Open, closed.MaxMembers, closed.SilentRounds = false, 0, 0
+	for _, tc := range []struct {
+		name  string
+		g     *genesis.Genesis
+		heard uint64 // height member 2 was last heard from
+		op    wire.MemberOp
+		ok    bool
+	}{
+		{"remove a member silent for 10 rounds", open, 30, rm(2, 40), true},
+		{"remove a member silent for 5 (half of silent_rounds)", open, 35, rm(2, 40), true},
+		{"remove a member heard from 2 rounds ago", open, 38, rm(2, 40), false},
+		{"remove in a run without silent_rounds", &noSilence, 0, rm(2, 40), false},
+		{"any operation in a closed run", &closed, 0, rm(2, 40), false},
+		{"a leave signed by someone else", open, 38, forged, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nd := mk(tc.g)
+			nd.heard[ids[2]] = tc.heard
+			nd.heard[ids[1]] = 39
+			err := nd.checkProposalOps(&wire.Proposal{Run: run, Height: 40, Ops: []wire.MemberOp{tc.op}})
+			if (err == nil) != tc.ok {
+				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+		})
+	}
+}
+
+func mustPeer(t *testing.T, s string) peer.ID {
+	t.Helper()
+	id, err := peer.Decode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -43,4 +43,10 @@
 // from, its absence from every vote of a decided height that lasts two more decided heights; a vote that
 // is merely late (its height just decided) is not an offence. A peer that has heard nothing for a while probes others for a certified state
 // (catchup.go), so a restarted or late peer catches up even after the others have finished.
+//
+// Open runs (membership.go, peer.go, addrs.go, package roster): a Node runs one epoch — a stretch of
+// rounds with one member list. Join, leave and remove operations ride in proposals and are decided with
+// them; a decided change takes effect two rounds later, where the Node stops (ErrEpochOver) and Peer
+// starts the next epoch's Node. Peer also runs a volunteer that is not a member yet as an observer: it
+// follows certified states, checks the member history from the genesis, and asks to join.
 package node

@@ -51,6 +51,14 @@ type Config struct {
 	// start is a verified state to begin from instead of StateDir's (RunPeer's observer hands it to
 	// the member it becomes when there is no StateDir).
 	start *wire.StateResponse
+	// carried is what the previous epoch's Node recorded (curve, passes over the data), so that a
+	// peer's curve spans the whole run, not just its last epoch.
+	carried *carried
+}
+
+type carried struct {
+	curve []sim.Point
+	epoch float64
 }
 
 // Validate checks the config without touching the network or disk.

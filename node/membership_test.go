@@ -211,6 +211,11 @@ func TestJoinMidRun(t *testing.T) {
 				t.Fatalf("peer %d does not count the newcomer as a member", i)
 			}
 		}
+		// A member's curve spans the whole run, across the change of member list.
+		curve := r.peers[0].Status().Curve
+		if len(curve) == 0 || curve[0].Round != 0 || curve[len(curve)-1].Round != plan.rounds {
+			t.Errorf("member 0's curve covers rounds %v…%v, want 0…%d", curve[0].Round, curve[len(curve)-1].Round, plan.rounds)
+		}
 		_ = nd
 	})
 }

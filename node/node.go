@@ -215,7 +215,14 @@ func New(cfg Config) (*Node, error) {
 	nd.loop.init()
 	nd.loop.firstRound = st.Round
 	nd.amnesia.active = nd.restoredCorrupt
-	nd.loop.curve = append(nd.loop.curve, nd.point(st))
+	if c := cfg.carried; c != nil && len(c.curve) > 0 {
+		nd.loop.curve, nd.loop.epoch = slices.Clone(c.curve), c.epoch
+		if last := c.curve[len(c.curve)-1]; last.Round != int(st.Round) {
+			nd.loop.curve = append(nd.loop.curve, nd.point(st))
+		}
+	} else {
+		nd.loop.curve = append(nd.loop.curve, nd.point(st))
+	}
 	return nd, nil
 }
 

@@ -138,6 +138,7 @@ func (p *Peer) Run(ctx context.Context) error {
 			return err
 		}
 		cfg.Chain, cfg.start = nd.chain, nil
+		cfg.carried = &carried{curve: slices.Clone(nd.loop.curve), epoch: nd.loop.epoch}
 		p.mu.Lock()
 		p.lastChain = nd.chain
 		p.mu.Unlock()

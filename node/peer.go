@@ -243,6 +243,10 @@ func (p *Peer) observe(ctx context.Context, chain *roster.Chain) (*wire.StateRes
 				log.Info("member from this round on", "round", best.Round, "members", len(chain.At(best.Round).Members))
 				return best, chain, nil
 			}
+			if best.Round >= uint64(g.Spec.Rounds) {
+				log.Info("the run is over: nothing left to join", "round", best.Round)
+				return nil, nil, nil
+			}
 			if chain.Latest().Index(me) < 0 && time.Since(lastJoin) > joinInterval {
 				if !g.Open {
 					return nil, nil, fmt.Errorf("%w: peer %s is not a member", ErrClosedRun, me)

@@ -19,8 +19,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/autorelay"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -117,10 +119,24 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.EnableNAT {
 		opts = append(opts,
 			libp2p.NATPortMap(),
+			// AutoNAT: peers dial each other back so each learns whether it is reachable; without
+			// a service to ask, a peer behind a NAT never learns it is private, so it never looks
+			// for a relay (measured in testnet/netns).
+			libp2p.EnableNATService(),
+			libp2p.EnableAutoNATv2(),
 			libp2p.EnableHolePunching(),
 			libp2p.EnableRelay(),
-			libp2p.EnableRelayService(),
-			libp2p.EnableAutoRelayWithPeerSource(relayCandidates(&self)),
+			// Members relay for members behind NATs for as long as the run lasts: libp2p's default
+			// relay limits (2 minutes, 128 KiB per connection) mark relayed connections "limited",
+			// and protocol streams are not opened over those, so a member behind a NAT would hear
+			// from its NATed peers only through catch-up (measured in testnet/netns: ~1 round/s).
+			libp2p.EnableRelayService(relay.WithInfiniteLimits()),
+			// The run's members are the relay candidates; libp2p's defaults (wait 3 minutes for
+			// 4 candidates, back off an hour after a failure) suit the public IPFS network, not a
+			// committee of a few peers that must all talk from the first rounds.
+			libp2p.EnableAutoRelayWithPeerSource(relayCandidates(&self),
+				autorelay.WithMinCandidates(1), autorelay.WithBootDelay(5*time.Second),
+				autorelay.WithMinInterval(5*time.Second), autorelay.WithBackoff(time.Minute)),
 		)
 	}
 	lh, err := libp2p.New(opts...)

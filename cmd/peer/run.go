@@ -243,6 +243,7 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 		s := nd.Status()
 		out := statusJSON(s)
 		out["penalised"] = graylisted(host)
+		out["addrs"] = host.Addrs() // what this peer advertises (behind a NAT: relay addresses appear here)
 		if r.URL.Query().Get("curve") != "" {
 			// The recorded points, for harnesses that write curves.csv.
 			var pts []map[string]any

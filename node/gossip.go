@@ -64,7 +64,10 @@ var (
 // unless the same bytes were accepted before (see sigCache). With allowUnverified, bytes accepted
 // before without a signature check (a vote its signer sent us directly) pass unchecked too; verified
 // then reports false and the caller must treat the message as such.
-func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool) (env wire.Envelope, m wire.Message, verified bool, err error) {
+//
+// from is the member whose authenticated channel the bytes came over, or −1: an envelope it signed
+// itself is accepted unchecked too (lazy verification, direct.go), and remembered as such.
+func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool, from int) (env wire.Envelope, m wire.Message, verified bool, err error) {
 	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
 		return env, nil, false, fmt.Errorf("%w: %w", errEnvelope, err)
 	}
@@ -76,7 +79,8 @@ func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool) (e
 	}
 	d := envelopeDigest(raw)
 	known, verified := nd.sigs.lookup(d)
-	if !known || !(verified || allowUnverified) {
+	fromSigner := from >= 0 && int(env.Signer) == from
+	if !fromSigner && (!known || !(verified || allowUnverified)) {
 		nd.verified.Add(1)
 		if err := env.Verify(nd.keys[env.Signer]); err != nil {
 			return env, nil, false, err
@@ -108,7 +112,13 @@ func messageHeight(m wire.Message) (uint64, bool) {
 // checkRound decodes and checks a round message. window=false skips the round-window check (for
 // messages fetched because a proposal includes them).
 func (nd *Node) checkRound(raw []byte, window bool) (*roundIn, error) {
-	env, m, _, err := nd.openEnvelope(raw, wire.TypeRound, false)
+	return nd.checkRoundFrom(raw, window, -1)
+}
+
+// checkRoundFrom is checkRound for bytes that came over member from's authenticated channel (−1:
+// unknown): if from is the author, the signature is left unchecked (see lazyround.go).
+func (nd *Node) checkRoundFrom(raw []byte, window bool, from int) (*roundIn, error) {
+	env, m, _, err := nd.openEnvelope(raw, wire.TypeRound, false, from)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +218,7 @@ func (nd *Node) checkConsensus(raw []byte) (any, error) {
 	if env.Type != wire.TypeProposal && env.Type != wire.TypeVote {
 		return nil, fmt.Errorf("%w: type %v on the consensus channel", errEnvelope, env.Type)
 	}
-	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote)
+	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote, -1)
 	if err != nil {
 		return nil, err
 	}

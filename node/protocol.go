@@ -359,6 +359,7 @@ func (nd *Node) maybePropose() {
 		nd.log.Error("building a proposal", "height", need.Height, "err", err)
 		return
 	}
+	c = nd.signedOnly(c)          // lazyround.go: never propose a message whose signature fails
 	inc, sd := nd.leaderChoice(c) // attack_leader.go: a Byzantine leader doctors its proposal
 	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd)}
 	for _, in := range inc {

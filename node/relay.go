@@ -17,7 +17,8 @@ import (
 // authenticator: for every other member j, MAC_j = HMAC-SHA256(K_ij, voter ‖ j ‖ SHA-256(envelope))
 // truncated to 16 bytes, K_ij the pairwise key (pairkey.go). The leader counts the vote as one arriving
 // from its signer (lazy, direct.go) and forwards every vote it holds to every member j in a bundle,
-// each vote with MAC_j only: 2(n−1) messages per vote step instead of n(n−1). It flushes as soon as it
+// each vote with MAC_j only (its own vote too, needing no MAC: it comes over the leader's own channel):
+// 2(n−1) messages per vote step instead of n(n−1). It flushes as soon as it
 // holds a quorum of a vote step (its own vote counted), and whatever is pending at every tick: no vote
 // waits longer than one tick.
 //
@@ -37,8 +38,8 @@ import (
 // all-to-all as before:
 //   - attempts a ≥ 1 of a height (an attempt 0 that failed suggests the leader did);
 //   - every rebroadcast consensus asks for (repeats of our messages, Ready.Relay);
-//   - our own votes when we lead the attempt, and votes cast before the leader's proposal of (k, 0)
-//     arrived (a nil prevote after the propose timeout: the leader is evidently not working);
+//   - votes cast before the leader's proposal of (k, 0) arrived (a nil prevote after the propose
+//     timeout: the leader is evidently not working);
 //   - a vote sent to the leader that moved nothing (same height, attempt and step) for
 //     PrevoteBase/relayFallbackDiv ticks is sent to everyone.
 //
@@ -116,9 +117,27 @@ func (nd *Node) leaderOf(height uint64, attempt uint32) int {
 // otherwise to every member.
 func (nd *Node) sendVote(v consensus.Vote, raw []byte) {
 	nd.relayCount(voteKey{voter: nd.self, vote: v})
-	if !nd.sendViaLeader(v, raw) {
-		nd.broadcast(raw)
+	if nd.relayOwn(v, raw) || nd.sendViaLeader(v, raw) {
+		return
 	}
+	nd.broadcast(raw)
+}
+
+// relayOwn queues our own vote of a step we relay (we lead attempt 0) into the bundles: it still goes
+// straight from us to every member, over our own authenticated channel (no MAC needed), only in the
+// same message as the others' votes, at the quorum or the next tick — when the receivers need it —
+// instead of in n−1 messages of its own.
+func (nd *Node) relayOwn(v consensus.Vote, raw []byte) bool {
+	if nd.cfg.DirectVotes {
+		return false
+	}
+	b := nd.relayBatchFor(v)
+	if b == nil {
+		return false
+	}
+	b.taken[nd.self]++
+	b.pending = append(b.pending, relayedVote{group: relayGroup{v.Height, v.Type}, voter: nd.self, raw: raw})
+	return true
 }
 
 func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
@@ -188,30 +207,34 @@ func (nd *Node) relayIntake(in *voteIn) {
 	b.pending = append(b.pending, relayedVote{group: relayGroup{cv.Height, cv.Type}, voter: cv.Voter, raw: in.raw, macs: in.auth})
 }
 
-// flushRelay forwards the pending votes of every step that just reached a quorum, or all pending votes
-// when force (at a tick), and forgets steps of heights long decided. Votes arriving after their step's
-// quorum went out wait for the next tick: they rarely matter to progress (an honest attempt needs only
-// the quorum), and flushing each at once cost the leader n−1 messages per late vote.
+// flushRelay forwards every pending vote when a step just reached its quorum, or when force (at a
+// tick), and forgets steps of heights long decided. Votes arriving after their step's quorum went out
+// wait for the next quorum or tick: they rarely matter to progress (an honest attempt needs only the
+// quorum), and flushing each at once cost the leader n−1 messages per late vote.
 func (nd *Node) flushRelay(force bool) {
 	rs := &nd.loop.relay
 	if len(rs.groups) == 0 {
 		return
 	}
 	cur, q := nd.eng.Round(), wire.Quorum(nd.n)
-	var out []relayedVote
 	for g, b := range rs.groups {
 		if g.height+staleGrace < cur {
 			delete(rs.groups, g)
 			continue
 		}
-		if len(b.pending) == 0 {
-			continue
+		if len(b.pending) > 0 && !b.flushed && b.count >= q {
+			force = true
 		}
-		if force || (!b.flushed && b.count >= q) {
-			b.flushed = b.flushed || b.count >= q
-			out = append(out, b.pending...)
-			b.pending = nil
-		}
+	}
+	if !force {
+		return
+	}
+	// A quorum goes out, and with it every late vote still waiting: one message per receiver.
+	var out []relayedVote
+	for _, b := range rs.groups {
+		b.flushed = b.flushed || b.count >= q
+		out = append(out, b.pending...)
+		b.pending = nil
 	}
 	if len(out) == 0 {
 		return
@@ -255,7 +278,11 @@ func (nd *Node) sendBundles(out []relayedVote) {
 			if rv.voter == j {
 				continue
 			}
-			votes = append(votes, wire.RelayedVote{Envelope: rv.raw, MAC: rv.macs[j]})
+			var mac wire.MAC // zero for our own vote: it comes over our channel
+			if rv.macs != nil {
+				mac = rv.macs[j]
+			}
+			votes = append(votes, wire.RelayedVote{Envelope: rv.raw, MAC: mac})
 			nd.loop.relay.votesOut++
 			if len(votes) == limit {
 				send(j)
@@ -361,7 +388,8 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 				continue
 			}
 			d := envelopeDigest(rv.Envelope)
-			if !nd.pairs.check(voter, d, rv.MAC) {
+			// The leader's own vote needs no MAC: the leader's channel authenticates it.
+			if voter != sender && !nd.pairs.check(voter, d, rv.MAC) {
 				nd.macFailures.Add(1)
 				nd.log.Debug("relayed vote dropped", "leader", sender, "voter", voter, "err", errMAC)
 				continue

@@ -256,6 +256,8 @@ func (nd *Node) Run(ctx context.Context) error {
 			nd.flushRelay(false)
 		case <-ticker.C:
 			nd.onTick(ctx)
+		case <-nd.relayTimer(): // relay.go: a pending vote has waited a tick
+			nd.flushRelay(true)
 		}
 	}
 }

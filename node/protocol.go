@@ -265,6 +265,9 @@ func (nd *Node) drain(ctx context.Context) error {
 			if nd.abstains(m) { // amnesia.go: what it signed before may be forgotten
 				continue
 			}
+			if nd.repeatTooSoon(m) { // relay.go: the originals went out less than a period ago
+				continue
+			}
 			if h := nd.hooks.beforeSend; h != nil {
 				if err := h(m); err != nil {
 					return err

@@ -21,7 +21,7 @@ import (
 // each vote with MAC_j only (its own vote too, needing no MAC: it comes over the leader's own channel):
 // 2(n−1) messages per vote step instead of n(n−1). It flushes as soon as it
 // holds a quorum of a vote step (its own vote counted), and whatever is pending once the oldest pending
-// vote has waited one tick: no vote waits longer than that.
+// vote of another member has waited one tick: no relayed vote waits longer than that.
 //
 // Why lazy verification stays safe. A receiver j counts a relayed vote without checking its signature
 // only if MAC_j holds. Only the voter and j know K_ij, so a MAC that holds proves the voter sent exactly
@@ -130,8 +130,11 @@ func (nd *Node) sendVote(v consensus.Vote, raw []byte) {
 
 // relayOwn queues our own vote of a step we relay (we lead attempt 0) into the bundles: it still goes
 // straight from us to every member, over our own authenticated channel (no MAC needed), only in the
-// same message as the others' votes, at the quorum or the next tick — when the receivers need it —
-// instead of in n−1 messages of its own.
+// same message as the others' votes instead of in n−1 messages of its own. It is treated as any
+// member treats the vote it sent to the leader: it goes out with the step's quorum (before that it is
+// of no use to the receivers) or with any earlier flush, and if nothing moved for the fallback period,
+// to everyone (relayTick). It does not start the one-tick clock: a leader votes at once on its own
+// proposal, and flushing that vote alone a tick later cost a bundle per receiver at most steps.
 func (nd *Node) relayOwn(v consensus.Vote, raw []byte) bool {
 	if nd.cfg.DirectVotes {
 		return false
@@ -142,7 +145,7 @@ func (nd *Node) relayOwn(v consensus.Vote, raw []byte) bool {
 	}
 	b.taken[nd.self]++
 	b.pending = append(b.pending, relayedVote{group: relayGroup{v.Height, v.Type}, voter: nd.self, raw: raw})
-	nd.relayPending()
+	nd.awaitProgress(v, raw)
 	return true
 }
 
@@ -163,10 +166,16 @@ func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
 		nd.log.Debug("sending a vote to the leader", "leader", leader, "err", err)
 		return false
 	}
+	nd.awaitProgress(v, raw)
+	return true
+}
+
+// awaitProgress remembers our vote sent only through the leader, to send it to everyone if nothing
+// moves (relayTick).
+func (nd *Node) awaitProgress(v consensus.Vote, raw []byte) {
 	cs := nd.cm.Status()
 	nd.loop.relay.waiting[voteKey{voter: nd.self, vote: v}] = relayWait{raw: raw, since: nd.loop.ticks,
 		height: cs.Height, round: cs.Round, step: cs.Step}
-	return true
 }
 
 // noteLeaderProposal records that the leader's attempt-0 proposal of height arrived (onProposal).

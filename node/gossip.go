@@ -210,7 +210,14 @@ func (nd *Node) validateConsensus(_ context.Context, from peer.ID, data []byte) 
 	return in, p2p.Accept, ""
 }
 
-func (nd *Node) checkConsensus(raw []byte) (any, error) {
+func (nd *Node) checkConsensus(raw []byte) (any, error) { return nd.checkConsensusFrom(raw, -1) }
+
+// checkConsensusFrom is checkConsensus for bytes that came over member from's authenticated channel
+// (−1: unknown). A proposal its proposer sent us directly is taken without checking its signature:
+// the channel proves who sent it, and a proposal's signature is never used again — proposals are not
+// served to others nor relayed (a decided state carries the proposal's content, certified by the
+// precommits), so there is nothing a checked signature would add.
+func (nd *Node) checkConsensusFrom(raw []byte, from int) (any, error) {
 	var env wire.Envelope
 	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
 		return nil, fmt.Errorf("%w: %w", errEnvelope, err)
@@ -218,7 +225,7 @@ func (nd *Node) checkConsensus(raw []byte) (any, error) {
 	if env.Type != wire.TypeProposal && env.Type != wire.TypeVote {
 		return nil, fmt.Errorf("%w: type %v on the consensus channel", errEnvelope, env.Type)
 	}
-	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote, -1)
+	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote, from)
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,7 @@ type Node struct {
 	// pairs holds the pairwise MAC keys of the vote relay (pairkey.go, relay.go); nil if this
 	// member's own key could not be converted (then it sends and accepts votes only directly).
 	pairs       *pairKeys
+	relayMin    int           // relayMinMembers; tests lower it to relay among four
 	bundlesIn   atomic.Uint64 // vote bundles received (relay.go)
 	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
 	status      Status
@@ -128,7 +129,7 @@ func New(cfg Config) (*Node, error) {
 		log: lg.With("member", self, "run", wire.RunID(runID).String()),
 		lim: wire.LimitsFor(uint32(setup.Model.Dim()), uint32(len(g.Members))),
 		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{}, faulty: map[int]bool{},
-		fstar: math.NaN(),
+		fstar: math.NaN(), relayMin: relayMinMembers,
 	}
 	if g.FStar != nil {
 		nd.fstar = *g.FStar

@@ -51,6 +51,12 @@ import (
 // ticks without progress.
 const relayFallbackDiv = 4
 
+// relayMinMembers is the smallest membership that relays votes. The relay trades n(n−1) messages per
+// vote step for 2(n−1) and one more hop; with few members the messages saved do not pay for the hop
+// (measured on loopback: 4 peers decided up to a fifth fewer rounds per second through the relay, 10
+// peers about a third more).
+const relayMinMembers = 7
+
 // relayVotesPerVoter bounds how many votes of one voter the leader forwards per vote step: an honest
 // voter sends one; two let an equivocation through to be noticed, more would only be spam.
 const relayVotesPerVoter = 2
@@ -150,7 +156,7 @@ func (nd *Node) relayOwn(v consensus.Vote, raw []byte) bool {
 }
 
 func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
-	if nd.pairs == nil || nd.cfg.DirectVotes || v.Round != 0 {
+	if nd.pairs == nil || nd.cfg.DirectVotes || nd.n < nd.relayMin || v.Round != 0 {
 		return false
 	}
 	leader := nd.leaderOf(v.Height, v.Round)
@@ -196,7 +202,7 @@ func (nd *Node) relayCount(k voteKey) {
 }
 
 func (nd *Node) relayBatchFor(v consensus.Vote) *relayBatch {
-	if nd.pairs == nil || v.Round != 0 || v.Voter < 0 || v.Voter >= nd.n || nd.leaderOf(v.Height, 0) != nd.self {
+	if nd.pairs == nil || nd.n < nd.relayMin || v.Round != 0 || v.Voter < 0 || v.Voter >= nd.n || nd.leaderOf(v.Height, 0) != nd.self {
 		return nil
 	}
 	g := relayGroup{height: v.Height, typ: v.Type}

@@ -16,7 +16,7 @@ type relayFixture struct {
 }
 
 func newRelayFixture(t *testing.T) *relayFixture {
-	nodes := pairOfNodes(t, 4, nil)
+	nodes := relayNodes(t)
 	testNodes[nodes[0]] = nodes
 	return &relayFixture{t: t, nodes: nodes, nd: nodes[0]}
 }
@@ -38,6 +38,15 @@ func (f *relayFixture) bundle(votes ...wire.RelayedVote) []byte {
 		f.t.Fatal(err)
 	}
 	return raw
+}
+
+// relayNodes are four test nodes that relay votes although they are fewer than relayMinMembers.
+func relayNodes(t testing.TB) []*Node {
+	nodes := pairOfNodes(t, 4, nil)
+	for _, nd := range nodes {
+		nd.relayMin = 0
+	}
+	return nodes
 }
 
 // TestRelayedVoteNeedsItsMAC: a receiver counts a relayed vote, unverified, only when the voter's MAC
@@ -132,7 +141,7 @@ func TestAuthVoteChecks(t *testing.T) {
 // TestRelayIntakeAndFlush: the leader holds votes until a quorum of their step is known (its own
 // vote included), then forwards them; a later vote waits for the tick.
 func TestRelayIntakeAndFlush(t *testing.T) {
-	nodes := pairOfNodes(t, 4, nil)
+	nodes := relayNodes(t)
 	leader := nodes[0].leaderOf(0, 0)
 	nd := nodes[leader]
 	testNodes[nd] = nodes
@@ -196,7 +205,7 @@ func TestRelayIntakeAndFlush(t *testing.T) {
 // FuzzCheckRelayFrame: arbitrary relay frames from any member never panic, and an error never comes
 // with a message.
 func FuzzCheckRelayFrame(f *testing.F) {
-	nodes := pairOfNodes(f, 4, nil)
+	nodes := relayNodes(f)
 	nd := nodes[0]
 	testNodes[nd] = nodes
 	raw := signed(f, nd, 2, &wire.Vote{Run: nd.run, Type: wire.Prevote}, false)
@@ -216,9 +225,9 @@ func FuzzCheckRelayFrame(f *testing.F) {
 	})
 }
 
-// TestRelayByzantineLeaders runs 3 honest peers and one Byzantine leader that drops or tampers with
-// the votes it should relay: the honest peers keep agreeing and deciding (the fallbacks of relay.go),
-// and tampered votes are dropped as MAC failures, never counted.
+// TestRelayByzantineLeaders runs 6 honest peers and one Byzantine leader that drops or tampers with
+// the votes it should relay (7 = relayMinMembers peers): the honest peers keep agreeing and deciding
+// (the fallbacks of relay.go), and tampered votes are dropped as MAC failures, never counted.
 func TestRelayByzantineLeaders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on four in-memory peers")
@@ -230,14 +239,16 @@ func TestRelayByzantineLeaders(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				const rounds = 12
+				const rounds, n, byz = 12, relayMinMembers, relayMinMembers - 1
 				attacks := map[int]string{}
 				if atk != "" {
-					attacks[3] = atk
+					attacks[byz] = atk
 				}
-				c := runCluster(t, smallSpec(0, "none"), attacks, rounds)
+				spec := smallSpec(0, "none")
+				spec.Members = n
+				c := runCluster(t, spec, attacks, rounds)
 				var bundles, failures, fallbacks uint64
-				for i := range 3 {
+				for i := range byz {
 					s := c.nodes[i].Status()
 					if s.Round < rounds {
 						t.Fatalf("honest member %d stopped at round %d", i, s.Round)
@@ -248,7 +259,7 @@ func TestRelayByzantineLeaders(t *testing.T) {
 				}
 				for r := uint64(1); r <= rounds; r++ {
 					want, ok := c.digests[0][r]
-					for i := 1; i < 3; i++ {
+					for i := 1; i < byz; i++ {
 						if got, ok2 := c.digests[i][r]; ok && ok2 && got != want {
 							t.Errorf("round %d: members 0 and %d disagree", r, i)
 						}

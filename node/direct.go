@@ -78,9 +78,17 @@ func (nd *Node) checkDirect(raw []byte, sender int) (any, error) {
 	}
 	switch {
 	case env.Type == wire.TypeRound:
-		return nd.checkRoundFrom(raw, true, sender) // lazyround.go: unchecked when sender is the author
+		in, err := nd.checkRoundFrom(raw, true, sender) // lazyround.go: unchecked when sender is the author
+		if err != nil {
+			return nil, err
+		}
+		return in, nil
 	case env.Type == wire.TypeVote && int(env.Signer) == sender:
-		return nd.checkSignerVote(raw, env, sender, envelopeDigest(raw))
+		in, err := nd.checkSignerVote(raw, env, sender, envelopeDigest(raw))
+		if err != nil {
+			return nil, err // not a typed nil *voteIn in the interface
+		}
+		return in, nil
 	}
 	return nd.checkConsensusFrom(raw, sender) // a proposal from its proposer: unchecked too
 }

@@ -227,6 +227,13 @@ func (nd *Node) relayIntake(in *voteIn) {
 	b.taken[cv.Voter]++
 	b.pending = append(b.pending, relayedVote{group: relayGroup{cv.Height, cv.Type}, voter: cv.Voter, raw: in.raw, macs: in.auth})
 	nd.relayPending()
+	if cv.Height+1 < nd.eng.Round() {
+		// A vote two or more heights late no longer helps anyone decide, but it tells the others
+		// that its voter is alive though slow, and they judge silence at the second height after
+		// (blame.go): it goes out now rather than at the end of its tick. (The usual late vote, of
+		// the height just decided, waits: there are several per height.)
+		nd.flushRelay(true)
+	}
 }
 
 // relayPending starts the one-tick clock of the oldest pending vote.
@@ -268,12 +275,9 @@ func (nd *Node) flushRelay(force bool) {
 	}
 	cur, q := nd.eng.Round(), wire.Quorum(nd.n)
 	for g, b := range rs.groups {
-		if g.height+staleGrace < cur {
-			delete(rs.groups, g)
-			continue
-		}
-		if len(b.pending) > 0 && !b.flushed && b.count >= q {
-			force = true
+		old := g.height+staleGrace < cur
+		if len(b.pending) > 0 && (old || (!b.flushed && b.count >= q)) {
+			force = true // a step about to be forgotten still sends what it holds
 		}
 	}
 	if !force {
@@ -281,10 +285,13 @@ func (nd *Node) flushRelay(force bool) {
 	}
 	// A quorum goes out, and with it every late vote still waiting: one message per receiver.
 	var out []relayedVote
-	for _, b := range rs.groups {
+	for g, b := range rs.groups {
 		b.flushed = b.flushed || b.count >= q
 		out = append(out, b.pending...)
 		b.pending = nil
+		if g.height+staleGrace < cur {
+			delete(rs.groups, g)
+		}
 	}
 	rs.due = time.Time{}
 	if len(out) == 0 {

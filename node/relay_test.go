@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -284,5 +285,77 @@ func TestRelayByzantineLeaders(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestRelayWhenToUse: a vote goes through the leader only in attempt 0, after the leader's proposal
+// arrived, with enough members, unless configured otherwise; the leader's own vote waits in its
+// bundle; everything else goes to everyone.
+func TestRelayWhenToUse(t *testing.T) {
+	nodes := relayNodes(t)
+	leader := nodes[0].leaderOf(0, 0)
+	voter := nodes[(leader+1)%4]
+	f := &relayFixture{t: t, nodes: nodes, nd: voter}
+	testNodes[voter] = nodes
+	vote := func(round uint32) consensus.Vote {
+		return consensus.Vote{Type: consensus.Prevote, Height: 0, Round: round, Value: consensus.ValueID{1}, Voter: voter.self}
+	}
+	raw := f.vote(voter.self, 1)
+	if voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("relayed before the leader's proposal arrived")
+	}
+	voter.noteLeaderProposal(0, 0)
+	if voter.sendViaLeader(vote(1), raw) {
+		t.Fatal("relayed in attempt 1")
+	}
+	voter.cfg.DirectVotes = true
+	if voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("relayed with DirectVotes")
+	}
+	voter.cfg.DirectVotes = false
+	voter.relayMin = 5
+	if voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("relayed among fewer than relayMin members")
+	}
+	voter.relayMin = 0
+	if !voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("not relayed in attempt 0 after the proposal")
+	}
+	if _, ok := voter.loop.relay.waiting[voteKey{voter: voter.self, vote: vote(0)}]; !ok {
+		t.Fatal("a relayed vote is not awaiting progress")
+	}
+
+	// The leader's own vote waits for its step's quorum in the bundle, not for the tick.
+	ld := nodes[leader]
+	own := consensus.Vote{Type: consensus.Prevote, Height: 0, Value: consensus.ValueID{1}, Voter: leader}
+	if !ld.relayOwn(own, f.vote(leader, 1)) {
+		t.Fatal("the leader's own vote is not bundled")
+	}
+	if !ld.loop.relay.due.IsZero() {
+		t.Fatal("the leader's own vote started the one-tick clock")
+	}
+	if _, ok := ld.loop.relay.waiting[voteKey{voter: leader, vote: own}]; !ok {
+		t.Fatal("the leader's own vote has no fallback")
+	}
+}
+
+// TestRepeatTooSoon: consensus' repeats of a height entered less than a rebroadcast period ago are
+// skipped; first sends, repeats of an older height and repeats of other heights are not.
+func TestRepeatTooSoon(t *testing.T) {
+	nodes := relayNodes(t)
+	nd := nodes[0]
+	m := consensus.VoteMessage(consensus.Vote{Type: consensus.Prevote, Height: 0})
+	repeat := m
+	repeat.Rebroadcast = true
+	nd.loop.lastCommit, nd.loop.ticks = 0, rebroadcastTicks-1
+	if nd.repeatTooSoon(m) {
+		t.Error("a first send was skipped")
+	}
+	if !nd.repeatTooSoon(repeat) {
+		t.Error("a repeat of a young height was sent")
+	}
+	nd.loop.ticks = rebroadcastTicks
+	if nd.repeatTooSoon(repeat) {
+		t.Error("a repeat of a height as old as the period was skipped")
 	}
 }

@@ -35,6 +35,11 @@ func (nd *Node) checkCensorship(cp consensus.Proposal, content *wire.Proposal) e
 		if included[s.Msg.Member] || nd.loop.ticks < s.Arrived || nd.loop.ticks-s.Arrived <= limit {
 			continue
 		}
+		if !nd.checkedRound(s) {
+			// Stored unchecked from its author (lazyround.go) and badly signed: an honest leader
+			// leaves it out.
+			continue
+		}
 		if nd.knownFaulty(s.Msg.Member) {
 			// An honest leader that caught this member equivocating drops its messages at the gossip
 			// check; leaving them out is then no censorship. (A leader that learnt of the

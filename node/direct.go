@@ -22,7 +22,9 @@ import (
 // signature is checked. Consensus may count it at once — a member that signs garbage over its own
 // authenticated channel only hurts itself — and the signature is checked when the vote goes into a
 // certificate (only as many as the quorum needs) or is relayed to others. Votes relayed by a third
-// member, proposals and round messages (which we serve to others by digest) are verified on arrival.
+// member are verified on arrival; a proposal from its proposer is never checked (see
+// checkConsensusFrom); a round message from its author is stored unchecked and checked before it is
+// served to others, proposed or named as censored (lazyround.go).
 // A signature checked once is never checked again: the loop remembers it with the stored envelope.
 
 // protoDirect carries every protocol message an honest member sends (envelopes of any type).
@@ -67,8 +69,8 @@ func (nd *Node) joinDirect(ctx context.Context) error {
 
 func (nd *Node) leaveDirect() { nd.cfg.Host.UnhandleDirect(protoDirect) }
 
-// checkDirect checks a message that member sender sent us directly: round messages and proposals as on
-// gossip; votes without their signature when sender signed them (see lazy verification above).
+// checkDirect checks a message that member sender sent us directly as on gossip, but without the
+// signature when sender signed it (see lazy verification above and lazyround.go).
 func (nd *Node) checkDirect(raw []byte, sender int) (any, error) {
 	var env wire.Envelope
 	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
@@ -76,11 +78,19 @@ func (nd *Node) checkDirect(raw []byte, sender int) (any, error) {
 	}
 	switch {
 	case env.Type == wire.TypeRound:
-		return nd.checkRound(raw, true)
+		in, err := nd.checkRoundFrom(raw, true, sender) // lazyround.go: unchecked when sender is the author
+		if err != nil {
+			return nil, err
+		}
+		return in, nil
 	case env.Type == wire.TypeVote && int(env.Signer) == sender:
-		return nd.checkSignerVote(raw, env, sender, envelopeDigest(raw))
+		in, err := nd.checkSignerVote(raw, env, sender, envelopeDigest(raw))
+		if err != nil {
+			return nil, err // not a typed nil *voteIn in the interface
+		}
+		return in, nil
 	}
-	return nd.checkConsensus(raw)
+	return nd.checkConsensusFrom(raw, sender) // a proposal from its proposer: unchecked too
 }
 
 // checkSignerVote checks a vote envelope known to come from its signer — over the signer's own

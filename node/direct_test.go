@@ -55,7 +55,10 @@ func TestCheckDirectVerdicts(t *testing.T) {
 		{"own vote, bad signature: still unchecked", signed(t, nd, 2, vote(1), true), 2, nil, true},
 		{"relayed vote, good signature: checked", signed(t, nd, 3, vote(1), false), 1, nil, false},
 		{"relayed vote, bad signature: refused", signed(t, nd, 3, vote(2), true), 1, wire.ErrSignature, false},
-		{"proposal, bad signature: refused even from its signer", signed(t, nd, leader, prop, true), leader, wire.ErrSignature, false},
+		// A proposal's signature is never used after arrival (checkConsensusFrom): its proposer's
+		// channel is proof enough; from anyone else, it is checked.
+		{"proposal, bad signature, from its signer: taken unchecked", signed(t, nd, leader, prop, true), leader, nil, false},
+		{"proposal, bad signature, from another member: refused", signed(t, nd, leader, prop, true), (leader + 1) % 4, wire.ErrSignature, false},
 		{"garbage", []byte{1, 2, 3}, 1, errEnvelope, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

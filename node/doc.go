@@ -18,12 +18,31 @@
 // sits out the heights at which it may have forgotten its own votes (persist.go, amnesia.go).
 //
 // What makes a round cheap (measured on a 20-peer loopback testnet, see BenchmarkRound and the files
-// named): an honest member sends everything directly to every other member over one long-lived stream
-// each, not over gossip (direct.go); a vote that arrives from its own signer over the authenticated
-// channel counts at once and its signature is checked only if it is relayed or certified, and no
-// envelope's signature is checked twice (sigcache.go); certificates are certified when first served or
-// restored, not at every decision (lazycert.go); persistence appends to a journal and syncs once before
-// anything is sent (journal.go); queued inputs are handled before consensus output is drained.
+// named): an honest member sends everything directly to the members over one long-lived stream each,
+// not over gossip (direct.go); a vote that arrives from its own signer over the authenticated channel
+// counts at once and its signature is checked only if it is relayed or certified, and no envelope's
+// signature is checked twice (sigcache.go); round messages and proposals from their authors are not
+// checked on arrival either (lazyround.go: a round message is checked before it is served, proposed
+// or called censored); certificates are certified when first served or restored, not at every decision
+// (lazycert.go); persistence appends to a journal and syncs once before anything is sent (journal.go);
+// queued inputs are handled before consensus output is drained.
+//
+// Votes travel linearly (relay.go). In attempt 0 of a height a member sends its signed vote only to
+// the attempt's leader, with an authenticator: one 16-byte MAC per member, made with the pairwise keys
+// that every two members derive without a handshake from their identity keys (static X25519 of the
+// Ed25519 keys, then HKDF; pairkey.go). The leader forwards every vote to every member in one bundle
+// per receiver as soon as it holds a quorum of the step (late votes within a tick), each vote with
+// only that receiver's MAC: 2(n−1) messages per vote step instead of n(n−1), and no receiver checks a
+// signature for it — a MAC costs about 0.3 µs, an Ed25519 verification about 50. A relayed vote whose
+// MAC holds is treated exactly as one from its signer: only the voter and the receiver know their key,
+// so a Byzantine leader can drop or delay votes but not forge or alter one, and what a receiver counts
+// is what the voters sent — the argument of lazy verification unchanged; signatures are still checked
+// before a vote enters a certificate or a consensus relay. A vote whose MAC fails is dropped and counted
+// (Status.RelayMACFailures). Whenever the relay cannot be trusted the votes go all-to-all as before:
+// attempts after the first, consensus' rebroadcasts and relays, votes cast before the leader's proposal
+// arrived, and a vote the leader moved nothing with for a quarter of the prevote timeout — so a leader
+// that is silent, drops or tampers with votes costs at most a timeout. Blame sees a relayed vote as
+// its voter's presence, like a direct one.
 //
 // Byzantine behaviour for testnets is configured with Config.Attack, a comma-separated list: at most
 // one learning-level attack from algo/attack (the member crafts its round message from the honest
@@ -31,6 +50,8 @@
 // and "badagg" (a proposal whose digest is not its inclusions' aggregate), "equivocate" (two proposals
 // and two votes per slot, each written straight to one half of the peers, attack_split.go),
 // "double-vote", "censor" (leave out honest messages, propose late), "withhold" (never vote),
+// "drop-relay" and "tamper-relay" (as leader, forward none of the votes sent to it, or forward them with
+// wrong MACs; attack_relay.go),
 // "invalid" (malformed, oversized, NaN, wrong-dimension, non-leader, unsampled, badly signed, replayed
 // messages and malformed stream requests), "unsampled" and "spam" (rate-bounded duplicate, stale and
 // future messages), and the "falsestate-*" lies served to state requests (attack_falsestate.go). The attacks live in attack_*.go and reach the protocol through one-line hooks.

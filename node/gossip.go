@@ -64,7 +64,10 @@ var (
 // unless the same bytes were accepted before (see sigCache). With allowUnverified, bytes accepted
 // before without a signature check (a vote its signer sent us directly) pass unchecked too; verified
 // then reports false and the caller must treat the message as such.
-func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool) (env wire.Envelope, m wire.Message, verified bool, err error) {
+//
+// from is the member whose authenticated channel the bytes came over, or −1: an envelope it signed
+// itself is accepted unchecked too (lazy verification, direct.go), and remembered as such.
+func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool, from int) (env wire.Envelope, m wire.Message, verified bool, err error) {
 	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
 		return env, nil, false, fmt.Errorf("%w: %w", errEnvelope, err)
 	}
@@ -76,7 +79,8 @@ func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool) (e
 	}
 	d := envelopeDigest(raw)
 	known, verified := nd.sigs.lookup(d)
-	if !known || !(verified || allowUnverified) {
+	fromSigner := from >= 0 && int(env.Signer) == from
+	if !fromSigner && (!known || !(verified || allowUnverified)) {
 		nd.verified.Add(1)
 		if err := env.Verify(nd.keys[env.Signer]); err != nil {
 			return env, nil, false, err
@@ -108,7 +112,13 @@ func messageHeight(m wire.Message) (uint64, bool) {
 // checkRound decodes and checks a round message. window=false skips the round-window check (for
 // messages fetched because a proposal includes them).
 func (nd *Node) checkRound(raw []byte, window bool) (*roundIn, error) {
-	env, m, _, err := nd.openEnvelope(raw, wire.TypeRound, false)
+	return nd.checkRoundFrom(raw, window, -1)
+}
+
+// checkRoundFrom is checkRound for bytes that came over member from's authenticated channel (−1:
+// unknown): if from is the author, the signature is left unchecked (see lazyround.go).
+func (nd *Node) checkRoundFrom(raw []byte, window bool, from int) (*roundIn, error) {
+	env, m, _, err := nd.openEnvelope(raw, wire.TypeRound, false, from)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +210,14 @@ func (nd *Node) validateConsensus(_ context.Context, from peer.ID, data []byte) 
 	return in, p2p.Accept, ""
 }
 
-func (nd *Node) checkConsensus(raw []byte) (any, error) {
+func (nd *Node) checkConsensus(raw []byte) (any, error) { return nd.checkConsensusFrom(raw, -1) }
+
+// checkConsensusFrom is checkConsensus for bytes that came over member from's authenticated channel
+// (−1: unknown). A proposal its proposer sent us directly is taken without checking its signature:
+// the channel proves who sent it, and a proposal's signature is never used again — proposals are not
+// served to others nor relayed (a decided state carries the proposal's content, certified by the
+// precommits), so there is nothing a checked signature would add.
+func (nd *Node) checkConsensusFrom(raw []byte, from int) (any, error) {
 	var env wire.Envelope
 	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
 		return nil, fmt.Errorf("%w: %w", errEnvelope, err)
@@ -208,7 +225,7 @@ func (nd *Node) checkConsensus(raw []byte) (any, error) {
 	if env.Type != wire.TypeProposal && env.Type != wire.TypeVote {
 		return nil, fmt.Errorf("%w: type %v on the consensus channel", errEnvelope, env.Type)
 	}
-	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote)
+	env, m, verified, err := nd.openEnvelope(raw, env.Type, env.Type == wire.TypeVote, from)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,7 @@ type Node struct {
 	// pairs holds the pairwise MAC keys of the vote relay (pairkey.go, relay.go); nil if this
 	// member's own key could not be converted (then it sends and accepts votes only directly).
 	pairs       *pairKeys
+	relayMin    int           // relayMinMembers; tests lower it to relay among four
 	bundlesIn   atomic.Uint64 // vote bundles received (relay.go)
 	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
 	status      Status
@@ -151,7 +152,7 @@ func New(cfg Config) (*Node, error) {
 		cfg: cfg, gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), atk: atk, chain: chain, store: store,
 		log: lg.With("run", wire.RunID(runID).String()),
 		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{}, faulty: map[int]bool{},
-		fstar: math.NaN(), cache: cache,
+		fstar: math.NaN(), cache: cache, relayMin: relayMinMembers,
 	}
 	if err := nd.useEpoch(chain.At(0), spec); err != nil {
 		return nil, err
@@ -310,6 +311,8 @@ func (nd *Node) Run(ctx context.Context) error {
 			nd.flushRelay(false)
 		case <-ticker.C:
 			nd.onTick(ctx)
+		case <-nd.relayTimer(): // relay.go: a pending vote has waited a tick
+			nd.flushRelay(true)
 		}
 	}
 }

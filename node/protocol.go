@@ -286,6 +286,9 @@ func (nd *Node) drain(ctx context.Context) error {
 			if nd.abstains(m) { // amnesia.go: what it signed before may be forgotten
 				continue
 			}
+			if nd.repeatTooSoon(m) { // relay.go: the originals went out less than a period ago
+				continue
+			}
 			if h := nd.hooks.beforeSend; h != nil {
 				if err := h(m); err != nil {
 					return err
@@ -380,6 +383,7 @@ func (nd *Node) maybePropose() {
 		nd.log.Error("building a proposal", "height", need.Height, "err", err)
 		return
 	}
+	c = nd.signedOnly(c)          // lazyround.go: never propose a message whose signature fails
 	inc, sd := nd.leaderChoice(c) // attack_leader.go: a Byzantine leader doctors its proposal
 	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd),
 		Ops: nd.proposeOps(c.Round)}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -16,7 +17,7 @@ type relayFixture struct {
 }
 
 func newRelayFixture(t *testing.T) *relayFixture {
-	nodes := pairOfNodes(t, 4, nil)
+	nodes := relayNodes(t)
 	testNodes[nodes[0]] = nodes
 	return &relayFixture{t: t, nodes: nodes, nd: nodes[0]}
 }
@@ -38,6 +39,15 @@ func (f *relayFixture) bundle(votes ...wire.RelayedVote) []byte {
 		f.t.Fatal(err)
 	}
 	return raw
+}
+
+// relayNodes are four test nodes that relay votes although they are fewer than relayMinMembers.
+func relayNodes(t testing.TB) []*Node {
+	nodes := pairOfNodes(t, 4, nil)
+	for _, nd := range nodes {
+		nd.relayMin = 0
+	}
+	return nodes
 }
 
 // TestRelayedVoteNeedsItsMAC: a receiver counts a relayed vote, unverified, only when the voter's MAC
@@ -132,7 +142,7 @@ func TestAuthVoteChecks(t *testing.T) {
 // TestRelayIntakeAndFlush: the leader holds votes until a quorum of their step is known (its own
 // vote included), then forwards them; a later vote waits for the tick.
 func TestRelayIntakeAndFlush(t *testing.T) {
-	nodes := pairOfNodes(t, 4, nil)
+	nodes := relayNodes(t)
 	leader := nodes[0].leaderOf(0, 0)
 	nd := nodes[leader]
 	testNodes[nd] = nodes
@@ -196,7 +206,7 @@ func TestRelayIntakeAndFlush(t *testing.T) {
 // FuzzCheckRelayFrame: arbitrary relay frames from any member never panic, and an error never comes
 // with a message.
 func FuzzCheckRelayFrame(f *testing.F) {
-	nodes := pairOfNodes(f, 4, nil)
+	nodes := relayNodes(f)
 	nd := nodes[0]
 	testNodes[nd] = nodes
 	raw := signed(f, nd, 2, &wire.Vote{Run: nd.run, Type: wire.Prevote}, false)
@@ -216,9 +226,9 @@ func FuzzCheckRelayFrame(f *testing.F) {
 	})
 }
 
-// TestRelayByzantineLeaders runs 3 honest peers and one Byzantine leader that drops or tampers with
-// the votes it should relay: the honest peers keep agreeing and deciding (the fallbacks of relay.go),
-// and tampered votes are dropped as MAC failures, never counted.
+// TestRelayByzantineLeaders runs 6 honest peers and one Byzantine leader that drops or tampers with
+// the votes it should relay (7 = relayMinMembers peers): the honest peers keep agreeing and deciding
+// (the fallbacks of relay.go), and tampered votes are dropped as MAC failures, never counted.
 func TestRelayByzantineLeaders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on four in-memory peers")
@@ -230,14 +240,16 @@ func TestRelayByzantineLeaders(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				const rounds = 12
+				const rounds, n, byz = 12, relayMinMembers, relayMinMembers - 1
 				attacks := map[int]string{}
 				if atk != "" {
-					attacks[3] = atk
+					attacks[byz] = atk
 				}
-				c := runCluster(t, smallSpec(0, "none"), attacks, rounds)
+				spec := smallSpec(0, "none")
+				spec.Members = n
+				c := runCluster(t, spec, attacks, rounds)
 				var bundles, failures, fallbacks uint64
-				for i := range 3 {
+				for i := range byz {
 					s := c.nodes[i].Status()
 					if s.Round < rounds {
 						t.Fatalf("honest member %d stopped at round %d", i, s.Round)
@@ -248,7 +260,7 @@ func TestRelayByzantineLeaders(t *testing.T) {
 				}
 				for r := uint64(1); r <= rounds; r++ {
 					want, ok := c.digests[0][r]
-					for i := 1; i < 3; i++ {
+					for i := 1; i < byz; i++ {
 						if got, ok2 := c.digests[i][r]; ok && ok2 && got != want {
 							t.Errorf("round %d: members 0 and %d disagree", r, i)
 						}
@@ -273,5 +285,77 @@ func TestRelayByzantineLeaders(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestRelayWhenToUse: a vote goes through the leader only in attempt 0, after the leader's proposal
+// arrived, with enough members, unless configured otherwise; the leader's own vote waits in its
+// bundle; everything else goes to everyone.
+func TestRelayWhenToUse(t *testing.T) {
+	nodes := relayNodes(t)
+	leader := nodes[0].leaderOf(0, 0)
+	voter := nodes[(leader+1)%4]
+	f := &relayFixture{t: t, nodes: nodes, nd: voter}
+	testNodes[voter] = nodes
+	vote := func(round uint32) consensus.Vote {
+		return consensus.Vote{Type: consensus.Prevote, Height: 0, Round: round, Value: consensus.ValueID{1}, Voter: voter.self}
+	}
+	raw := f.vote(voter.self, 1)
+	if voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("relayed before the leader's proposal arrived")
+	}
+	voter.noteLeaderProposal(0, 0)
+	if voter.sendViaLeader(vote(1), raw) {
+		t.Fatal("relayed in attempt 1")
+	}
+	voter.cfg.DirectVotes = true
+	if voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("relayed with DirectVotes")
+	}
+	voter.cfg.DirectVotes = false
+	voter.relayMin = 5
+	if voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("relayed among fewer than relayMin members")
+	}
+	voter.relayMin = 0
+	if !voter.sendViaLeader(vote(0), raw) {
+		t.Fatal("not relayed in attempt 0 after the proposal")
+	}
+	if _, ok := voter.loop.relay.waiting[voteKey{voter: voter.self, vote: vote(0)}]; !ok {
+		t.Fatal("a relayed vote is not awaiting progress")
+	}
+
+	// The leader's own vote waits for its step's quorum in the bundle, not for the tick.
+	ld := nodes[leader]
+	own := consensus.Vote{Type: consensus.Prevote, Height: 0, Value: consensus.ValueID{1}, Voter: leader}
+	if !ld.relayOwn(own, f.vote(leader, 1)) {
+		t.Fatal("the leader's own vote is not bundled")
+	}
+	if !ld.loop.relay.due.IsZero() {
+		t.Fatal("the leader's own vote started the one-tick clock")
+	}
+	if _, ok := ld.loop.relay.waiting[voteKey{voter: leader, vote: own}]; !ok {
+		t.Fatal("the leader's own vote has no fallback")
+	}
+}
+
+// TestRepeatTooSoon: consensus' repeats of a height entered less than a rebroadcast period ago are
+// skipped; first sends, repeats of an older height and repeats of other heights are not.
+func TestRepeatTooSoon(t *testing.T) {
+	nodes := relayNodes(t)
+	nd := nodes[0]
+	m := consensus.VoteMessage(consensus.Vote{Type: consensus.Prevote, Height: 0})
+	repeat := m
+	repeat.Rebroadcast = true
+	nd.loop.lastCommit, nd.loop.ticks = 0, rebroadcastTicks-1
+	if nd.repeatTooSoon(m) {
+		t.Error("a first send was skipped")
+	}
+	if !nd.repeatTooSoon(repeat) {
+		t.Error("a repeat of a young height was sent")
+	}
+	nd.loop.ticks = rebroadcastTicks
+	if nd.repeatTooSoon(repeat) {
+		t.Error("a repeat of a height as old as the period was skipped")
 	}
 }

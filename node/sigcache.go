@@ -11,10 +11,11 @@ import (
 // honest member's repeated message is byte-identical; a different byte string is checked afresh.
 //
 // An entry is either verified (the signature was checked) or authenticated only: the envelope came
-// directly from its signer over the secure channel, its signature unchecked (lazy verification, see
-// direct.go). A copy of an authenticated-only envelope from anyone is the very bytes the signer sent
-// us, so it is exactly as trustworthy, and still unchecked: the loop checks it before it goes into a
-// certificate or out in a relay.
+// directly from its signer over the secure channel, or was relayed with the signer's pairwise MAC, its
+// signature unchecked (lazy verification, see direct.go, relay.go, lazyround.go). A copy of an
+// authenticated-only vote from anyone is the very bytes the signer sent us, so it is exactly as
+// trustworthy, and still unchecked: the loop checks it before it goes into a certificate or out in a
+// relay. (Round messages accept only verified entries from anyone but their author.)
 //
 // It is read by validator and stream goroutines and pruned by the event loop, hence the mutex.
 type sigCache struct {
@@ -51,6 +52,9 @@ func (c *sigCache) add(d [32]byte, height uint64, verified bool) {
 	e, ok := c.entries[d]
 	if !ok && len(c.entries) >= maxSigCache {
 		return
+	}
+	if ok {
+		height = max(height, e.height) // keep it as long as its latest use needs
 	}
 	c.entries[d] = sigEntry{height: height, verified: verified || e.verified}
 }

@@ -128,16 +128,22 @@ func (nd *Node) serveMsgs(_ context.Context, _ peer.ID, req []byte) ([]byte, err
 		return nil, errNotMine
 	}
 	var resp wire.MsgResponse
+	var found [][]byte
 	nd.mu.Lock()
 	for _, d := range r.Digests {
 		for _, m := range nd.served {
 			if raw, ok := m[engine.Digest(d)]; ok {
-				resp.Envelopes = append(resp.Envelopes, raw)
+				found = append(found, raw)
 				break
 			}
 		}
 	}
 	nd.mu.Unlock()
+	for _, raw := range found {
+		if nd.servable(raw) { // lazyround.go: a message stored unchecked is checked before it is served
+			resp.Envelopes = append(resp.Envelopes, raw)
+		}
+	}
 	return wire.Marshal(&resp)
 }
 

@@ -24,8 +24,9 @@ import (
 // Frames are the uvarint-length-prefixed frames of request streams, back to back. A sender goroutine per
 // (peer, protocol) writes every frame queued while it was busy and then flushes once, so a burst of
 // messages to one peer costs one secure-channel record and one system call, not one per message.
-// Delivery is best effort: a full queue or a broken stream drops messages (the protocols above repeat
-// what matters), and a broken stream is reopened for the next message.
+// Delivery is best effort: a full queue, a broken stream or a peer unreachable for directRetryFor drops
+// messages (the protocols above repeat what matters), and a broken stream is reopened for the next
+// message.
 
 // DirectHandler receives one direct message from peer from. It runs on the stream's reader goroutine:
 // while it blocks, further messages from that peer wait (which is the back pressure a slow receiver
@@ -255,8 +256,13 @@ func (h *Host) runSender(k directKey, s *directSender) {
 		if st == nil {
 			var err error
 			if st, err = h.openDirectRetrying(k); err != nil {
-				h.log.Debug("opening direct stream", "peer", k.peer, "protocol", k.proto, "err", err)
-				continue // this message is lost; the next one tries again
+				// This message is lost, and so is everything queued while we retried: it is stale by
+				// now (the protocols above repeat what still matters), and delivering it whenever the
+				// peer comes back would hand a peer that starts late news from long ago. The next
+				// message tries again.
+				lost := 1 + dropQueued(s.queue)
+				h.log.Debug("opening direct stream", "peer", k.peer, "protocol", k.proto, "lost", lost, "err", err)
+				continue
 			}
 			// A write blocked on a peer that stopped reading must not hold up Shutdown.
 			cur := st
@@ -274,6 +280,17 @@ func (h *Host) runSender(k directKey, s *directSender) {
 		}
 		h.traffic.directOut.Add(int64(n))
 		h.traffic.directMsgsOut.Add(int64(msgs))
+	}
+}
+
+// dropQueued empties queue without blocking and returns how many messages it held.
+func dropQueued(queue chan []byte) int {
+	for n := 0; ; n++ {
+		select {
+		case <-queue:
+		default:
+			return n
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // harness reports. One peer can combine several, and at most one learning-level attack, with '+'
 // ("equivocate+spam", "alie+censor").
 var NetworkAttacks = []string{"badagg", "equivocate", "double-vote", "censor", "withhold", "invalid", "unsampled",
-	"spam", "mute", "wrong-digest"}
+	"spam", "mute", "wrong-digest", "drop-relay", "tamper-relay"}
 
 // silentAtLearningLevel lists the network attacks whose round messages never arrive: the genesis
 // (and therefore the simulator) sees them as the learning-level "silent" attack.

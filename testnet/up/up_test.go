@@ -271,16 +271,19 @@ func TestUpReportsPenalties(t *testing.T) {
 // then a member leaves; the run ends safe and live, the volunteer among the peers that decided every
 // round and the leaver stopped by itself.
 func TestUpChurn(t *testing.T) {
-	rep, err := runUp(t, Options{Spec: smallSpec(4, 0, "none", 150), Joins: []Churn{{Count: 1, Round: 10}},
-		Leaves: []Churn{{Count: 1, Round: 40}}})
+	// Enough rounds that the join (a few observer polls and a decision) lands well before the end on a
+	// fast machine, and a leave far enough after it that both are seen separately.
+	const rounds = 3000
+	rep, err := runUp(t, Options{Spec: smallSpec(4, 0, "none", rounds), Joins: []Churn{{Count: 1, Round: 10}},
+		Leaves: []Churn{{Count: 1, Round: 1000}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	requireSafeAndLive(t, rep, 150)
-	if len(rep.Peers) != 5 || rep.Peers[4].FinalRound < 150 {
+	requireSafeAndLive(t, rep, rounds)
+	if len(rep.Peers) != 5 || rep.Peers[4].FinalRound < rounds {
 		t.Fatalf("the volunteer did not decide every round: %+v", rep.Peers)
 	}
-	if rep.Peers[0].FinalRound >= 150 {
+	if rep.Peers[0].FinalRound >= rounds {
 		t.Errorf("the leaver kept deciding: %+v", rep.Peers[0])
 	}
 	var left bool

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -60,6 +61,38 @@ func (p *Peer) connectMembers(ctx context.Context, members []string) {
 	}
 	if len(missing) == 0 {
 		return
+	}
+	// Addresses learnt earlier (from an introduction, identify or the DHT) are tried first; a peer
+	// left with no connection at all (its bootstrap peer left) goes back to its bootstrap list.
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		reached = map[string]bool{}
+	)
+	for _, m := range missing {
+		id, _ := peer.Decode(m)
+		if len(h.KnownAddrs(id)) == 0 {
+			continue
+		}
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, requestTimeout)
+			defer cancel()
+			if h.ConnectPeer(cctx, peer.AddrInfo{ID: id}) == nil {
+				mu.Lock()
+				reached[m] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	missing = slices.DeleteFunc(missing, func(x string) bool { return reached[x] })
+	if len(missing) == 0 {
+		return
+	}
+	if len(h.Peers()) == 0 {
+		bctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		_, _ = h.Bootstrap(bctx)
+		cancel()
 	}
 	req, err := json.Marshal(missing)
 	if err != nil {

@@ -25,9 +25,10 @@ const (
 type blameBook struct {
 	counts map[int]map[string]uint64
 	once   map[blameOnce]bool
-	// suspects holds, per decided height still within silenceGrace, the members of which no vote
-	// for that height has arrived yet (see noteSilent); at most silenceGrace+1 heights.
-	suspects map[uint64][]bool
+	// suspects holds, per decided height not judged yet, the members of which no vote for that
+	// height has arrived yet (see noteSilent), and suspectTick the tick at which it was decided.
+	suspects    map[uint64][]bool
+	suspectTick map[uint64]uint64
 	// voteAbove holds, per member, 1 + the highest height of a vote of it seen (0: none yet);
 	// aliveAbove the same for its other signed messages (round messages and proposals).
 	voteAbove, aliveAbove []uint64
@@ -47,6 +48,10 @@ const (
 	// silenceGrace: a member is named silent at height h only if no vote of it for h arrived by the
 	// time this peer decided h+silenceGrace (a late vote clears the suspicion).
 	silenceGrace = 2
+	// silenceGraceTicks: ... and at least this many ticks later. The vote relay holds a late vote for
+	// up to one tick before forwarding it (relay.go), so heights alone are not enough: a fast cluster
+	// decides several heights within that tick.
+	silenceGraceTicks = 3
 	// staleGrace: a signed message for a height at most staleGrace below the current one is normal
 	// lateness; older ones are named stale.
 	staleGrace = 2
@@ -152,16 +157,32 @@ func (nd *Node) noteSilent(height uint64) {
 	defer nd.mu.Unlock()
 	b := &nd.blames
 	if b.suspects == nil {
-		b.suspects = map[uint64][]bool{}
+		b.suspects, b.suspectTick = map[uint64][]bool{}, map[uint64]uint64{}
 	}
 	b.heightsLocked(nd.n)
 	if anySuspect {
-		b.suspects[height] = suspect
+		b.suspects[height], b.suspectTick[height] = suspect, nd.loop.ticks
 	}
-	// Judge every height old enough, including ones left behind when this peer skipped heights by
-	// syncing, so the map holds at most silenceGrace+1 heights.
+	nd.judgeSilentLocked(height)
+}
+
+// judgeSilent judges the suspects whose grace ran out by time alone (called every tick: the last
+// heights of a run get no later decision to trigger their judgement).
+func (nd *Node) judgeSilent() {
+	if nd.eng == nil || nd.eng.Round() == 0 {
+		return
+	}
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	nd.judgeSilentLocked(nd.eng.Round() - 1)
+}
+
+// judgeSilentLocked names, for every suspect height old enough given that height was just decided
+// (including ones left behind when this peer skipped heights by syncing), the members still silent.
+func (nd *Node) judgeSilentLocked(height uint64) {
+	b := &nd.blames
 	for h, members := range b.suspects {
-		if h+silenceGrace > height {
+		if h+silenceGrace > height || nd.loop.ticks < b.suspectTick[h]+silenceGraceTicks {
 			continue
 		}
 		for member, ok := range members {
@@ -170,6 +191,7 @@ func (nd *Node) noteSilent(height uint64) {
 			}
 		}
 		delete(b.suspects, h)
+		delete(b.suspectTick, h)
 	}
 }
 

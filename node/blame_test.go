@@ -18,23 +18,29 @@ func TestSilenceNeedsGrace(t *testing.T) {
 		decide    uint64           // heights 1..decide are decided
 		alive     []int            // members whose round message for each height arrives
 		wantNamed map[int]uint64
+		sameTick  bool // every height is decided within one tick (a fast cluster, or fake time)
 	}{
-		{"everyone votes", map[uint64][]int{1: {1, 2, 3}, 2: {1, 2, 3}, 3: {1, 2, 3}}, nil, 3, []int{1, 2, 3}, nil},
+		{"everyone votes", map[uint64][]int{1: {1, 2, 3}, 2: {1, 2, 3}, 3: {1, 2, 3}}, nil, 3, []int{1, 2, 3}, nil, false},
 		{"late voter cleared", map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}},
-			map[uint64][]int{1: {3}, 2: {3}, 3: {3}, 4: {3}}, 4, []int{1, 2, 3}, nil},
+			map[uint64][]int{1: {3}, 2: {3}, 3: {3}, 4: {3}}, 4, []int{1, 2, 3}, nil, false},
 		{"withholder named once per judged height", map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}},
-			nil, 4, []int{1, 2, 3}, map[int]uint64{3: 2}},
+			nil, 4, []int{1, 2, 3}, map[int]uint64{3: 2}, false},
 		{"never heard from: cannot tell withheld from cut off", map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}},
-			nil, 4, []int{1, 2}, nil},
+			nil, 4, []int{1, 2}, nil, false},
 		{"fell behind, skipped heights, votes again", map[uint64][]int{1: {1, 2, 3}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2, 3}, 5: {1, 2, 3}},
-			nil, 5, []int{1, 2, 3}, nil},
-		{"judgement waits for the grace", map[uint64][]int{1: {1, 2}, 2: {1, 2}}, nil, 2, []int{1, 2, 3}, nil},
+			nil, 5, []int{1, 2, 3}, nil, false},
+		{"judgement waits for the grace", map[uint64][]int{1: {1, 2}, 2: {1, 2}}, nil, 2, []int{1, 2, 3}, nil, false},
+		{"judgement waits for the ticks too (the relay holds a late vote up to a tick)",
+			map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}}, nil, 4, []int{1, 2, 3}, nil, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			nd := &Node{n: 4, self: 0}
 			nd.loop.votes = map[voteKey][]byte{}
 			for h := uint64(1); h <= c.decide; h++ {
+				if !c.sameTick {
+					nd.loop.ticks += silenceGraceTicks
+				}
 				for _, m := range c.alive {
 					nd.noteAlive(m, h)
 				}
@@ -53,7 +59,7 @@ func TestSilenceNeedsGrace(t *testing.T) {
 					t.Errorf("member %d named silent %d times, want %d", m, got, want)
 				}
 			}
-			if len(nd.blames.suspects) > silenceGrace+1 {
+			if !c.sameTick && len(nd.blames.suspects) > silenceGrace+1 {
 				t.Errorf("%d heights of suspects kept", len(nd.blames.suspects))
 			}
 		})

@@ -256,6 +256,7 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
 	nd.byzTick(ctx) // attack_forge.go: forged and spam messages of a Byzantine peer
+	nd.judgeSilent() // blame.go
 	t := nd.gen.Timeouts
 	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)
 	if !nd.loop.syncing && stuck && (nd.loop.maxSeen > nd.eng.Round() || nd.loop.undecided != nil) {

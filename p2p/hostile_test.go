@@ -82,7 +82,9 @@ func TestInboundBoundAndHostileFrames(t *testing.T) {
 		if calls.Load() != before {
 			t.Fatal("handler ran for a hostile frame")
 		}
-		// The server is still fine.
+		// The server is still fine, once it has finished refusing (each refusal holds its slot of
+		// the per-peer bound until its goroutine ends).
+		synctest.Wait()
 		if _, err := a.Request(t.Context(), b.ID(), "h/1", []byte("ok"), 10); err != nil {
 			t.Fatal(err)
 		}

@@ -375,3 +375,23 @@ func mustPeer(t *testing.T, s string) peer.ID {
 	}
 	return id
 }
+
+// TestJoinMidRunWithRelay: the same with seven genesis members, so that votes travel through the
+// leader's relay (relayMinMembers) in both epochs, with pairwise keys derived per member list.
+func TestJoinMidRunWithRelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plan := churnPlan{total: 8, members: 7, rounds: 40, maxMembers: 8, joinAt: map[int]uint64{7: 10}}
+		r, _ := runChurn(t, plan)
+		r.agree(t, plan.rounds, 0, 1, 2, 3, 4, 5, 6, 7)
+		if len(r.digests[7]) == 0 {
+			t.Fatal("the newcomer committed nothing")
+		}
+		var bundles uint64
+		for _, p := range r.peers {
+			bundles += p.Status().RelayBundlesIn
+		}
+		if bundles == 0 {
+			t.Error("no vote went through the relay")
+		}
+	})
+}

@@ -255,7 +255,7 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.cm.Tick()
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
-	nd.byzTick(ctx) // attack_forge.go: forged and spam messages of a Byzantine peer
+	nd.byzTick(ctx)  // attack_forge.go: forged and spam messages of a Byzantine peer
 	nd.judgeSilent() // blame.go
 	t := nd.gen.Timeouts
 	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)

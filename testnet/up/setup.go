@@ -43,15 +43,11 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	n := o.Spec.Members
 	ids := make([]string, n)
 	for i := range n {
-		key, err := p2p.LoadOrCreateKey(keyPath(o.Out, i))
+		id, err := identity(o.Out, i)
 		if err != nil {
 			return nil, err
 		}
-		id, err := peer.IDFromPrivateKey(key)
-		if err != nil {
-			return nil, err
-		}
-		ids[i] = id.String()
+		ids[i] = id
 	}
 	spec := o.Spec
 	assigned := Assign(o.Attacks, spec.Byzantine)
@@ -156,11 +152,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	}
 	for v := range volunteers {
 		i := n + v
-		key, err := p2p.LoadOrCreateKey(keyPath(o.Out, i))
-		if err != nil {
-			return nil, err
-		}
-		id, err := peer.IDFromPrivateKey(key)
+		id, err := identity(o.Out, i)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +163,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		p := &proc{index: i, id: id.String(), honest: true, volunteer: true, dir: dir, bin: bin, env: env,
+		p := &proc{index: i, id: id, honest: true, volunteer: true, dir: dir, bin: bin, env: env,
 			http: "127.0.0.1:" + strconv.Itoa(ports[2*i+1])}
 		p.args = []string{"run", "--run", fmt.Sprintf("%x", runID[:]), "--key", keyPath(o.Out, i),
 			"--state", filepath.Join(dir, "state"), "--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", ports[2*i]),
@@ -206,6 +198,19 @@ func peerEnv(n int) []string {
 
 // gomaxprocs shares cores among n peers: max(1, cores/n).
 func gomaxprocs(cores, n int) int { return max(1, cores/max(1, n)) }
+
+// identity returns the peer ID of the i-th key, creating the key on first use.
+func identity(out string, i int) (string, error) {
+	key, err := p2p.LoadOrCreateKey(keyPath(out, i))
+	if err != nil {
+		return "", err
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	return id.String(), nil
+}
 
 // keyPath is where the i-th key lives; keys are numbered in creation order, members by sorted ID.
 func keyPath(out string, i int) string {

@@ -28,6 +28,23 @@ const (
 
 // serveAddrs answers a JSON list of peer IDs with the addresses known for each.
 func (p *Peer) serveAddrs(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+	ids, err := parseAddrsRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, id := range ids {
+		s := id.String()
+		if a := p.cfg.Host.KnownAddrs(id); len(a) > 0 {
+			out[s] = a[:min(len(a), maxAddrsEach)]
+		}
+	}
+	return json.Marshal(out)
+}
+
+// parseAddrsRequest reads an addrs/1 request (a JSON list of peer IDs; the stream already bounds its
+// size): at most maxAddrsAsked entries, those that are not peer IDs skipped.
+func parseAddrsRequest(req []byte) ([]peer.ID, error) {
 	var ids []string
 	if err := json.Unmarshal(req, &ids); err != nil {
 		return nil, fmt.Errorf("addrs request: %w", err)
@@ -35,17 +52,34 @@ func (p *Peer) serveAddrs(_ context.Context, _ peer.ID, req []byte) ([]byte, err
 	if len(ids) > maxAddrsAsked {
 		return nil, fmt.Errorf("addrs request: %d peers asked, limit %d", len(ids), maxAddrsAsked)
 	}
-	out := map[string][]string{}
+	out := make([]peer.ID, 0, len(ids))
 	for _, s := range ids {
-		id, err := peer.Decode(s)
-		if err != nil {
-			continue
-		}
-		if a := p.cfg.Host.KnownAddrs(id); len(a) > 0 {
-			out[s] = a[:min(len(a), maxAddrsEach)]
+		if id, err := peer.Decode(s); err == nil {
+			out = append(out, id)
 		}
 	}
-	return json.Marshal(out)
+	return out, nil
+}
+
+// parseAddrsResponse reads an addrs/1 answer, keeping for each wanted member at most maxAddrsEach
+// addresses that parse; anything else in it is ignored.
+func parseAddrsResponse(raw []byte, wanted []string) map[string][]ma.Multiaddr {
+	var known map[string][]string
+	if json.Unmarshal(raw, &known) != nil {
+		return nil
+	}
+	out := map[string][]ma.Multiaddr{}
+	for _, m := range wanted {
+		for _, s := range known[m] {
+			if len(out[m]) == maxAddrsEach {
+				break
+			}
+			if a, err := ma.NewMultiaddr(s); err == nil {
+				out[m] = append(out[m], a)
+			}
+		}
+	}
+	return out
 }
 
 // connectMembers dials the given members this peer is not connected to, with addresses asked from
@@ -110,18 +144,10 @@ func (p *Peer) connectMembers(ctx context.Context, members []string) {
 		if err != nil {
 			continue
 		}
-		var known map[string][]string
-		if json.Unmarshal(raw, &known) != nil {
-			continue
-		}
+		known := parseAddrsResponse(raw, missing)
 		for _, m := range slices.Clone(missing) {
 			id, _ := peer.Decode(m)
-			info := peer.AddrInfo{ID: id}
-			for _, s := range known[m] {
-				if a, err := ma.NewMultiaddr(s); err == nil && len(info.Addrs) < maxAddrsEach {
-					info.Addrs = append(info.Addrs, a)
-				}
-			}
+			info := peer.AddrInfo{ID: id, Addrs: known[m]}
 			if len(info.Addrs) == 0 {
 				continue
 			}

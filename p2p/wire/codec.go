@@ -208,23 +208,56 @@ func (r *decoder) fieldsBetween(lo, hi int, what string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if got < lo || got > hi {
+	switch {
+	case lo == hi && got != lo:
+		return 0, fmt.Errorf("%w: %s has %d fields, want %d", ErrMalformed, what, got, lo)
+	case got < lo || got > hi:
 		return 0, fmt.Errorf("%w: %s has %d fields, want %d to %d", ErrMalformed, what, got, lo, hi)
 	}
 	return got, nil
 }
 
+// part is a piece of a message with its own encoding (an operation, a change proof).
+type part[T any] interface {
+	*T
+	encode(w *encoder)
+	decode(r *decoder) error
+}
+
+// writeTrailing writes an optional last field: the array of items, or nothing when there are none.
+func writeTrailing[T any, P part[T]](w *encoder, items []T) {
+	if len(items) == 0 {
+		return
+	}
+	w.array(len(items))
+	for j := range items {
+		P(&items[j]).encode(w)
+	}
+}
+
+// readTrailing reads what writeTrailing wrote when the field is present: 1..max items (an empty
+// array is not canonical: the field is left out instead).
+func readTrailing[T any, P part[T]](r *decoder, max int, what string) ([]T, error) {
+	n, err := r.arrayLen(max, what)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: empty %s field (omit it)", ErrMalformed, what)
+	}
+	out := make([]T, n)
+	for j := range out {
+		if err := P(&out[j]).decode(r); err != nil {
+			return nil, fmt.Errorf("%s %d: %w", what, j, err)
+		}
+	}
+	return out, nil
+}
+
 // fields reads the header of a message encoded as a fixed-length array of n fields.
 func (r *decoder) fields(n int, what string) error {
-	// Any small count is read so that a wrong one is reported as malformed; nothing is allocated here.
-	got, err := r.arrayLen(64, what)
-	if err != nil {
-		return err
-	}
-	if got != n {
-		return fmt.Errorf("%w: %s has %d fields, want %d", ErrMalformed, what, got, n)
-	}
-	return nil
+	_, err := r.fieldsBetween(n, n, what)
+	return err
 }
 
 func binCode(n int) byte {

@@ -114,12 +114,7 @@ func (p *Proposal) encode(w *encoder) {
 	w.uint32s(members)
 	w.bytes(digests)
 	w.bytes(p.StateDigest[:])
-	if len(p.Ops) > 0 {
-		w.array(len(p.Ops))
-		for j := range p.Ops {
-			p.Ops[j].encode(w)
-		}
-	}
+	writeTrailing(w, p.Ops)
 }
 
 func (p *Proposal) decode(r *decoder) error {
@@ -165,18 +160,8 @@ func (p *Proposal) decode(r *decoder) error {
 		return err
 	}
 	if nf == 8 {
-		n, err := r.arrayLen(MaxOps, "membership operations")
-		if err != nil {
+		if out.Ops, err = readTrailing[MemberOp](r, MaxOps, "membership operation"); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: empty operations field (omit it)", ErrMalformed)
-		}
-		out.Ops = make([]MemberOp, n)
-		for j := range out.Ops {
-			if err := out.Ops[j].decode(r); err != nil {
-				return fmt.Errorf("operation %d: %w", j, err)
-			}
 		}
 	}
 	out.Height, out.Round, out.POLRound = height, round, int32(pol)

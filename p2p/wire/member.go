@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"io"
 )
 
 // Membership changes (open runs). A proposal may carry operations on the member list besides its
@@ -128,7 +129,7 @@ func (o *MemberOp) decode(r *decoder) error {
 
 // hashOps extends a value id with the operations, in order; nothing is added when there are none, so
 // a proposal without operations keeps the value id it always had.
-func hashOps(h interface{ Write([]byte) (int, error) }, ops []MemberOp) {
+func hashOps(h io.Writer, ops []MemberOp) {
 	if len(ops) == 0 {
 		return
 	}

@@ -112,12 +112,7 @@ func (s *StateResponse) encode(w *encoder) {
 	w.floats(s.G)
 	s.Proposal.encode(w)
 	s.Cert.encode(w)
-	if len(s.Changes) > 0 {
-		w.array(len(s.Changes))
-		for j := range s.Changes {
-			s.Changes[j].encode(w)
-		}
-	}
+	writeTrailing(w, s.Changes)
 }
 
 func (s *StateResponse) decode(r *decoder) error {
@@ -148,18 +143,8 @@ func (s *StateResponse) decode(r *decoder) error {
 		return fmt.Errorf("state certificate: %w", err)
 	}
 	if nf == 8 {
-		n, err := r.arrayLen(MaxChanges, "membership changes")
-		if err != nil {
+		if out.Changes, err = readTrailing[ChangeProof](r, MaxChanges, "membership change"); err != nil {
 			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("%w: empty changes field (omit it)", ErrMalformed)
-		}
-		out.Changes = make([]ChangeProof, n)
-		for j := range out.Changes {
-			if err := out.Changes[j].decode(r); err != nil {
-				return fmt.Errorf("membership change %d: %w", j, err)
-			}
 		}
 	}
 	*s = out

@@ -217,7 +217,6 @@ func (nd *Node) noteAlive(member int, height uint64) {
 	if member < 0 || member >= nd.n {
 		return
 	}
-	nd.hear(member, height) // membership.go: silence that leads to removal
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
 	b := &nd.blames

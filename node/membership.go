@@ -96,7 +96,6 @@ func (nd *Node) useEpoch(e roster.Epoch, spec sim.Spec) error {
 	nd.gen, nd.setup, nd.keys, nd.peers, nd.n = &g, setup, keys, ids, len(e.Members)
 	nd.self = e.Index(me.String())
 	nd.lim = wire.LimitsFor(uint32(setup.Model.Dim()), uint32(max(len(e.Members), nd.genesis.Capacity())))
-	nd.heard = map[string]uint64{}
 	return nil
 }
 
@@ -218,29 +217,22 @@ func (nd *Node) addOp(o wire.MemberOp) {
 	}
 }
 
-// hear notes that a member of this epoch showed it is alive at height h.
-func (nd *Node) hear(member int, h uint64) {
-	if nd.gen == nil || member < 0 || member >= len(nd.gen.Members) {
-		return
-	}
-	if nd.heard == nil {
-		nd.heard = map[string]uint64{}
-	}
-	id := nd.gen.Members[member]
-	if h > nd.heard[id] {
-		nd.heard[id] = h
-	}
-}
-
-// silentFor is how many heights before h the member was last heard from (counting from this
-// epoch's first round when never).
+// silentFor is how many heights before h a member of this epoch was last heard from — any signed
+// vote, round message or proposal, as blame.go records them — counting from this Node's first round
+// when never. A peer that is not a member of this epoch is not silent.
 func (nd *Node) silentFor(member string, h uint64) uint64 {
-	last, ok := nd.heard[member]
+	i, ok := slices.BinarySearch(nd.gen.Members, member)
 	if !ok {
-		last = nd.chain.At(nd.eng.Round()).Start
-		if s := nd.loop.firstRound; s > last {
-			last = s
-		}
+		return 0
+	}
+	nd.mu.Lock()
+	b := &nd.blames
+	b.heightsLocked(nd.n)
+	above := max(b.voteAbove[i], b.aliveAbove[i]) // 1 + the last height heard from, 0 if none
+	nd.mu.Unlock()
+	last := nd.loop.firstRound
+	if above > 0 {
+		last = max(last, above-1)
 	}
 	if last >= h {
 		return 0

@@ -100,13 +100,12 @@ type Node struct {
 
 	// Membership (membership.go): the history of member lists, the round at which the next decided
 	// change takes effect (0: none; this Node stops there and RunPeer starts the next epoch), the
-	// membership requests waiting for a proposal, and when each member was last heard from.
+	// membership requests waiting for a proposal.
 	chain     *roster.Chain
 	epochEnd  uint64
 	epochOver bool
 	cache     *sim.DataCache
 	ops       map[[32]byte]wire.MemberOp
-	heard     map[string]uint64
 
 	// restoredCorrupt records that New found StateDir damaged (persist.go) and ignored what failed.
 	restoredCorrupt bool

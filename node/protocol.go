@@ -220,7 +220,6 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
-	nd.hear(cv.Voter, v.Height)
 	// blame.go: a vote that arrives after this peer decided its height still is not silence.
 	nd.clearSilent(cv.Voter, v.Height)
 	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late

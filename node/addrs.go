@@ -161,15 +161,12 @@ func (p *Peer) connectMembers(ctx context.Context, members []string) {
 	}
 }
 
-// protoGenesis serves the run's genesis file, so that a volunteer needs only a bootstrap address
-// (and, to be sure of the run, its id) to join.
-const protoGenesis = "genesis/1"
+// ProtoGenesis is the stream protocol (under the p2p prefix) on which peers serve the run's genesis
+// file, so that a volunteer needs only a bootstrap address (and, to be sure of the run, its id).
+const ProtoGenesis = "genesis/1"
 
 // MaxGenesisSize bounds a genesis file fetched from a peer.
 const MaxGenesisSize = 1 << 20
-
-// ProtoGenesis is the stream protocol (under the p2p prefix) on which peers serve their genesis.
-const ProtoGenesis = protoGenesis
 
 // serveGenesis answers with the canonical genesis encoding; a request naming another run id (32
 // bytes) is refused.

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -169,9 +168,7 @@ func (nd *Node) saveChain() error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(payload)
-	data := append(append([]byte(fileMagic), sum[:]...), payload...)
-	return writeAtomic(filepath.Join(nd.store.dir, membershipFile), data)
+	return writeChecked(filepath.Join(nd.store.dir, membershipFile), payload)
 }
 
 // serveMember takes a signed join or leave request from the peer concerned and queues it for the

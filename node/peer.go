@@ -100,10 +100,10 @@ func (p *Peer) Run(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
 	defer cfg.Host.Unhandle(protoAddrs)
-	if err := cfg.Host.Handle(protoGenesis, 64, p.serveGenesis); err != nil {
+	if err := cfg.Host.Handle(ProtoGenesis, 64, p.serveGenesis); err != nil {
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
-	defer cfg.Host.Unhandle(protoGenesis)
+	defer cfg.Host.Unhandle(ProtoGenesis)
 	log := cfg.Logger
 	wasMember := false
 	for {
@@ -280,10 +280,6 @@ func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, c
 	for _, id := range p.cfg.Host.Peers() {
 		targets[id] = true
 	}
-	body, err := wire.Marshal(&wire.StateRequest{Run: run, FromHeight: from})
-	if err != nil {
-		return nil, nil
-	}
 	var (
 		mu        sync.Mutex
 		best      *wire.StateResponse
@@ -292,17 +288,11 @@ func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, c
 	)
 	for id := range targets {
 		wg.Go(func() {
-			rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-			defer cancel()
-			raw, err := p.cfg.Host.Request(rctx, id, protoState, body, lim.MaxMessage)
-			if err != nil {
+			s, err := fetchState(ctx, p.cfg.Host, id, run, from, lim)
+			if err != nil || s.Round <= from {
 				return
 			}
-			var s wire.StateResponse
-			if wire.Unmarshal(raw, &s, lim) != nil || s.Round <= from {
-				return
-			}
-			c, err := checkState(chain, run, p.dim, &s)
+			c, err := checkState(chain, run, p.dim, s)
 			if err != nil {
 				p.refused.Add(1)
 				p.cfg.Logger.Warn("refused a state from a peer", "peer", id, "err", err)
@@ -310,7 +300,7 @@ func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, c
 			}
 			mu.Lock()
 			if best == nil || s.Round > best.Round {
-				best, bestChain = &s, c
+				best, bestChain = s, c
 			}
 			mu.Unlock()
 		})

@@ -154,6 +154,16 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
+// writeChecked replaces path with a checked file (magic, SHA-256 of the payload, payload), atomically;
+// readChecked reads it back. The member history is kept this way (membership.go); earlier versions
+// also wrote their state files so.
+func writeChecked(path string, payload []byte) error {
+	sum := sha256.Sum256(payload)
+	data := make([]byte, 0, len(fileMagic)+len(sum)+len(payload))
+	data = append(append(append(data, fileMagic...), sum[:]...), payload...)
+	return writeAtomic(path, data)
+}
+
 // readChecked returns a file's payload, (nil, nil) when it does not exist, or ErrCorrupt.
 func readChecked(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)

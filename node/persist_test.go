@@ -1,7 +1,6 @@
 package node
 
 import (
-	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -44,13 +43,4 @@ func TestCheckedFileRoundTripAndCorruption(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
-}
-
-// writeChecked writes payload atomically with its checksum, as earlier versions wrote their state
-// files; a running peer writes the journal instead, so only tests make these files now.
-func writeChecked(path string, payload []byte) error {
-	sum := sha256.Sum256(payload)
-	buf := make([]byte, 0, len(fileMagic)+len(sum)+len(payload))
-	buf = append(append(append(buf, fileMagic...), sum[:]...), payload...)
-	return writeAtomic(path, buf)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -199,24 +200,34 @@ func (nd *Node) requestState(ctx context.Context, first int) {
 }
 
 func (nd *Node) stateFrom(ctx context.Context, p peer.ID, from uint64) (*wire.StateResponse, error) {
-	body, err := wire.Marshal(&wire.StateRequest{Run: nd.run, FromHeight: from})
+	resp, err := fetchState(ctx, nd.cfg.Host, p, nd.run, from, nd.lim)
+	if err != nil {
+		return nil, err
+	}
+	if err := nd.verifyState(resp); err != nil {
+		nd.statesRejected.Add(1)
+		nd.log.Warn("refused a state from a peer; asking the next", "peer", p, "height", resp.Height, "err", err)
+		return nil, fmt.Errorf("state from %s: %w", p, err)
+	}
+	return resp, nil
+}
+
+// fetchState asks peer p for its latest decided state (state/1) and decodes the answer; checking it
+// is the caller's (verifyState, checkState).
+func fetchState(ctx context.Context, h *p2p.Host, p peer.ID, run wire.RunID, from uint64, lim wire.Limits) (*wire.StateResponse, error) {
+	body, err := wire.Marshal(&wire.StateRequest{Run: run, FromHeight: from})
 	if err != nil {
 		return nil, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	raw, err := nd.cfg.Host.Request(rctx, p, protoState, body, nd.lim.MaxMessage)
+	raw, err := h.Request(rctx, p, protoState, body, lim.MaxMessage)
 	if err != nil {
 		return nil, err
 	}
 	var resp wire.StateResponse
-	if err := wire.Unmarshal(raw, &resp, nd.lim); err != nil {
+	if err := wire.Unmarshal(raw, &resp, lim); err != nil {
 		return nil, err
-	}
-	if err := nd.verifyState(&resp); err != nil {
-		nd.statesRejected.Add(1)
-		nd.log.Warn("refused a state from a peer; asking the next", "peer", p, "height", resp.Height, "err", err)
-		return nil, fmt.Errorf("state from %s: %w", p, err)
 	}
 	return &resp, nil
 }

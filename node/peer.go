@@ -127,10 +127,10 @@ func (p *Peer) Run(ctx context.Context) error {
 		}
 		wasMember = true
 		p.setNode(nd)
-		lctx, stopLeave := context.WithCancel(ctx)
-		go p.leaveLoop(lctx, nd)
+		mctx, stopMaintain := context.WithCancel(ctx)
+		go p.maintain(mctx, nd)
 		err = nd.Run(ctx)
-		stopLeave()
+		stopMaintain()
 		p.mu.Lock()
 		p.lastChain = nd.chain
 		p.mu.Unlock()
@@ -139,9 +139,6 @@ func (p *Peer) Run(ctx context.Context) error {
 		}
 		cfg.Chain, cfg.start = nd.chain, nil
 		cfg.carried = &carried{curve: slices.Clone(nd.loop.curve), epoch: nd.loop.epoch}
-		p.mu.Lock()
-		p.lastChain = nd.chain
-		p.mu.Unlock()
 		if cfg.StateDir == "" {
 			cfg.start = nd.handoff()
 		}
@@ -149,22 +146,20 @@ func (p *Peer) Run(ctx context.Context) error {
 	}
 }
 
-// leaveLoop keeps this member connected to every member of its epoch and, once Leave was called,
-// sends its signed leave request to every member, again every joinInterval.
-func (p *Peer) leaveLoop(ctx context.Context, nd *Node) {
-	t := time.NewTicker(observePoll)
+// maintain runs beside a member's Node, at once and then every joinInterval: it keeps this member
+// connected to every member of its epoch and, once Leave was called, sends its signed leave request
+// to every member.
+func (p *Peer) maintain(ctx context.Context, nd *Node) {
+	t := time.NewTicker(joinInterval)
 	defer t.Stop()
-	var last time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
-		if time.Since(last) < joinInterval {
-			continue
-		}
-		last = time.Now()
 		p.connectMembers(ctx, nd.gen.Members) // addrs.go: a newcomer's address may be news here
 		if !p.leaving.Load() {
 			continue

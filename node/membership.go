@@ -14,7 +14,6 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
-	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -188,12 +187,8 @@ func (nd *Node) serveMember(ctx context.Context, from peer.ID, req []byte) ([]by
 	if err != nil || id != from {
 		return nil, fmt.Errorf("%w: a request must come from the peer it concerns", roster.ErrOp)
 	}
-	pub, err := p2p.PubKeyFromID(id)
-	if err != nil {
+	if err := roster.VerifySignature(nd.run, &r.Op, id); err != nil {
 		return nil, err
-	}
-	if ok, err := pub.Verify(r.Op.OpSigningBytes(nd.run), r.Op.Sig); err != nil || !ok {
-		return nil, fmt.Errorf("%w: bad signature", roster.ErrOp)
 	}
 	select {
 	case nd.in <- &opIn{op: r.Op}:

@@ -374,20 +374,3 @@ func (nd *Node) leave() {
 
 // topicName puts the run id in the topic so that runs never share a mesh.
 func topicName(base string, run wire.RunID) string { return base + "/" + run.String() }
-
-func mustIndex(g *genesis.Genesis, key crypto.PrivKey) int {
-	i, _ := selfIndex(g, key)
-	return i
-}
-
-func selfIndex(g *genesis.Genesis, key crypto.PrivKey) (int, error) {
-	id, err := peer.IDFromPrivateKey(key)
-	if err != nil {
-		return -1, fmt.Errorf("%w: key: %w", ErrConfig, err)
-	}
-	i := g.MemberIndex(id.String())
-	if i < 0 {
-		return -1, fmt.Errorf("%w: peer %s is not a member of this genesis", ErrConfig, id)
-	}
-	return i, nil
-}

@@ -200,12 +200,8 @@ func (c *Chain) checkOps(height uint64, ops []wire.MemberOp) ([]string, error) {
 			if last, ok := c.touched[name]; ok && o.Height <= last {
 				return nil, fmt.Errorf("%w: %s request of height %d predates the change of %s at %d", ErrOp, o.Kind, o.Height, name, last)
 			}
-			pub, err := p2p.PubKeyFromID(id)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrOp, err)
-			}
-			if ok, err := pub.Verify(o.OpSigningBytes(c.run), o.Sig); err != nil || !ok {
-				return nil, fmt.Errorf("%w: %s of %s: bad signature", ErrOp, o.Kind, name)
+			if err := VerifySignature(c.run, o, id); err != nil {
+				return nil, err
 			}
 		case wire.OpRemove:
 			if o.Height != height {
@@ -297,6 +293,18 @@ func (c *Chain) Extend(proofs []wire.ChangeProof) (int, error) {
 		added++
 	}
 	return added, nil
+}
+
+// VerifySignature checks that a join or leave was signed by the key of peer id, the peer it names.
+func VerifySignature(run wire.RunID, o *wire.MemberOp, id peer.ID) error {
+	pub, err := p2p.PubKeyFromID(id)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrOp, err)
+	}
+	if ok, err := pub.Verify(o.OpSigningBytes(run), o.Sig); err != nil || !ok {
+		return fmt.Errorf("%w: %s of %s: bad signature", ErrOp, o.Kind, id)
+	}
+	return nil
 }
 
 // SignOp makes a signed join or leave request of the peer holding key, at the given height.

@@ -2,9 +2,9 @@ package node
 
 import "github.com/byzpp/byzpp/consensus"
 
-// Amnesia. A peer whose StateDir was damaged (persist.go: restoredCorrupt) may have lost the record of
-// votes it signed and sent — the consensus state is persisted before every send precisely so that a
-// restart never contradicts them. Voting again at such a height could contradict a forgotten vote.
+// Amnesia. A peer whose StateDir was damaged (persist.go), or written before the machine restarted
+// without a clean stop (durability.go), may have lost the record of votes it signed and sent — the
+// consensus state is persisted before every send precisely so that a restart never contradicts them. Voting again at such a height could contradict a forgotten vote.
 // So an amnesiac peer sends no proposal or vote at any height it may have voted at before, which it
 // bounds by the highest height it hears others work on (nd.loop.maxSeen: it cannot have reached a
 // height no honest peer reached) until its first commit or adoption, and by its own round. It still

@@ -98,6 +98,10 @@ func TestCrashAtRoundSteps(t *testing.T) {
 				_ = os.WriteFile(path, b, 0o600)
 			}
 		}},
+		// (d) As (a), but the machine restarts before the journal was synced (durability.go): the
+		// records written since the last sync, that prevote among them, are gone, and the journal
+		// was opened in another boot. The member must notice and sit out rather than vote again.
+		{"prevote written, not sent, machine restarted before a sync", crashAtPrevote, crashHeight, loseUnsyncedTail},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -128,7 +132,7 @@ func TestCrashAtRoundSteps(t *testing.T) {
 					t.Errorf("restarted at round %d, want %d", r.resumedAt, c.resumeAt)
 				}
 				if c.damage != nil {
-					if !r.nodes[member].restoredCorrupt {
+					if !r.nodes[member].mayHaveForgotten {
 						t.Error("the restarted member did not notice its damaged journal")
 					}
 					if r.nodes[member].amnesia.active {
@@ -160,4 +164,25 @@ func TestCrashAtRoundSteps(t *testing.T) {
 			})
 		})
 	}
+}
+
+// loseUnsyncedTail makes the journal in dir look as a machine crash leaves it when the last record
+// was written but not yet synced: that record is gone, and the journal was opened in an earlier boot
+// of the machine than the running one.
+func loseUnsyncedTail(dir string) {
+	path := filepath.Join(dir, journalFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	off, last := len(journalMagic), len(journalMagic)
+	for {
+		_, _, n, ok := parseRecord(b[off:])
+		if !ok {
+			break
+		}
+		last, off = off, off+n
+	}
+	b = append(b[:last], encodeRecord(kindBoot, bootRecord(bootOpened, "an-earlier-boot"))...)
+	_ = os.WriteFile(path, b, 0o600)
 }

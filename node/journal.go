@@ -40,7 +40,8 @@ const (
 const (
 	kindState     byte = 1 // encoded wire.StateResponse of the last decided round
 	kindConsensus byte = 2 // JSON consensus.PersistentState
-	numKinds           = 3
+	kindBoot      byte = 3 // bootRecord: which boot of the machine last opened or cleanly closed the journal
+	numKinds           = 4
 )
 
 // journal is an open journal file positioned at its end.

@@ -24,8 +24,9 @@ func TestJournalKeepsLatestOfEachKind(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.close()
-	state, cons, _, _, err := (&store{dir: dir}).load()
+	s.close(true)
+	l, err := (&store{dir: dir}).load()
+	state, cons := l.state, l.cons
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestJournalDropsTornTail(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.close()
+	s.close(true)
 	path := filepath.Join(dir, journalFile)
 	full, _ := os.ReadFile(path)
 	last := recordHeader + len("second")
@@ -55,7 +56,8 @@ func TestJournalDropsTornTail(t *testing.T) {
 		if err := os.WriteFile(path, torn, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		state, _, _, _, err := (&store{dir: dir}).load()
+		l, err := (&store{dir: dir}).load()
+		state := l.state
 		if err != nil || string(state) != "first" {
 			t.Fatalf("cut %d: loaded %q, %v; want the record before the torn one", cut, state, err)
 		}
@@ -69,9 +71,9 @@ func TestJournalDropsTornTail(t *testing.T) {
 	if err := s.saveState([]byte("third")); err != nil {
 		t.Fatal(err)
 	}
-	s.close()
-	if state, _, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "third" {
-		t.Fatalf("after append: %q, %v", state, err)
+	s.close(true)
+	if l, err := (&store{dir: dir}).load(); err != nil || string(l.state) != "third" {
+		t.Fatalf("after append: %q, %v", l.state, err)
 	}
 }
 
@@ -88,7 +90,7 @@ func TestJournalCompacts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.close()
+	s.close(true)
 	info, err := os.Stat(filepath.Join(dir, journalFile))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +98,8 @@ func TestJournalCompacts(t *testing.T) {
 	if info.Size() > journalCompactAt+int64(len(big))+recordHeader {
 		t.Fatalf("journal is %d bytes: never compacted", info.Size())
 	}
-	state, cons, _, _, err := (&store{dir: dir}).load()
+	l, err := (&store{dir: dir}).load()
+	state, cons := l.state, l.cons
 	if err != nil || len(state) != len(big) || state[0] != 29 || cons == nil {
 		t.Fatalf("after compaction: state %d bytes (first %v), consensus %v, %v", len(state), state[:1], cons != nil, err)
 	}
@@ -115,13 +118,14 @@ func TestJournalFallsBackToCheckedFilesAndRejectsBadHeader(t *testing.T) {
 	if err := s.saveConsensus(&consensus.PersistentState{Height: 1, LockedRound: -1, ValidRound: -1}); err != nil {
 		t.Fatal(err)
 	}
-	s.close()
-	state, cons, _, _, err := s.load()
+	s.close(true)
+	l, err := s.load()
+	state, cons := l.state, l.cons
 	if err != nil || string(state) != "old state" || cons == nil {
 		t.Fatalf("got %q, %v, %v", state, cons != nil, err)
 	}
 	_ = os.WriteFile(filepath.Join(dir, journalFile), []byte("not a journal"), 0o600)
-	if _, _, _, _, err := s.load(); !errors.Is(err, ErrCorrupt) {
+	if _, err := s.load(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("bad header: %v, want ErrCorrupt", err)
 	}
 }
@@ -189,10 +193,10 @@ func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	if err := s.saveState([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	if state, _, _, _, err := (&store{dir: dir}).load(); err != nil || string(state) != "b" {
-		t.Fatalf("loaded %q, %v", state, err)
+	if l, err := (&store{dir: dir}).load(); err != nil || string(l.state) != "b" {
+		t.Fatalf("loaded %q, %v", l.state, err)
 	}
-	s.close()
+	s.close(true)
 }
 
 // TestTornAppend: what a crash mid-append can leave (an incomplete record) is told apart from damage
@@ -220,5 +224,78 @@ func TestTornAppend(t *testing.T) {
 		if got := tornAppend(c.tail); got != c.torn {
 			t.Errorf("%s: tornAppend = %v, want %v", c.name, got, c.torn)
 		}
+	}
+}
+
+func TestMayHaveLostRecords(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		rec         []byte
+		now         string
+		mayHaveLost bool
+	}{
+		{"no boot record (synced before every send)", nil, "b1", false},
+		{"opened in this boot", bootRecord(bootOpened, "b1"), "b1", false},
+		{"opened in another boot", bootRecord(bootOpened, "b0"), "b1", true},
+		{"opened, boot unknown now", bootRecord(bootOpened, "b0"), "", true},
+		{"closed cleanly, then a reboot", bootRecord(bootClosed, "b0"), "b1", false},
+		{"unknown record", []byte("something else"), "b1", true},
+	} {
+		if got := mayHaveLostRecords(c.rec, c.now); got != c.mayHaveLost {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.mayHaveLost)
+		}
+	}
+}
+
+// TestJournalBootRecords: a journal remembers the boot it was opened in; records written and not
+// synced read back in the same boot; after a reboot they may be lost unless the store was closed
+// cleanly; where the boot is unknown, every send is preceded by a sync.
+func TestJournalBootRecords(t *testing.T) {
+	dir := t.TempDir()
+	s := &store{dir: dir, boot: "b1"}
+	if err := s.saveState([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.beforeSend(); err != nil || !s.j.dirty {
+		t.Fatalf("beforeSend with a known boot: %v, dirty %v (want no sync)", err, s.j.dirty)
+	}
+	for _, c := range []struct {
+		boot        string
+		mayHaveLost bool
+	}{{"b1", false}, {"b2", true}} {
+		l, err := (&store{dir: dir, boot: c.boot}).load()
+		if err != nil || string(l.state) != "a" || l.mayHaveLost != c.mayHaveLost {
+			t.Errorf("read in boot %s: %q, lost %v, %v; want %q, %v", c.boot, l.state, l.mayHaveLost, err, "a", c.mayHaveLost)
+		}
+	}
+	if err := s.syncIfDue(s.lastSync.Add(groupSyncEvery / 2)); err != nil || !s.j.dirty {
+		t.Fatalf("synced before groupSyncEvery: %v, dirty %v", err, s.j.dirty)
+	}
+	if err := s.syncIfDue(s.lastSync.Add(groupSyncEvery)); err != nil || s.j.dirty {
+		t.Fatalf("not synced after groupSyncEvery: %v, dirty %v", err, s.j.dirty)
+	}
+	s.close(true)
+	if l, err := (&store{dir: dir, boot: "b2"}).load(); err != nil || l.mayHaveLost {
+		t.Errorf("after a clean close and a reboot: lost %v, %v", l.mayHaveLost, err)
+	}
+	// Reopened in the new boot, then a crash (no clean close) and another reboot.
+	s = &store{dir: dir, boot: "b2"}
+	if err := s.saveState([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	s.close(false)
+	if l, err := (&store{dir: dir, boot: "b3"}).load(); err != nil || !l.mayHaveLost {
+		t.Errorf("after a crash and a reboot: lost %v, %v", l.mayHaveLost, err)
+	}
+	strict := &store{dir: t.TempDir()}
+	if err := strict.saveState([]byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := strict.beforeSend(); err != nil || strict.j.dirty {
+		t.Fatalf("beforeSend with an unknown boot: %v, dirty %v (want a sync)", err, strict.j.dirty)
+	}
+	strict.close(true)
+	if l, err := (&store{dir: strict.dir}).load(); err != nil || l.mayHaveLost {
+		t.Errorf("a journal synced before every send: lost %v, %v", l.mayHaveLost, err)
 	}
 }

@@ -98,8 +98,6 @@ func (nd *Node) useEpoch(e roster.Epoch, spec sim.Spec) error {
 }
 
 // newStore returns the store of a state directory.
-func newStore(dir string) *store { return &store{dir: dir} }
-
 // loadChain reads the member history from the state directory and checks it from the genesis. A
 // history that fails its checks is quarantined and the peer starts from the genesis members: state
 // sync brings the history back with the state.

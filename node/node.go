@@ -107,8 +107,10 @@ type Node struct {
 	cache     *sim.DataCache
 	ops       map[[32]byte]wire.MemberOp
 
-	// restoredCorrupt records that New found StateDir damaged (persist.go) and ignored what failed.
-	restoredCorrupt bool
+	// mayHaveForgotten records that New found StateDir damaged (persist.go) and ignored what failed,
+	// or written before a machine restart without a clean stop (durability.go): votes this peer sent
+	// may be missing from it (amnesia.go).
+	mayHaveForgotten bool
 }
 
 // New builds a node: it loads the data, builds the training setup and restores persisted state. It
@@ -214,7 +216,7 @@ func New(cfg Config) (*Node, error) {
 	nd.current.Store(st.Round)
 	nd.loop.init()
 	nd.loop.firstRound = st.Round
-	nd.amnesia.active = nd.restoredCorrupt
+	nd.amnesia.active = nd.mayHaveForgotten
 	if c := cfg.carried; c != nil && len(c.curve) > 0 {
 		nd.loop.curve, nd.loop.epoch = slices.Clone(c.curve), c.epoch
 		if last := c.curve[len(c.curve)-1]; last.Round != int(st.Round) {
@@ -258,7 +260,7 @@ var ErrFatal = errors.New("node: fatal")
 
 // Run joins the run's topics, serves the stream protocols and drives the protocol until ctx ends
 // (returns nil) or a fatal error occurs.
-func (nd *Node) Run(ctx context.Context) error {
+func (nd *Node) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := nd.join(); err != nil {
@@ -270,7 +272,8 @@ func (nd *Node) Run(ctx context.Context) error {
 	}
 	defer nd.leaveDirect()
 	if nd.store != nil {
-		defer nd.store.close()
+		// Clean unless the loop stopped on an error (a crash in tests, a failed write): durability.go.
+		defer func() { nd.store.close(err == nil || errors.Is(err, ErrEpochOver)) }()
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -308,8 +311,13 @@ func (nd *Node) Run(ctx context.Context) error {
 			nd.handleQueued(ctx)
 			// Forward relayed votes before drain persists, decides and applies (relay.go).
 			nd.flushRelay(false)
-		case <-ticker.C:
+		case now := <-ticker.C:
 			nd.onTick(ctx)
+			if nd.store != nil {
+				if err := nd.store.syncIfDue(now); err != nil { // durability.go
+					return fmt.Errorf("%w: syncing the journal: %w", ErrFatal, err)
+				}
+			}
 		case <-nd.relayTimer(): // relay.go: a pending vote has waited a tick
 			nd.flushRelay(true)
 		}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/consensus"
@@ -31,7 +32,13 @@ const (
 type store struct {
 	dir string
 	j   *journal // opened on the first save
+	// boot is the running boot of the machine ("" if it cannot be told: then every send is preceded
+	// by a sync); see durability.go.
+	boot     string
+	lastSync time.Time
 }
+
+func newStore(dir string) *store { return &store{dir: dir, boot: readBootID()} }
 
 func (s *store) saveState(raw []byte) error { return s.append(kindState, raw) }
 
@@ -43,7 +50,8 @@ func (s *store) saveConsensus(ps *consensus.PersistentState) error {
 	return s.append(kindConsensus, b)
 }
 
-// append writes a record; it is durable after the next sync.
+// append writes a record (write(2) returned: a restart of the process reads it back); it survives a
+// machine crash after the next sync.
 func (s *store) append(kind byte, payload []byte) error {
 	if s.j == nil {
 		j, err := openJournal(s.dir)
@@ -51,58 +59,105 @@ func (s *store) append(kind byte, payload []byte) error {
 			return err
 		}
 		s.j = j
+		if s.boot != "" {
+			// Which boot wrote what follows, durably before any of it (durability.go).
+			if err := s.j.append(kindBoot, bootRecord(bootOpened, s.boot)); err != nil {
+				return err
+			}
+			if err := s.sync(); err != nil {
+				return err
+			}
+		}
 	}
 	return s.j.append(kind, payload)
 }
 
-// sync makes every record appended so far durable. The loop calls it before sending anything, not
-// after every record: a crash that loses records written since the last sync loses only state changes
-// no other member has seen a consequence of (nothing was sent after them), which is the same as this
-// peer never having processed the inputs behind them — a message loss, which the protocol tolerates.
-// What the loop signed and sent was always synced first. It saves the fsyncs of the transitions that
-// send nothing (a decision, the decided state, the start of the next height) on every round's
-// critical path.
+// beforeSend makes what the loop persisted safe to act on before a message leaves: a sync where the
+// boot cannot be told, nothing otherwise (durability.go). A crash that loses records written since
+// the last sync loses only state changes no other member has seen a consequence of (nothing was sent
+// after them), which is the same as this peer never having processed the inputs behind them — a
+// message loss, which the protocol tolerates. It saves the fsyncs of the transitions that send
+// nothing (a decision, the decided state, the start of the next height) on every round's critical
+// path.
+func (s *store) beforeSend() error {
+	if s.boot != "" {
+		return nil
+	}
+	return s.sync()
+}
+
+// syncIfDue syncs when records wait and the last sync is groupSyncEvery old (the loop calls it on
+// every tick).
+func (s *store) syncIfDue(now time.Time) error {
+	if s.j == nil || !s.j.dirty || now.Sub(s.lastSync) < groupSyncEvery {
+		return nil
+	}
+	return s.sync()
+}
+
+// sync makes every record appended so far durable.
 func (s *store) sync() error {
 	if s.j == nil {
 		return nil
 	}
-	return s.j.sync()
-}
-
-// close makes the journal durable and releases its file (a later save reopens it).
-func (s *store) close() {
-	if s.j != nil {
-		_ = s.j.sync()
-		_ = s.j.close()
-		s.j = nil
+	if err := s.j.sync(); err != nil {
+		return err
 	}
+	s.lastSync = time.Now()
+	return nil
 }
 
-// load returns the latest persisted payload of each kind (nil if none): from the journal, else from
-// the checked file an earlier version wrote. dropped is how many bytes of the journal follow its last
-// intact record: they are ignored, and truncated away when the journal is next opened for appending.
-// torn says they are what a crash mid-append leaves (tornAppend) rather than damage.
-func (s *store) load() (state, cons []byte, dropped int64, torn bool, err error) {
+// close makes the journal durable and releases its file (a later save reopens it). A clean close
+// (the loop stopped, not crashed) says so in the journal, so that a restart after a reboot knows
+// nothing was lost.
+func (s *store) close(clean bool) {
+	if s.j == nil {
+		return
+	}
+	if clean && s.boot != "" {
+		_ = s.j.append(kindBoot, bootRecord(bootClosed, s.boot))
+	}
+	_ = s.j.sync()
+	_ = s.j.close()
+	s.j = nil
+}
+
+// loaded is what a StateDir holds: the latest persisted payload of each kind (nil if none); dropped,
+// how many bytes of the journal follow its last intact record (ignored, and truncated away when the
+// journal is next opened for appending), and torn, whether they are what a crash mid-append leaves
+// (tornAppend) rather than damage; mayHaveLost, whether records the peer acted on may be missing
+// because the machine restarted since (durability.go).
+type loaded struct {
+	state, cons []byte
+	dropped     int64
+	torn        bool
+	mayHaveLost bool
+}
+
+// load reads the journal, else the checked files an earlier version wrote.
+func (s *store) load() (loaded, error) {
+	var l loaded
 	path := filepath.Join(s.dir, journalFile)
 	latest, valid, err := readJournal(path)
 	if err != nil {
-		return nil, nil, 0, false, err
+		return l, err
 	}
 	if b, err := os.ReadFile(path); err == nil && int64(len(b)) > valid && valid > 0 {
-		dropped, torn = int64(len(b))-valid, tornAppend(b[valid:])
+		l.dropped, l.torn = int64(len(b))-valid, tornAppend(b[valid:])
 	}
-	state, cons = latest[kindState], latest[kindConsensus]
-	if state == nil {
-		if state, err = readChecked(filepath.Join(s.dir, stateFile)); err != nil {
-			return nil, nil, dropped, torn, err
+	l.mayHaveLost = mayHaveLostRecords(latest[kindBoot], s.boot)
+	l.state, l.cons = latest[kindState], latest[kindConsensus]
+	if l.state == nil {
+		if l.state, err = readChecked(filepath.Join(s.dir, stateFile)); err != nil {
+			return l, err
 		}
 	}
-	if cons == nil {
-		if cons, err = readChecked(filepath.Join(s.dir, consensusFile)); err != nil {
-			return nil, nil, dropped, torn, err
+	if l.cons == nil {
+		if l.cons, err = readChecked(filepath.Join(s.dir, consensusFile)); err != nil {
+			return l, err
 		}
 	}
-	return state, cons, dropped, torn, nil
+	return l, nil
 }
 
 // quarantine renames every persisted file in the directory to name+".corrupt" (replacing an earlier
@@ -210,7 +265,7 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 		nd.log.Error("persisted state is corrupt: not loaded; starting from the genesis state and refetching from peers",
 			"err", err, "quarantined", moved)
 		nd.latest = nil
-		nd.restoredCorrupt = true
+		nd.mayHaveForgotten = true
 		return fresh, nil, nil
 	}
 	return st, ps, err
@@ -220,12 +275,19 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 // the files cannot be trusted.
 func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.PersistentState, error) {
 	st := fresh
-	raw, craw, dropped, torn, err := nd.store.load()
+	l, err := nd.store.load()
 	if err != nil {
 		return nil, nil, err
 	}
+	raw, craw, dropped := l.state, l.cons, l.dropped
 	switch {
-	case dropped > 0 && torn:
+	case l.mayHaveLost:
+		// The machine restarted since this journal was opened and it was not closed cleanly: what was
+		// written after the last sync, votes it sent among it, may be gone (durability.go).
+		nd.log.Warn("the machine restarted since this peer last ran and it did not stop cleanly: "+
+			"sitting out the heights it may have voted at", "dropped_bytes", dropped)
+		nd.mayHaveForgotten = true
+	case dropped > 0 && l.torn:
 		// A crash mid-append: that record was never synced, so nothing depending on it was sent.
 		nd.log.Info("journal ends in a torn record (a crash while writing); using the records before it",
 			"dropped_bytes", dropped)
@@ -234,7 +296,7 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 		// the peer refetches what it lacks, and it may have forgotten votes it sent (amnesia.go).
 		nd.log.Error("journal is damaged; using the intact records before the damage",
 			"dropped_bytes", dropped)
-		nd.restoredCorrupt = true
+		nd.mayHaveForgotten = true
 	}
 	if raw != nil {
 		var resp wire.StateResponse

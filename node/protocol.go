@@ -277,8 +277,8 @@ func (nd *Node) drain(ctx context.Context) error {
 			}
 		}
 		if (len(rd.Messages) > 0 || len(rd.Relay) > 0) && nd.store != nil {
-			// Durable before anything leaves (see store.sync for why only then).
-			if err := nd.store.sync(); err != nil {
+			// Persisted before anything leaves (see store.beforeSend for why only then).
+			if err := nd.store.beforeSend(); err != nil {
 				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
 			}
 		}

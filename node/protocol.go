@@ -98,6 +98,8 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		for _, v := range e.votes {
 			nd.onVoteIn(ctx, v)
 		}
+	case *handoverIn:
+		nd.adoptHandover(ctx, e) // handover.go
 	case *opIn:
 		nd.addOp(e.op)
 	case *fetchResult:

@@ -82,6 +82,8 @@ type relayedVote struct {
 	voter int
 	raw   []byte
 	macs  []wire.MAC
+	// handedOver: a past leader handed it to us (handover.go); we forward it, never hand it on.
+	handedOver bool
 }
 
 // relayWait is our own vote sent only to the leader, with the consensus position it was cast in.
@@ -103,9 +105,12 @@ type relayState struct {
 	// then (Run's select), armed for due.
 	due, armed time.Time
 	timer      *time.Timer
-	bundlesOut uint64
-	votesOut   uint64 // votes forwarded, counted once per receiver
-	fallbacks  uint64 // our votes re-sent to everyone because the leader moved nothing
+	// adopted holds late votes a past leader handed over, for our next bundles (handover.go).
+	adopted      []relayedVote
+	bundlesOut   uint64
+	handoversOut uint64
+	votesOut     uint64 // votes forwarded, counted once per receiver
+	fallbacks    uint64 // our votes re-sent to everyone because the leader moved nothing
 }
 
 func (r *relayState) init() {
@@ -266,7 +271,7 @@ func (nd *Node) relayTimer() <-chan time.Time {
 // three pieces.)
 func (nd *Node) flushRelay(force bool) {
 	rs := &nd.loop.relay
-	if len(rs.groups) == 0 {
+	if len(rs.groups) == 0 && len(rs.adopted) == 0 {
 		rs.due = time.Time{}
 		return
 	}
@@ -284,7 +289,8 @@ func (nd *Node) flushRelay(force bool) {
 		return
 	}
 	// A quorum goes out, and with it every late vote still waiting: one message per receiver.
-	var out []relayedVote
+	out := rs.adopted
+	rs.adopted = nil
 	for g, b := range rs.groups {
 		b.flushed = b.flushed || b.count >= q
 		out = append(out, b.pending...)
@@ -304,7 +310,9 @@ func (nd *Node) flushRelay(force bool) {
 	if nd.atk.mute || nd.atk.dropRelay { // attack_relay.go: a leader that forwards nothing
 		return
 	}
-	nd.sendBundles(out)
+	if out = nd.handOver(out); len(out) > 0 { // handover.go: late votes go to the current leader
+		nd.sendBundles(out)
+	}
 }
 
 // sendBundles sends every member the votes of out it did not cast, each with that member's MAC.
@@ -439,6 +447,8 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 		}
 		in.auth = a.MACs
 		return in, nil
+	case wire.KindVoteHandover:
+		return nd.checkHandover(raw, sender) // handover.go
 	case wire.KindVoteBundle:
 		b, err := wire.DecodeVoteBundle(raw, nd.lim)
 		if err != nil {

@@ -248,12 +248,13 @@ func TestRelayByzantineLeaders(t *testing.T) {
 				spec := smallSpec(0, "none")
 				spec.Members = n
 				c := runCluster(t, spec, attacks, rounds)
-				var bundles, failures, fallbacks uint64
+				var bundles, failures, fallbacks, handovers uint64
 				for i := range byz {
 					s := c.nodes[i].Status()
 					if s.Round < rounds {
 						t.Fatalf("honest member %d stopped at round %d", i, s.Round)
 					}
+					handovers += s.RelayHandoversOut
 					bundles += s.RelayBundlesIn
 					failures += s.RelayMACFailures
 					fallbacks += s.RelayFallbacks
@@ -266,7 +267,7 @@ func TestRelayByzantineLeaders(t *testing.T) {
 						}
 					}
 				}
-				t.Logf("honest peers: %d bundles in, %d MAC failures, %d fallbacks", bundles, failures, fallbacks)
+				t.Logf("honest peers: %d bundles in, %d MAC failures, %d fallbacks, %d handovers", bundles, failures, fallbacks, handovers)
 				if bundles == 0 {
 					t.Error("no vote was relayed")
 				}
@@ -274,6 +275,9 @@ func TestRelayByzantineLeaders(t *testing.T) {
 				case "":
 					if failures != 0 {
 						t.Errorf("%d MAC failures among honest peers", failures)
+					}
+					if handovers == 0 {
+						t.Error("no late vote was handed over to the next leader")
 					}
 				case AttackTamperRelay:
 					if failures == 0 {

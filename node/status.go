@@ -47,11 +47,13 @@ type Status struct {
 	// Vote relay (relay.go): bundles received and sent (as leader), votes forwarded (once per
 	// receiver), relayed votes dropped because their MAC did not hold (the leader or the voter lied),
 	// and our votes re-sent to everyone because the leader moved nothing.
-	RelayBundlesIn   uint64 `json:"relay_bundles_in"`
-	RelayBundlesOut  uint64 `json:"relay_bundles_out"`
-	RelayVotesOut    uint64 `json:"relay_votes_out"`
-	RelayMACFailures uint64 `json:"relay_mac_failures"`
-	RelayFallbacks   uint64 `json:"relay_fallbacks"`
+	RelayBundlesIn  uint64 `json:"relay_bundles_in"`
+	RelayBundlesOut uint64 `json:"relay_bundles_out"`
+	// RelayHandoversOut counts late votes handed to the next leader in one message (handover.go).
+	RelayHandoversOut uint64 `json:"relay_handovers_out"`
+	RelayVotesOut     uint64 `json:"relay_votes_out"`
+	RelayMACFailures  uint64 `json:"relay_mac_failures"`
+	RelayFallbacks    uint64 `json:"relay_fallbacks"`
 	// StatesRejected counts state responses from peers that failed verification (forged or short
 	// certificate, state not the certified one, wrong height); the peer then asked another member.
 	StatesRejected uint64 `json:"states_rejected"`
@@ -114,6 +116,7 @@ func (nd *Node) publishStatus() {
 	s.SigsVerified = nd.verified.Load()
 	s.RelayBundlesIn, s.RelayMACFailures = nd.bundlesIn.Load(), nd.macFailures.Load()
 	s.RelayBundlesOut, s.RelayVotesOut, s.RelayFallbacks = nd.loop.relay.bundlesOut, nd.loop.relay.votesOut, nd.loop.relay.fallbacks
+	s.RelayHandoversOut = nd.loop.relay.handoversOut
 	nd.mu.Lock()
 	s.RejectedBy = nd.status.RejectedBy
 	if s.Rejected != nd.status.Rejected && nd.roundT != nil {

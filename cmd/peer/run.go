@@ -172,7 +172,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"payload_bytes_out", s.PayloadBytesOut, "payload_bytes_in", s.PayloadBytesIn,
 		"wire_bytes_out", s.WireBytesOut, "wire_bytes_in", s.WireBytesIn, "gossip_bytes_out", s.GossipBytesOut,
 		"direct_msgs_out", s.DirectMsgsOut, "direct_msgs_in", s.DirectMsgsIn, "sigs_verified", s.SigsVerified,
-		"relay_bundles_out", s.RelayBundlesOut, "relay_bundles_in", s.RelayBundlesIn,
+		"relay_bundles_out", s.RelayBundlesOut, "relay_bundles_in", s.RelayBundlesIn, "relay_handovers_out", s.RelayHandoversOut,
 		"relay_mac_failures", s.RelayMACFailures, "relay_fallbacks", s.RelayFallbacks)
 	return err
 }
@@ -233,6 +233,7 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 	gauge("wire_bytes_out", "Bytes sent on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesOut) })
 	gauge("attempts_failed", "Consensus attempts abandoned without a decision.", func(s node.Status) float64 { return float64(s.AttemptsFailed) })
 	gauge("relay_bundles_out", "Vote bundles sent as an attempt's leader.", func(s node.Status) float64 { return float64(s.RelayBundlesOut) })
+	gauge("relay_handovers_out", "Late votes handed to the next leader, as a past leader (one message each time).", func(s node.Status) float64 { return float64(s.RelayHandoversOut) })
 	gauge("relay_bundles_in", "Vote bundles received from leaders.", func(s node.Status) float64 { return float64(s.RelayBundlesIn) })
 	gauge("relay_mac_failures", "Relayed votes dropped because their MAC did not hold.", func(s node.Status) float64 { return float64(s.RelayMACFailures) })
 	gauge("relay_fallbacks", "Own votes re-sent to everyone because the leader moved nothing.", func(s node.Status) float64 { return float64(s.RelayFallbacks) })
@@ -292,7 +293,7 @@ func statusJSON(s node.Status) map[string]any {
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
 		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
 		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified, "peers": s.Peers,
-		"relay_bundles_in": s.RelayBundlesIn, "relay_bundles_out": s.RelayBundlesOut, "relay_votes_out": s.RelayVotesOut,
+		"relay_bundles_in": s.RelayBundlesIn, "relay_bundles_out": s.RelayBundlesOut, "relay_handovers_out": s.RelayHandoversOut, "relay_votes_out": s.RelayVotesOut,
 		"relay_mac_failures": s.RelayMACFailures, "relay_fallbacks": s.RelayFallbacks,
 		"rejected_by": nonNil(s.RejectedBy), "attempts_failed": s.AttemptsFailed, "blame": nonNil(s.Blame)}
 }

@@ -13,6 +13,8 @@ import (
 //   - AuthVote (voter → leader): one signed vote envelope and its authenticator, one MAC per member
 //     (MACs[j] lets member j check that the voter sent this envelope; the voter's own slot is zero).
 //   - VoteBundle (leader → member j): votes the leader received, each with the one MAC meant for j.
+//   - VoteHandover (a past leader → the current one): late votes of a height the past leader relayed,
+//     each with its whole authenticator, for the current leader to forward in its own bundles.
 //
 // The encoding is hand-written binary, not msgpack, and starts with RelayMarker, the one byte msgpack
 // never uses (0xc1): every envelope starts with a msgpack array header, so a relay frame can share a
@@ -20,6 +22,7 @@ import (
 //
 //	AuthVote:   c1 01 <version> <u16 envelope length> <envelope> <u16 MAC count> <count × 16-byte MAC>
 //	VoteBundle: c1 02 <version> <u16 vote count> { <u16 envelope length> <envelope> <16-byte MAC> } …
+//	VoteHandover: c1 03 <version> <u16 vote count> { <u16 envelope length> <envelope> <u16 MAC count> <MACs> } …
 //
 // Integers are big endian. Decoders check every length against the caps and the bytes present, reject
 // other versions with ErrVersion and trailing bytes with ErrTrailing. They do not decode the envelopes
@@ -41,8 +44,9 @@ type RelayKind uint8
 
 // The relay frames. Never renumber them.
 const (
-	KindAuthVote   RelayKind = 1
-	KindVoteBundle RelayKind = 2
+	KindAuthVote     RelayKind = 1
+	KindVoteBundle   RelayKind = 2
+	KindVoteHandover RelayKind = 3
 )
 
 // MAC is a truncated HMAC-SHA256 (node's pairwise keys).
@@ -65,6 +69,11 @@ type VoteBundle struct {
 	Votes []RelayedVote
 }
 
+// VoteHandover is what a past leader passes to the current one: votes with their authenticators.
+type VoteHandover struct {
+	Votes []AuthVote
+}
+
 // MaxBundleVotes is the most votes one bundle may hold under lim: two vote types of a few attempts
 // from every member. A leader with more to forward sends several bundles.
 func MaxBundleVotes(lim Limits) int { return 4 * int(lim.MaxMembers) }
@@ -81,7 +90,7 @@ func RelayFrameKind(b []byte) (RelayKind, error) {
 		return 0, fmt.Errorf("%w: relay frame version %d", ErrVersion, b[2])
 	}
 	switch k := RelayKind(b[1]); k {
-	case KindAuthVote, KindVoteBundle:
+	case KindAuthVote, KindVoteBundle, KindVoteHandover:
 		return k, nil
 	default:
 		return 0, fmt.Errorf("%w: relay frame kind %d", ErrEnum, b[1])
@@ -90,21 +99,35 @@ func RelayFrameKind(b []byte) (RelayKind, error) {
 
 // Marshal encodes a; it refuses what DecodeAuthVote under DefaultLimits would refuse.
 func (a *AuthVote) Marshal() ([]byte, error) {
-	if err := checkVoteEnvelope(len(a.Envelope)); err != nil {
+	if err := a.check(); err != nil {
 		return nil, err
 	}
-	if len(a.MACs) == 0 || len(a.MACs) > DefaultMaxMembers {
-		return nil, fmt.Errorf("%w: %d MACs", ErrTooLarge, len(a.MACs))
-	}
-	b := make([]byte, 0, 3+2+len(a.Envelope)+2+MACSize*len(a.MACs))
+	b := make([]byte, 0, 3+a.size())
 	b = append(b, RelayMarker, byte(KindAuthVote), RelayVersion)
+	return a.append(b), nil
+}
+
+func (a *AuthVote) check() error {
+	if err := checkVoteEnvelope(len(a.Envelope)); err != nil {
+		return err
+	}
+	if len(a.MACs) == 0 || len(a.MACs) > DefaultMaxMembers {
+		return fmt.Errorf("%w: %d MACs", ErrTooLarge, len(a.MACs))
+	}
+	return nil
+}
+
+func (a *AuthVote) size() int { return 2 + len(a.Envelope) + 2 + MACSize*len(a.MACs) }
+
+// append appends a's body (envelope and MACs, no frame header) to b.
+func (a *AuthVote) append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Envelope)))
 	b = append(b, a.Envelope...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(a.MACs)))
 	for i := range a.MACs {
 		b = append(b, a.MACs[i][:]...)
 	}
-	return b, nil
+	return b
 }
 
 // DecodeAuthVote decodes an AuthVote frame; at most lim.MaxMembers MACs are accepted.
@@ -113,7 +136,20 @@ func DecodeAuthVote(data []byte, lim Limits) (AuthVote, error) {
 	if err != nil {
 		return AuthVote{}, err
 	}
+	a, err := r.authVote()
+	if err != nil {
+		return AuthVote{}, err
+	}
+	if len(r.b) != 0 {
+		return AuthVote{}, fmt.Errorf("%w: %d bytes after the vote", ErrTrailing, len(r.b))
+	}
+	return a, nil
+}
+
+// authVote reads an AuthVote body.
+func (r *relayReader) authVote() (AuthVote, error) {
 	var a AuthVote
+	var err error
 	if a.Envelope, err = r.envelope(); err != nil {
 		return AuthVote{}, err
 	}
@@ -121,17 +157,68 @@ func DecodeAuthVote(data []byte, lim Limits) (AuthVote, error) {
 	if err != nil {
 		return AuthVote{}, err
 	}
-	if n == 0 || n > int(lim.MaxMembers) {
-		return AuthVote{}, fmt.Errorf("%w: %d MACs, limit %d", ErrTooLarge, n, lim.MaxMembers)
+	if n == 0 || n > int(r.lim.MaxMembers) {
+		return AuthVote{}, fmt.Errorf("%w: %d MACs, limit %d", ErrTooLarge, n, r.lim.MaxMembers)
 	}
-	if len(r.b) != n*MACSize {
+	if len(r.b) < n*MACSize {
 		return AuthVote{}, relayLengthErr("MACs", n*MACSize, len(r.b))
 	}
 	a.MACs = make([]MAC, n)
 	for i := range a.MACs {
 		copy(a.MACs[i][:], r.b[i*MACSize:])
 	}
+	r.b = r.b[n*MACSize:]
 	return a, nil
+}
+
+// Marshal encodes h; it refuses what DecodeVoteHandover under DefaultLimits would refuse.
+func (h *VoteHandover) Marshal() ([]byte, error) {
+	if len(h.Votes) == 0 || len(h.Votes) > MaxBundleVotes(DefaultLimits()) {
+		return nil, fmt.Errorf("%w: %d votes in a handover", ErrTooLarge, len(h.Votes))
+	}
+	size := 3 + 2
+	for i := range h.Votes {
+		if err := h.Votes[i].check(); err != nil {
+			return nil, err
+		}
+		size += h.Votes[i].size()
+	}
+	b := make([]byte, 0, size)
+	b = append(b, RelayMarker, byte(KindVoteHandover), RelayVersion)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(h.Votes)))
+	for i := range h.Votes {
+		b = h.Votes[i].append(b)
+	}
+	return b, nil
+}
+
+// DecodeVoteHandover decodes a VoteHandover frame of at most MaxBundleVotes(lim) votes.
+func DecodeVoteHandover(data []byte, lim Limits) (VoteHandover, error) {
+	r, err := openRelay(data, KindVoteHandover, lim)
+	if err != nil {
+		return VoteHandover{}, err
+	}
+	n, err := r.u16("vote count")
+	if err != nil {
+		return VoteHandover{}, err
+	}
+	if n == 0 || n > MaxBundleVotes(lim) {
+		return VoteHandover{}, fmt.Errorf("%w: %d votes in a handover, limit %d", ErrTooLarge, n, MaxBundleVotes(lim))
+	}
+	// Each vote takes at least 2+1+2+MACSize bytes: refuse a count the input cannot hold before allocating.
+	if len(r.b) < n*(2+1+2+MACSize) {
+		return VoteHandover{}, relayLengthErr("votes", n*(2+1+2+MACSize), len(r.b))
+	}
+	out := VoteHandover{Votes: make([]AuthVote, n)}
+	for i := range out.Votes {
+		if out.Votes[i], err = r.authVote(); err != nil {
+			return VoteHandover{}, err
+		}
+	}
+	if len(r.b) != 0 {
+		return VoteHandover{}, fmt.Errorf("%w: %d bytes after the handover", ErrTrailing, len(r.b))
+	}
+	return out, nil
 }
 
 // Marshal encodes v; it refuses what DecodeVoteBundle under DefaultLimits would refuse.

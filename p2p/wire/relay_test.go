@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -224,6 +225,98 @@ func FuzzDecodeVoteBundle(f *testing.F) {
 		again, err := b.Marshal()
 		if err != nil {
 			t.Fatalf("decoded bundle does not re-encode: %v", err)
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("non-canonical input accepted:\n in  %x\n out %x", data, again)
+		}
+	})
+}
+
+func sampleHandover(t testing.TB, votes int) VoteHandover {
+	var h VoteHandover
+	for i := range votes {
+		a := sampleAuthVote(t, 3+i)
+		h.Votes = append(h.Votes, a)
+	}
+	return h
+}
+
+func TestVoteHandover(t *testing.T) {
+	lim := LimitsFor(10, 8)
+	h := sampleHandover(t, 3)
+	raw, err := h.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := RelayFrameKind(raw); err != nil || k != KindVoteHandover {
+		t.Fatalf("kind %v, %v", k, err)
+	}
+	got, err := DecodeVoteHandover(raw, lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Votes) != len(h.Votes) {
+		t.Fatalf("%d votes, want %d", len(got.Votes), len(h.Votes))
+	}
+	for i := range h.Votes {
+		if !bytes.Equal(got.Votes[i].Envelope, h.Votes[i].Envelope) || !slices.Equal(got.Votes[i].MACs, h.Votes[i].MACs) {
+			t.Fatalf("vote %d changed in a round trip", i)
+		}
+	}
+	nine := VoteHandover{Votes: []AuthVote{sampleAuthVote(t, 9)}}
+	nineRaw, err := nine.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := func(b []byte, i int, v byte) []byte { c := bytes.Clone(b); c[i] = v; return c }
+	for _, c := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"truncated", raw[:len(raw)-1], ErrMalformed},
+		{"trailing", append(bytes.Clone(raw), 0), ErrTrailing},
+		{"zero votes", []byte{RelayMarker, byte(KindVoteHandover), RelayVersion, 0, 0}, ErrTooLarge},
+		{"count over the cap", []byte{RelayMarker, byte(KindVoteHandover), RelayVersion, 0xff, 0xff}, ErrTooLarge},
+		{"count the bytes cannot hold", with(raw, 4, 30), ErrMalformed},
+		{"more MACs than members", nineRaw, ErrTooLarge},
+		{"bundle kind", with(raw, 1, byte(KindVoteBundle)), ErrMalformed},
+	} {
+		if _, err := DecodeVoteHandover(c.data, lim); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+	if _, err := (&VoteHandover{}).Marshal(); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("empty handover: %v", err)
+	}
+}
+
+func FuzzDecodeVoteHandover(f *testing.F) {
+	h := sampleHandover(f, 2)
+	raw, err := h.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add(raw[:len(raw)-1])
+	f.Add([]byte{RelayMarker, 3, 1, 0, 1, 0, 1, 7, 0, 1})
+	lim := fuzzLimits()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := DecodeVoteHandover(data, lim)
+		if err != nil {
+			return
+		}
+		if len(h.Votes) == 0 || len(h.Votes) > MaxBundleVotes(lim) {
+			t.Fatalf("accepted %d votes", len(h.Votes))
+		}
+		for _, a := range h.Votes {
+			if len(a.MACs) == 0 || len(a.MACs) > int(lim.MaxMembers) || len(a.Envelope) > MaxVoteEnvelope {
+				t.Fatalf("accepted out of caps: %d MACs, %d-byte envelope", len(a.MACs), len(a.Envelope))
+			}
+		}
+		again, err := h.Marshal()
+		if err != nil {
+			t.Fatalf("decoded handover does not re-encode: %v", err)
 		}
 		if !bytes.Equal(again, data) {
 			t.Fatalf("non-canonical input accepted:\n in  %x\n out %x", data, again)

@@ -1,0 +1,60 @@
+package node
+
+import (
+	"context"
+	"testing"
+
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// TestHandoverChecks: a handed-over vote counts, with its authenticator kept for forwarding, only if
+// the voter's MAC for us holds; adopted votes are queued once and never handed over again; a past
+// leader hands over only the late votes of heights below its current one.
+func TestHandoverChecks(t *testing.T) {
+	f := newRelayFixture(t)
+	nd := f.nd // member 0
+	good, other := f.vote(2, 1), f.vote(3, 1)
+	bad := f.auth(3, other)
+	bad[0][0] ^= 1
+	frame := func(votes ...wire.AuthVote) []byte {
+		raw, err := (&wire.VoteHandover{Votes: votes}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	before := nd.macFailures.Load()
+	in, err := nd.checkRelayFrame(frame(
+		wire.AuthVote{Envelope: good, MACs: f.auth(2, good)},
+		wire.AuthVote{Envelope: other, MACs: bad},                  // MAC for us flipped
+		wire.AuthVote{Envelope: other, MACs: f.auth(3, other)[:3]}, // not one MAC per member
+	), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ok := in.(*handoverIn)
+	if !ok || len(h.votes) != 1 || h.votes[0].env.Signer != 2 || len(h.votes[0].auth) != 4 {
+		t.Fatalf("got %#v", in)
+	}
+	if nd.macFailures.Load() != before+1 {
+		t.Fatal("the flipped MAC was not counted")
+	}
+
+	nd.adoptHandover(context.Background(), h)
+	rs := &nd.loop.relay
+	if len(rs.adopted) != 1 || !rs.adopted[0].handedOver || rs.due.IsZero() {
+		t.Fatalf("adopted %+v, clock %v", rs.adopted, rs.due)
+	}
+	// At height 1 (a leader other than us), only the non-handed-over vote of height 0 goes on.
+	nd.eng.State().Round = 1
+	defer func() { nd.eng.State().Round = 0 }()
+	if nd.leaderOf(1, 0) == nd.self {
+		t.Skip("member 0 leads height 1 with this seed")
+	}
+	mine := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other)}
+	current := relayedVote{group: relayGroup{height: 1}, voter: 2, raw: good, macs: f.auth(2, good)}
+	rest := nd.handOver([]relayedVote{rs.adopted[0], mine, current})
+	if len(rest) != 2 || !rest[0].handedOver || rest[1].group.height != 1 || rs.handoversOut != 1 {
+		t.Fatalf("kept %+v, %d handovers", rest, rs.handoversOut)
+	}
+}

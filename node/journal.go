@@ -39,7 +39,7 @@ const (
 // Record kinds.
 const (
 	kindState     byte = 1 // encoded wire.StateResponse of the last decided round
-	kindConsensus byte = 2 // JSON consensus.PersistentState
+	kindConsensus byte = 2 // consensus.PersistentState (MarshalBinary; JSON in earlier versions)
 	kindBoot      byte = 3 // bootRecord: which boot of the machine last opened or cleanly closed the journal
 	numKinds           = 4
 )

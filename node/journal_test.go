@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -30,8 +29,8 @@ func TestJournalKeepsLatestOfEachKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ps consensus.PersistentState
-	if err := json.Unmarshal(cons, &ps); err != nil {
+	ps, err := consensus.DecodePersistentState(cons)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(state, []byte{4, 1, 2}) || ps.Height != 4 {

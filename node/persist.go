@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,7 +42,7 @@ func newStore(dir string) *store { return &store{dir: dir, boot: readBootID()} }
 func (s *store) saveState(raw []byte) error { return s.append(kindState, raw) }
 
 func (s *store) saveConsensus(ps *consensus.PersistentState) error {
-	b, err := json.Marshal(ps)
+	b, err := ps.MarshalBinary()
 	if err != nil {
 		return err
 	}
@@ -320,8 +319,8 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 	if craw == nil {
 		return st, nil, nil
 	}
-	var ps consensus.PersistentState
-	if err := json.Unmarshal(craw, &ps); err != nil {
+	ps, err := consensus.DecodePersistentState(craw)
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, consensusFile, err)
 	}
 	if ps.Height != st.Round {
@@ -332,5 +331,5 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 		return st, nil, nil
 	}
 	nd.log.Info("restored", "round", st.Round, "attempt", ps.Round)
-	return st, &ps, nil
+	return st, ps, nil
 }

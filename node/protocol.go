@@ -135,7 +135,7 @@ func (nd *Node) onVoteIn(ctx context.Context, e *voteIn) {
 
 // addRound stores a round message in the engine and serves it to peers that lack it.
 func (nd *Node) addRound(r *roundIn) {
-	st := &engine.Stored{Digest: r.digest, Msg: methodMessage(r.msg), Raw: r.raw, Arrived: nd.loop.ticks}
+	st := &engine.Stored{Digest: r.digest, State: engine.Digest(r.msg.StateDigest), Msg: methodMessage(r.msg), Raw: r.raw, Arrived: nd.loop.ticks}
 	err := nd.eng.Add(r.msg.Round, st)
 	switch {
 	case err == nil:
@@ -144,7 +144,7 @@ func (nd *Node) addRound(r *roundIn) {
 	case errors.Is(err, engine.ErrEquivocation):
 		nd.log.Warn("round message equivocation", "member", r.msg.Member, "round", r.msg.Round)
 		nd.markFaulty(int(r.msg.Member))
-	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, engine.ErrWrongRound):
+	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, engine.ErrWrongRound), errors.Is(err, engine.ErrWrongState):
 	default:
 		nd.log.Debug("round message dropped", "member", r.msg.Member, "round", r.msg.Round, "err", err)
 	}

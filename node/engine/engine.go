@@ -24,6 +24,7 @@ type Digest = [32]byte
 // Sentinel errors callers branch on.
 var (
 	ErrWrongRound   = errors.New("message for a round outside the window")
+	ErrWrongState   = errors.New("message computed at another state than the agreed one")
 	ErrNotSampled   = errors.New("sender not sampled in that round")
 	ErrEquivocation = errors.New("member sent two different messages for one round")
 	ErrDuplicate    = errors.New("message already held")
@@ -35,7 +36,9 @@ var (
 // Stored is a round message the engine holds, with the signed bytes it came in (to serve to peers that
 // lack it) and the tick it arrived (to judge censorship).
 type Stored struct {
-	Digest  Digest
+	Digest Digest
+	// State is the digest of the state its author computed it at (wire.RoundMsg.StateDigest).
+	State   Digest
 	Msg     method.Message
 	Raw     []byte
 	Arrived uint64
@@ -90,14 +93,21 @@ type Engine struct {
 	// message before this peer has decided round k).
 	Window uint64
 	msgs   map[uint64]map[int]*Stored
+	// spare holds, for rounds not started yet, a member's message computed at another state than
+	// the one in msgs: an honest member that sent its next message speculatively (node's
+	// speculate.go) sends another once a different value is decided. Reset keeps the one computed at
+	// the state decided.
+	spare  map[uint64]map[int]*Stored
 	byDig  map[Digest]*Stored
+	digest Digest // of state
 	cands  map[Digest]*Candidate
 }
 
 // New starts an engine at state st (a fresh method.NewState(x0) or a restored one).
 func New(setup *sim.Setup, st *method.State) *Engine {
-	return &Engine{setup: setup, seed: setup.Spec.Seed, state: st, Window: 2,
-		msgs: map[uint64]map[int]*Stored{}, byDig: map[Digest]*Stored{}, cands: map[Digest]*Candidate{}}
+	return &Engine{setup: setup, seed: setup.Spec.Seed, state: st, Window: 2, digest: st.Digest(),
+		msgs: map[uint64]map[int]*Stored{}, spare: map[uint64]map[int]*Stored{}, byDig: map[Digest]*Stored{},
+		cands: map[Digest]*Candidate{}}
 }
 
 // State returns the current agreed state (do not modify it).
@@ -110,11 +120,17 @@ func (e *Engine) Round() uint64 { return e.state.Round }
 func (e *Engine) Plan(k uint64) method.Plan { return e.setup.Method.PlanRound(e.seed, k) }
 
 // Add stores a member's round message after checking that its round is in the window, the member is
-// sampled and the vector is well formed. A second, different message from the same member for the same
-// round returns ErrEquivocation (the first one is kept: both are signed, so this is evidence).
+// sampled, the vector is well formed and, for the current round, that it was computed at the agreed
+// state (ErrWrongState). A second, different message from the same member for the same round and
+// state returns ErrEquivocation (the first one is kept: both are signed, so this is evidence); one
+// computed at another state, for a round not started yet, is kept aside until Reset tells which
+// state counts.
 func (e *Engine) Add(round uint64, s *Stored) error {
 	if round < e.state.Round || round > e.state.Round+e.Window {
 		return fmt.Errorf("%w: round %d, deciding %d", ErrWrongRound, round, e.state.Round)
+	}
+	if round == e.state.Round && s.State != e.digest {
+		return fmt.Errorf("%w: member %d, round %d", ErrWrongState, s.Msg.Member, round)
 	}
 	if !e.Plan(round).Contains(s.Msg.Member) {
 		return fmt.Errorf("%w: member %d, round %d", ErrNotSampled, s.Msg.Member, round)
@@ -131,9 +147,31 @@ func (e *Engine) Add(round uint64, s *Stored) error {
 		if old.Digest == s.Digest {
 			return ErrDuplicate
 		}
-		return fmt.Errorf("%w: member %d, round %d", ErrEquivocation, s.Msg.Member, round)
+		if old.State == s.State || round == e.state.Round {
+			return fmt.Errorf("%w: member %d, round %d", ErrEquivocation, s.Msg.Member, round)
+		}
+		return e.addSpare(round, s)
 	}
 	byMember[s.Msg.Member] = s
+	e.byDig[s.Digest] = s
+	return nil
+}
+
+// addSpare keeps a member's second message for a future round, computed at another state than its
+// first; a third is refused as equivocation.
+func (e *Engine) addSpare(round uint64, s *Stored) error {
+	spare := e.spare[round]
+	if spare == nil {
+		spare = map[int]*Stored{}
+		e.spare[round] = spare
+	}
+	if old, ok := spare[s.Msg.Member]; ok {
+		if old.Digest == s.Digest {
+			return ErrDuplicate
+		}
+		return fmt.Errorf("%w: member %d, round %d: messages at three states", ErrEquivocation, s.Msg.Member, round)
+	}
+	spare[s.Msg.Member] = s
 	e.byDig[s.Digest] = s
 	return nil
 }
@@ -244,14 +282,36 @@ func (e *Engine) Commit(c *Candidate) error {
 
 // Reset jumps to an agreed state (after a commit, or when catching up from a certificate).
 func (e *Engine) Reset(st *method.State) {
-	e.state = st
-	for k, byMember := range e.msgs {
-		if k < st.Round {
-			for _, s := range byMember {
-				delete(e.byDig, s.Digest)
+	e.state, e.digest = st, st.Digest()
+	for _, m := range []map[uint64]map[int]*Stored{e.msgs, e.spare} {
+		for k, byMember := range m {
+			if k < st.Round {
+				for _, s := range byMember {
+					delete(e.byDig, s.Digest)
+				}
+				delete(m, k)
 			}
-			delete(e.msgs, k)
 		}
 	}
+	// The messages held for the round now starting count only if computed at this state.
+	cur, spare := e.msgs[st.Round], e.spare[st.Round]
+	for member, s := range cur {
+		if s.State != e.digest {
+			delete(e.byDig, s.Digest)
+			delete(cur, member)
+		}
+	}
+	for member, s := range spare {
+		if _, held := cur[member]; !held && s.State == e.digest {
+			if cur == nil {
+				cur = map[int]*Stored{}
+				e.msgs[st.Round] = cur
+			}
+			cur[member] = s
+			continue
+		}
+		delete(e.byDig, s.Digest)
+	}
+	delete(e.spare, st.Round)
 	clear(e.cands)
 }

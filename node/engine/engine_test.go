@@ -34,6 +34,7 @@ func feed(t *testing.T, e *Engine, r *sim.Runner) []*Stored {
 	var out []*Stored
 	for _, m := range r.RoundMessages(e.State()) {
 		s := stored(e.Round(), m)
+		s.State = e.State().Digest()
 		if err := e.Add(e.Round(), s); err != nil {
 			t.Fatalf("Add(member %d): %v", m.Member, err)
 		}
@@ -207,5 +208,58 @@ func TestResetPrunesOldRounds(t *testing.T) {
 	}
 	if err := e.Commit(cand); !errors.Is(err, ErrWrongRound) {
 		t.Errorf("committing the same round twice: %v", err)
+	}
+}
+
+// TestMessagesAtAnotherState: a message of the current round computed at another state is refused; for
+// the next round, a member's messages at two states are both kept until the decision shows which state
+// counts (an honest speculation overtaken by a later decision), a third state or a second message at
+// one state is equivocation.
+func TestMessagesAtAnotherState(t *testing.T) {
+	st := setup(t)
+	runner := sim.NewRunner(st, math.NaN())
+	e := New(st, method.NewState(st.X0))
+	d := st.Model.Dim()
+	vecOf := func(v float64) compress.Vector { x := make([]float64, d); x[0] = v; return compress.Dense(x) }
+	member := e.Plan(0).Sample[0]
+	wrong := stored(0, method.Message{Member: member, Vec: vecOf(1)})
+	wrong.State = Digest{1}
+	if err := e.Add(0, wrong); !errors.Is(err, ErrWrongState) {
+		t.Fatalf("current round, another state: %v, want ErrWrongState", err)
+	}
+	feed(t, e, runner)
+	cand, err := e.Propose()
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := e.Plan(1).Sample[0]
+	speculative := stored(1, method.Message{Member: next, Vec: vecOf(2)})
+	speculative.State = Digest{2} // a value that will not be decided
+	actual := stored(1, method.Message{Member: next, Vec: vecOf(3)})
+	actual.State = cand.StateDigest
+	for _, s := range []*Stored{speculative, actual} {
+		if err := e.Add(1, s); err != nil {
+			t.Fatalf("next round, state %x: %v", s.State[:1], err)
+		}
+	}
+	third := stored(1, method.Message{Member: next, Vec: vecOf(4)})
+	third.State = Digest{3}
+	if err := e.Add(1, third); !errors.Is(err, ErrEquivocation) {
+		t.Errorf("a third state: %v, want ErrEquivocation", err)
+	}
+	twin := stored(1, method.Message{Member: next, Vec: vecOf(5)})
+	twin.State = Digest{2}
+	if err := e.Add(1, twin); !errors.Is(err, ErrEquivocation) {
+		t.Errorf("two messages at one state: %v, want ErrEquivocation", err)
+	}
+	if err := e.Commit(cand); err != nil {
+		t.Fatal(err)
+	}
+	held := e.Held(1)
+	if len(held) != 1 || held[0] != actual {
+		t.Fatalf("after the decision the engine holds %d messages, want the one at the decided state", len(held))
+	}
+	if _, ok := e.Lookup(speculative.Digest); ok {
+		t.Error("the overtaken speculative message is still held")
 	}
 }

@@ -15,6 +15,9 @@ import (
 //   - VoteBundle (leader → member j): votes the leader received, each with the one MAC meant for j.
 //   - VoteHandover (a past leader → the current one): late votes of a height the past leader relayed,
 //     each with its whole authenticator, for the current leader to forward in its own bundles.
+//   - AuthRound (member → leader) and RoundBundle (leader → member j): the same for signed round
+//     messages of the next round (node's speculate.go), whose envelopes are larger: their lengths are
+//     32-bit and bounded by Limits.MaxEnvelope.
 //
 // The encoding is hand-written binary, not msgpack, and starts with RelayMarker, the one byte msgpack
 // never uses (0xc1): every envelope starts with a msgpack array header, so a relay frame can share a
@@ -23,6 +26,8 @@ import (
 //	AuthVote:   c1 01 <version> <u16 envelope length> <envelope> <u16 MAC count> <count × 16-byte MAC>
 //	VoteBundle: c1 02 <version> <u16 vote count> { <u16 envelope length> <envelope> <16-byte MAC> } …
 //	VoteHandover: c1 03 <version> <u16 vote count> { <u16 envelope length> <envelope> <u16 MAC count> <MACs> } …
+//	AuthRound:   c1 04 <version> <u32 envelope length> <envelope> <u16 MAC count> <count × 16-byte MAC>
+//	RoundBundle: c1 05 <version> <u16 count> { <u32 envelope length> <envelope> <16-byte MAC> } …
 //
 // Integers are big endian. Decoders check every length against the caps and the bytes present, reject
 // other versions with ErrVersion and trailing bytes with ErrTrailing. They do not decode the envelopes
@@ -47,6 +52,8 @@ const (
 	KindAuthVote     RelayKind = 1
 	KindVoteBundle   RelayKind = 2
 	KindVoteHandover RelayKind = 3
+	KindAuthRound    RelayKind = 4
+	KindRoundBundle  RelayKind = 5
 )
 
 // MAC is a truncated HMAC-SHA256 (node's pairwise keys).
@@ -90,7 +97,7 @@ func RelayFrameKind(b []byte) (RelayKind, error) {
 		return 0, fmt.Errorf("%w: relay frame version %d", ErrVersion, b[2])
 	}
 	switch k := RelayKind(b[1]); k {
-	case KindAuthVote, KindVoteBundle, KindVoteHandover:
+	case KindAuthVote, KindVoteBundle, KindVoteHandover, KindAuthRound, KindRoundBundle:
 		return k, nil
 	default:
 		return 0, fmt.Errorf("%w: relay frame kind %d", ErrEnum, b[1])

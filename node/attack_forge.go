@@ -107,10 +107,10 @@ func (nd *Node) forgedMessage(kind string) (raw []byte, consensusTopic bool) {
 }
 
 // roundBody is a well-formed round message of this member for round k with a dense vector of the
-// given dimension.
+// given dimension, computed (as it claims) at this member's current state.
 func (nd *Node) roundBody(k uint64, dim int) *wire.RoundMsg {
 	return &wire.RoundMsg{Run: nd.run, Round: k, Member: uint32(nd.self), Full: nd.eng.Plan(k).Full,
-		Vec: wire.Vector{Dim: uint32(dim), Values: make([]float64, dim)}}
+		StateDigest: wire.Digest(nd.eng.State().Digest()), Vec: wire.Vector{Dim: uint32(dim), Values: make([]float64, dim)}}
 }
 
 // unsampledRound returns the first round from k on in which this member is not sampled.

@@ -24,6 +24,10 @@ func (nd *Node) sendOwn(ctx context.Context) {
 	if nd.atk.mute || nd.loop.sent[k] || !plan.Contains(nd.self) {
 		return
 	}
+	if nd.speculated() { // speculate.go: it left with our prevote of the height before
+		nd.loop.sent[k] = true
+		return
+	}
 	if nd.atk.learning != nil {
 		nd.loop.crafting, nd.loop.craftTick = true, nd.loop.ticks
 		nd.maybeCraft(ctx)
@@ -36,24 +40,21 @@ func (nd *Node) sendOwn(ctx context.Context) {
 
 // maybeCraft lets a Byzantine member craft its message once every honest member of the sample has
 // sent (or half the leader's collection time has passed), exactly as sim.Runner builds attack.View.
+// An attack that does not read the honest messages (attack.NeedsHonest) crafts at once.
 func (nd *Node) maybeCraft(ctx context.Context) {
 	if !nd.loop.crafting {
 		return
 	}
 	k := nd.eng.Round()
-	s := nd.setup
-	c := &s.Method
-	seed := nd.gen.Spec.Seed
 	plan := nd.eng.Plan(k)
 	held := map[int][]float64{}
 	for _, m := range nd.eng.Held(k) {
 		held[m.Msg.Member] = m.Msg.Vec.ToDense()
 	}
 	var honest [][]float64
-	byzInSample, missing := 0, 0
+	missing := 0
 	for _, i := range plan.Sample {
-		if s.Byzantine[i] {
-			byzInSample++
+		if nd.setup.Byzantine[i] {
 			continue
 		}
 		if v, ok := held[i]; ok {
@@ -62,20 +63,33 @@ func (nd *Node) maybeCraft(ctx context.Context) {
 			missing++
 		}
 	}
-	if missing > 0 && nd.loop.ticks-nd.loop.craftTick < uint64(nd.gen.Timeouts.CollectTicks/2) {
+	if missing > 0 && attack.NeedsHonest(nd.atk.learning) && nd.loop.ticks-nd.loop.craftTick < uint64(nd.gen.Timeouts.CollectTicks/2) {
 		return
 	}
 	nd.loop.crafting = false
-	st := nd.eng.State()
-	view := &attack.View{
+	if v, ok := nd.atk.learning.Craft(nd.attackView(nd.eng.State(), plan, honest)); ok && v.Validate(nd.setup.Model.Dim()) == nil {
+		nd.sendRound(ctx, v)
+	}
+}
+
+// attackView is what this Byzantine member knows when it crafts its message of plan's round at
+// state st, given the honest sampled members' messages it holds (as sim.Runner builds it).
+func (nd *Node) attackView(st *method.State, plan method.Plan, honest [][]float64) *attack.View {
+	s := nd.setup
+	c := &s.Method
+	seed := nd.gen.Spec.Seed
+	byzInSample := 0
+	for _, i := range plan.Sample {
+		if s.Byzantine[i] {
+			byzInSample++
+		}
+	}
+	return &attack.View{
 		Config: c, State: st, X0: s.X0, Plan: plan, Member: nd.self,
 		Members: s.Spec.Members, Byz: s.Spec.Byzantine, ByzInSample: byzInSample, Honest: honest,
 		Own:     func() compress.Vector { return nd.own.HonestMessage(c, seed, st, plan, nil) },
 		Flipped: func() compress.Vector { return nd.own.HonestMessage(c, seed, st, plan, s.FlippedShard(nd.self)) },
-		Rand:    rng.New(seed, k, rng.Attack, uint64(nd.self)),
-	}
-	if v, ok := nd.atk.learning.Craft(view); ok && v.Validate(s.Model.Dim()) == nil {
-		nd.sendRound(ctx, v)
+		Rand:    rng.New(seed, plan.Round, rng.Attack, uint64(nd.self)),
 	}
 }
 

@@ -52,6 +52,7 @@ type loopState struct {
 	digestHex  string
 	memberB    uint64 // bytes of the distinct round messages stored (the payload, for benchmarks)
 	relay      relayState
+	spec       speculation // our message sent ahead of the decision it depends on (speculate.go)
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -100,6 +101,16 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		}
 	case *handoverIn:
 		nd.adoptHandover(ctx, e) // handover.go
+	case *authRoundIn:
+		nd.onAuthRound(ctx, e) // speculate.go
+	case *roundsIn:
+		for _, r := range e.msgs {
+			if !nd.beyondEpoch(r.msg.Round) {
+				nd.noteAlive(int(r.msg.Member), r.msg.Round)
+				nd.addRound(r)
+			}
+		}
+		nd.afterMessages(ctx)
 	case *opIn:
 		nd.addOp(e.op)
 	case *fetchResult:
@@ -365,7 +376,7 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 			return
 		}
 		nd.loop.votes[key] = raw
-		nd.sendVote(v, raw) // relay.go: through the leader, or to everyone
+		nd.sendVote(ctx, v, raw) // relay.go: through the leader, or to everyone
 	}
 }
 

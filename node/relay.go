@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -106,11 +107,16 @@ type relayState struct {
 	due, armed time.Time
 	timer      *time.Timer
 	// adopted holds late votes a past leader handed over, for our next bundles (handover.go).
-	adopted      []relayedVote
-	bundlesOut   uint64
-	handoversOut uint64
-	votesOut     uint64 // votes forwarded, counted once per receiver
-	fallbacks    uint64 // our votes re-sent to everyone because the leader moved nothing
+	adopted []relayedVote
+	// rounds holds next-round messages sent to us to forward with our bundles (speculate.go).
+	rounds          []relayedRound
+	roundBundlesOut uint64
+	speculated      uint64 // our next-round messages sent ahead of their decision
+	speculationHits uint64 // ... computed at the state then decided
+	bundlesOut      uint64
+	handoversOut    uint64
+	votesOut        uint64 // votes forwarded, counted once per receiver
+	fallbacks       uint64 // our votes re-sent to everyone because the leader moved nothing
 }
 
 func (r *relayState) init() {
@@ -131,12 +137,13 @@ func (nd *Node) leaderOf(height uint64, attempt uint32) int {
 
 // sendVote sends our freshly signed vote: to the leader with an authenticator when the relay applies,
 // otherwise to every member.
-func (nd *Node) sendVote(v consensus.Vote, raw []byte) {
+func (nd *Node) sendVote(ctx context.Context, v consensus.Vote, raw []byte) {
 	nd.relayCount(voteKey{voter: nd.self, vote: v})
-	if nd.relayOwn(v, raw) || nd.sendViaLeader(v, raw) {
-		return
+	viaRelay := nd.relayOwn(v, raw) || nd.sendViaLeader(v, raw)
+	if !viaRelay {
+		nd.broadcast(raw)
 	}
-	nd.broadcast(raw)
+	nd.speculate(ctx, v, viaRelay) // speculate.go: our next message rides with this prevote
 }
 
 // relayOwn queues our own vote of a step we relay (we lead attempt 0) into the bundles: it still goes
@@ -271,7 +278,7 @@ func (nd *Node) relayTimer() <-chan time.Time {
 // three pieces.)
 func (nd *Node) flushRelay(force bool) {
 	rs := &nd.loop.relay
-	if len(rs.groups) == 0 && len(rs.adopted) == 0 {
+	if len(rs.groups) == 0 && len(rs.adopted) == 0 && len(rs.rounds) == 0 {
 		rs.due = time.Time{}
 		return
 	}
@@ -289,8 +296,8 @@ func (nd *Node) flushRelay(force bool) {
 		return
 	}
 	// A quorum goes out, and with it every late vote still waiting: one message per receiver.
-	out := rs.adopted
-	rs.adopted = nil
+	out, rounds := rs.adopted, rs.rounds
+	rs.adopted, rs.rounds = nil, nil
 	for g, b := range rs.groups {
 		b.flushed = b.flushed || b.count >= q
 		out = append(out, b.pending...)
@@ -300,7 +307,7 @@ func (nd *Node) flushRelay(force bool) {
 		}
 	}
 	rs.due = time.Time{}
-	if len(out) == 0 {
+	if len(out) == 0 && len(rounds) == 0 {
 		return
 	}
 	// Older heights and prevotes first, each step's votes in arrival order.
@@ -310,13 +317,14 @@ func (nd *Node) flushRelay(force bool) {
 	if nd.atk.mute || nd.atk.dropRelay { // attack_relay.go: a leader that forwards nothing
 		return
 	}
-	if out = nd.handOver(out); len(out) > 0 { // handover.go: late votes go to the current leader
-		nd.sendBundles(out)
-	}
+	out = nd.handOver(out) // handover.go: late votes go to the current leader
+	nd.sendBundles(out, rounds)
 }
 
-// sendBundles sends every member the votes of out it did not cast, each with that member's MAC.
-func (nd *Node) sendBundles(out []relayedVote) {
+// sendBundles sends every member the votes of out it did not cast, each with that member's MAC, and
+// then the round messages it did not write (speculate.go): two frames to one member in a row leave
+// in one write.
+func (nd *Node) sendBundles(out []relayedVote, rounds []relayedRound) {
 	limit := wire.MaxBundleVotes(nd.lim)
 	votes := make([]wire.RelayedVote, 0, min(len(out), limit))
 	send := func(j int) {
@@ -340,6 +348,8 @@ func (nd *Node) sendBundles(out []relayedVote) {
 		if j == nd.self {
 			continue
 		}
+		// The next round's messages first: a member that decides on this bundle holds them then.
+		nd.sendRoundBundle(j, rounds)
 		for _, rv := range out {
 			if rv.voter == j {
 				continue
@@ -449,6 +459,10 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 		return in, nil
 	case wire.KindVoteHandover:
 		return nd.checkHandover(raw, sender) // handover.go
+	case wire.KindAuthRound:
+		return nd.checkAuthRound(raw, sender) // speculate.go
+	case wire.KindRoundBundle:
+		return nd.checkRoundBundle(raw, sender) // speculate.go
 	case wire.KindVoteBundle:
 		b, err := wire.DecodeVoteBundle(raw, nd.lim)
 		if err != nil {

@@ -43,7 +43,10 @@ type Status struct {
 	// this peer checked (round messages, proposals, relayed and certified votes).
 	DirectMsgsIn  int64 `json:"direct_msgs_in"`
 	DirectMsgsOut int64 `json:"direct_msgs_out"`
-	SigsVerified  int64 `json:"sigs_verified"`
+	// DirectWritesOut counts the stream writes that carried them (messages to one peer queued
+	// together leave in one write).
+	DirectWritesOut int64 `json:"direct_writes_out"`
+	SigsVerified    int64 `json:"sigs_verified"`
 	// Vote relay (relay.go): bundles received and sent (as leader), votes forwarded (once per
 	// receiver), relayed votes dropped because their MAC did not hold (the leader or the voter lied),
 	// and our votes re-sent to everyone because the leader moved nothing.
@@ -51,9 +54,16 @@ type Status struct {
 	RelayBundlesOut uint64 `json:"relay_bundles_out"`
 	// RelayHandoversOut counts late votes handed to the next leader in one message (handover.go).
 	RelayHandoversOut uint64 `json:"relay_handovers_out"`
-	RelayVotesOut     uint64 `json:"relay_votes_out"`
-	RelayMACFailures  uint64 `json:"relay_mac_failures"`
-	RelayFallbacks    uint64 `json:"relay_fallbacks"`
+	// RelayRoundBundlesOut counts next-round messages forwarded as leader, one frame per member
+	// (speculate.go).
+	RelayRoundBundlesOut uint64 `json:"relay_round_bundles_out"`
+	// Speculated counts our round messages sent ahead of the decision they depend on, SpeculationHits
+	// those computed at the state then decided (speculate.go).
+	Speculated       uint64 `json:"speculated"`
+	SpeculationHits  uint64 `json:"speculation_hits"`
+	RelayVotesOut    uint64 `json:"relay_votes_out"`
+	RelayMACFailures uint64 `json:"relay_mac_failures"`
+	RelayFallbacks   uint64 `json:"relay_fallbacks"`
 	// StatesRejected counts state responses from peers that failed verification (forged or short
 	// certificate, state not the certified one, wrong height); the peer then asked another member.
 	StatesRejected uint64 `json:"states_rejected"`
@@ -112,11 +122,12 @@ func (nd *Node) publishStatus() {
 	s.PayloadBytesIn = tr.GossipIn + tr.DirectIn + tr.StreamIn
 	s.PayloadBytesOut = tr.GossipOut + tr.DirectOut + tr.StreamOut
 	s.WireBytesIn, s.WireBytesOut = tr.WireIn, tr.WireOut
-	s.DirectMsgsIn, s.DirectMsgsOut = tr.DirectMsgsIn, tr.DirectMsgsOut
+	s.DirectMsgsIn, s.DirectMsgsOut, s.DirectWritesOut = tr.DirectMsgsIn, tr.DirectMsgsOut, tr.DirectWritesOut
 	s.SigsVerified = nd.verified.Load()
 	s.RelayBundlesIn, s.RelayMACFailures = nd.bundlesIn.Load(), nd.macFailures.Load()
 	s.RelayBundlesOut, s.RelayVotesOut, s.RelayFallbacks = nd.loop.relay.bundlesOut, nd.loop.relay.votesOut, nd.loop.relay.fallbacks
-	s.RelayHandoversOut = nd.loop.relay.handoversOut
+	s.RelayHandoversOut, s.RelayRoundBundlesOut = nd.loop.relay.handoversOut, nd.loop.relay.roundBundlesOut
+	s.Speculated, s.SpeculationHits = nd.loop.relay.speculated, nd.loop.relay.speculationHits
 	nd.mu.Lock()
 	s.RejectedBy = nd.status.RejectedBy
 	if s.Rejected != nd.status.Rejected && nd.roundT != nil {

@@ -280,6 +280,7 @@ func (h *Host) runSender(k directKey, s *directSender) {
 		}
 		h.traffic.directOut.Add(int64(n))
 		h.traffic.directMsgsOut.Add(int64(msgs))
+		h.traffic.directWritesOut.Add(1)
 	}
 }
 

@@ -15,13 +15,14 @@ type Traffic struct {
 	StreamIn, StreamOut int64
 	// DirectIn and DirectOut count direct-message payload bytes (see Host.Send).
 	DirectIn, DirectOut int64
-	// DirectMsgsIn and DirectMsgsOut count direct messages.
-	DirectMsgsIn, DirectMsgsOut int64
+	// DirectMsgsIn and DirectMsgsOut count direct messages; DirectWritesOut counts the stream writes
+	// that sent them (messages queued for one peer together leave in one write).
+	DirectMsgsIn, DirectMsgsOut, DirectWritesOut int64
 }
 
 type trafficCounters struct {
 	gossipIn, gossipOut, streamIn, streamOut, directIn, directOut atomic.Int64
-	directMsgsIn, directMsgsOut                                   atomic.Int64
+	directMsgsIn, directMsgsOut, directWritesOut                  atomic.Int64
 }
 
 // Traffic returns the current byte counters.
@@ -35,6 +36,8 @@ func (h *Host) Traffic() Traffic {
 		DirectOut:     h.traffic.directOut.Load(),
 		DirectMsgsIn:  h.traffic.directMsgsIn.Load(),
 		DirectMsgsOut: h.traffic.directMsgsOut.Load(),
+
+		DirectWritesOut: h.traffic.directWritesOut.Load(),
 	}
 	if h.bw != nil {
 		s := h.bw.GetBandwidthTotals()

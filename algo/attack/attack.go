@@ -125,6 +125,17 @@ func splitSpec(spec string) (string, map[string]float64, error) {
 	return name, params, nil
 }
 
+// NeedsHonest reports whether a crafts its message from the honest sampled members' messages
+// (View.Honest): such an attacker has to see them before it sends. The others craft from the state,
+// the plan and their own data alone, so they can send as early as an honest member.
+func NeedsHonest(a Attack) bool {
+	switch a.(type) {
+	case alie, ipm, mimic:
+		return true
+	}
+	return false
+}
+
 type none struct{}
 
 func (none) Name() string                               { return "none" }

@@ -127,3 +127,29 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestNeedsHonest: an attack says it needs the honest vectors exactly when its message changes with
+// them (crafted from the same view, once with other honest vectors and once with none).
+func TestNeedsHonest(t *testing.T) {
+	for _, spec := range []string{"none", "silent", "bf", "lf", "shb", "noise:sigma=1", "alie", "ipm", "mimic"} {
+		a, err := Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, byz := range []int{1, 3} {
+			base, _ := craft(t, spec, view(t, byz))
+			changed := false
+			for _, honest := range [][][]float64{{{7, -3}, {2, 9}}, nil} {
+				v := view(t, byz)
+				v.Honest = honest
+				got, _ := craft(t, spec, v)
+				for i := range got {
+					changed = changed || got[i] != base[i]
+				}
+			}
+			if changed != NeedsHonest(a) {
+				t.Errorf("%s (byz %d): message changes with the honest vectors: %v, NeedsHonest: %v", spec, byz, changed, NeedsHonest(a))
+			}
+		}
+	}
+}

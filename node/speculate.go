@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+
+	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/p2p/wire"
+)
+
+// Speculative round messages. A sampled member's message for round k+1 is a function of the state
+// that round k's decision leads to, so it used to leave only after that decision, to every member:
+// at n = 20 with four sampled members that was 76 of about 180 messages a round, and a hop of every
+// round's critical path (decision → messages → proposal). But a member that prevotes for a proposal
+// of height k has just derived the state that proposal leads to, and at attempt 0 that value is
+// almost always the one decided. So, when it prevotes for a value at attempt 0 and is sampled for
+// k+1, it computes its k+1 message at that state right away and sends it
+//
+//   - to the leader of (k, 0), with an authenticator (wire.AuthRound), next to its prevote: the
+//     leader forwards it to every member with its vote bundles, each copy with that member's MAC
+//     (wire.RoundBundle) — the same messages it sends anyway, a few hundred bytes longer;
+//   - to the leader of (k+1, 0), directly, so that the next proposal never waits on the relay.
+//
+// Members thus hold the k+1 messages when they decide k, and the next leader proposes at once.
+//
+// A message computed at a state that is then not decided (attempt 0 failed and another value won)
+// is simply wrong for round k+1: every peer's engine keeps a member's messages at up to two states
+// for a round not started, and when the round starts keeps only the one computed at the decided
+// state (engine.ErrWrongState); the member sends its message again, computed at that state, as
+// before speculation existed. It is not equivocation: the two messages name different states.
+// A member sends at most one speculative message per round (attempt 0 only), so an honest member
+// never has more than two.
+//
+// What speculation does not change: a message is still signed by its author and checked by every
+// receiver exactly as one sent directly (the MAC proves the author sent it, as for relayed votes),
+// held from its arrival (censor.go), fetched by digest if missing; a leader that drops the round
+// bundles only makes members fetch from the next leader. Only the stateless method (marina-pp)
+// speculates: the momentum variants keep per-member momentum that a wrong guess would advance.
+// Byzantine members whose learning attack reads the honest messages (ALIE, IPM, mimic) do not
+// speculate: they craft after seeing those, which now arrive with the decision; the others (SHB, BF,
+// LF, noise) craft at the speculative state, as early as an honest member.
+
+// speculation is the round message this member sent ahead of the decision it depends on.
+type speculation struct {
+	round uint64
+	state engine.Digest
+}
+
+// relayedRound is a round message a leader forwards with its author's authenticator (nil: our own).
+type relayedRound struct {
+	author int
+	raw    []byte
+	macs   []wire.MAC
+}
+
+// authRoundIn is a round message its author sent us, as leader, to forward.
+type authRoundIn struct {
+	in   *roundIn
+	macs []wire.MAC
+}
+
+// roundsIn is a leader's round bundle whose MACs held: each message is handled as one from its author.
+type roundsIn struct {
+	msgs []*roundIn
+}
+
+// speculate sends our message for height+1 computed at the state v leads to, if v is our attempt-0
+// prevote for a value, sent through the relay (viaRelay), and we are sampled for height+1.
+func (nd *Node) speculate(ctx context.Context, v consensus.Vote, viaRelay bool) {
+	k := v.Height + 1
+	if !viaRelay || v.Type != consensus.Prevote || v.Round != 0 || v.Value == (consensus.ValueID{}) ||
+		nd.atk.mute || (nd.atk.learning != nil && attack.NeedsHonest(nd.atk.learning)) ||
+		nd.setup.Method.Variant != method.VariantMarinaPP ||
+		nd.beyondEpoch(k) || nd.loop.sent[k] || nd.loop.spec.round == k {
+		return
+	}
+	plan := nd.eng.Plan(k)
+	if !plan.Contains(nd.self) {
+		return
+	}
+	c, ok := nd.eng.Candidate(engine.Digest(v.Value))
+	if !ok || c.Next == nil || c.Next.Round != k {
+		return
+	}
+	var vecOut compress.Vector
+	if nd.atk.learning == nil {
+		vecOut = nd.own.HonestMessage(&nd.setup.Method, nd.gen.Spec.Seed, c.Next, plan, nil)
+	} else {
+		// A Byzantine member whose attack does not read the honest messages crafts as early as an
+		// honest member computes (what it sends is the same as after the decision).
+		var ok bool
+		if vecOut, ok = nd.atk.learning.Craft(nd.attackView(c.Next, plan, nil)); !ok || vecOut.Validate(nd.setup.Model.Dim()) != nil {
+			return
+		}
+	}
+	body := &wire.RoundMsg{Run: nd.run, Round: k, Member: uint32(nd.self), Full: plan.Full,
+		StateDigest: wire.Digest(c.StateDigest), Vec: toWire(vecOut)}
+	raw, err := nd.sign(body)
+	if err != nil {
+		nd.log.Error("signing a speculative round message", "round", k, "err", err)
+		return
+	}
+	nd.loop.spec = speculation{round: k, state: c.StateDigest}
+	nd.loop.relay.speculated++
+	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
+	leader, next := nd.leaderOf(v.Height, 0), nd.leaderOf(k, 0)
+	if leader == nd.self {
+		nd.queueRound(relayedRound{author: nd.self, raw: raw})
+	} else {
+		frame, err := (&wire.AuthRound{Envelope: raw, MACs: nd.pairs.authenticator(envelopeDigest(raw))}).Marshal()
+		if err == nil {
+			err = nd.cfg.Host.Send(nd.peers[leader], protoDirect, frame)
+		}
+		if err != nil {
+			nd.log.Debug("sending a speculative round message to the leader", "leader", leader, "err", err)
+		}
+	}
+	if next != nd.self && next != leader {
+		if err := nd.cfg.Host.Send(nd.peers[next], protoDirect, raw); err != nil {
+			nd.log.Debug("sending a speculative round message to the next leader", "leader", next, "err", err)
+		}
+	}
+}
+
+// speculated reports whether our message for the round now starting already left, computed at the
+// state decided (sendOwn then sends nothing more).
+func (nd *Node) speculated() bool {
+	s := nd.loop.spec
+	hit := s.round == nd.eng.Round() && s.state == engine.Digest(nd.eng.State().Digest())
+	if hit {
+		nd.loop.relay.speculationHits++
+	}
+	return hit
+}
+
+// queueRound queues a round message for our next bundles (we lead the height before its round).
+func (nd *Node) queueRound(r relayedRound) {
+	rs := &nd.loop.relay
+	if len(rs.rounds) >= nd.n {
+		return
+	}
+	rs.rounds = append(rs.rounds, r)
+	nd.relayPending()
+}
+
+// onAuthRound takes a round message its author sent us to forward: it is stored as any message from
+// its author, and forwarded if we lead the height before its round.
+func (nd *Node) onAuthRound(ctx context.Context, e *authRoundIn) {
+	nd.handle(ctx, e.in)
+	if r := e.in.msg.Round; r > 0 && nd.leaderOf(r-1, 0) == nd.self && r >= nd.eng.Round() {
+		nd.queueRound(relayedRound{author: int(e.in.msg.Member), raw: e.in.raw, macs: e.macs})
+	}
+}
+
+// checkAuthRound checks an AuthRound frame from member sender, who must be the message's author.
+func (nd *Node) checkAuthRound(raw []byte, sender int) (any, error) {
+	a, err := wire.DecodeAuthRound(raw, nd.lim)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.MACs) != nd.n {
+		return nil, errEnvelope
+	}
+	in, err := nd.checkRoundFrom(a.Envelope, true, sender)
+	if err != nil {
+		return nil, err
+	}
+	if int(in.msg.Member) != sender {
+		return nil, errSender
+	}
+	return &authRoundIn{in: in, macs: a.MACs}, nil
+}
+
+// checkRoundBundle checks a round bundle from member sender: each message whose author's MAC for us
+// holds (or whose author is the sender) is taken as from its author.
+func (nd *Node) checkRoundBundle(raw []byte, sender int) (any, error) {
+	b, err := wire.DecodeRoundBundle(raw, nd.lim)
+	if err != nil {
+		return nil, err
+	}
+	var out []*roundIn
+	for _, m := range b.Msgs {
+		var env wire.Envelope
+		if err := wire.Unmarshal(m.Envelope, &env, nd.lim); err != nil || env.Type != wire.TypeRound || int(env.Signer) >= nd.n {
+			continue
+		}
+		author := int(env.Signer)
+		if author == nd.self {
+			continue
+		}
+		if author != sender && !nd.pairs.check(author, envelopeDigest(m.Envelope), m.MAC) {
+			nd.macFailures.Add(1)
+			nd.log.Debug("relayed round message dropped", "leader", sender, "author", author, "err", errMAC)
+			continue
+		}
+		in, err := nd.checkRoundFrom(m.Envelope, true, author)
+		if err != nil {
+			continue
+		}
+		out = append(out, in)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return &roundsIn{msgs: out}, nil
+}
+
+// sendRoundBundle sends member j the queued round messages it did not write, each with j's MAC.
+func (nd *Node) sendRoundBundle(j int, rounds []relayedRound) {
+	var b wire.RoundBundle
+	for _, r := range rounds {
+		if r.author == j {
+			continue
+		}
+		m := wire.RelayedRound{Envelope: r.raw}
+		if r.macs != nil {
+			m.MAC = r.macs[j]
+		}
+		b.Msgs = append(b.Msgs, m)
+	}
+	if len(b.Msgs) == 0 {
+		return
+	}
+	frame, err := b.Marshal()
+	if err == nil {
+		err = nd.cfg.Host.Send(nd.peers[j], protoDirect, frame)
+	}
+	if err != nil {
+		nd.log.Debug("sending a round bundle", "to", j, "err", err)
+		return
+	}
+	nd.loop.relay.roundBundlesOut++
+}

@@ -160,11 +160,17 @@ func TestAdversaryCombinedSeven(t *testing.T) {
 						t.Errorf("Byzantine member %d was never named", m)
 					}
 				}
+				var misses uint64
 				for m := range 5 {
 					if got := r.blame(m, blameBadProposal, blameCensor, blameEquivocate, blameInvalid); got != 0 {
 						t.Errorf("honest member %d blamed %d times", m, got)
 					}
+					misses += r.nodes[m].Status().SpeculationMisses
 				}
+				// An equivocating leader splits the prevotes of its attempt 0, so some honest members
+				// sent their next message computed at a value that was not decided (speculate.go):
+				// they sent another, and nobody took that for equivocation (checked above).
+				t.Logf("honest speculative messages overtaken by the decision: %d", misses)
 			})
 		})
 	}

@@ -174,6 +174,17 @@ func TestHonestClusterMatchesSim(t *testing.T) {
 						}
 					}
 				}
+				// With the relay on, sampled members send their next message ahead of the decision
+				// (speculate.go), and in an honest run every guess is the value decided.
+				var speculated, misses, bundles uint64
+				for _, nd := range c.nodes {
+					st := nd.Status()
+					speculated, misses, bundles = speculated+st.Speculated, misses+st.SpeculationMisses, bundles+st.RelayRoundBundlesOut
+				}
+				t.Logf("%d messages sent ahead, %d overtaken, %d round bundles", speculated, misses, bundles)
+				if n >= relayMinMembers && (speculated < uint64(spec.Rounds) || misses != 0 || bundles == 0) {
+					t.Errorf("speculation: %d messages sent ahead in %d rounds, %d overtaken, %d round bundles", speculated, spec.Rounds, misses, bundles)
+				}
 			})
 		})
 	}

@@ -130,11 +130,15 @@ func (nd *Node) speculate(ctx context.Context, v consensus.Vote, viaRelay bool) 
 // state decided (sendOwn then sends nothing more).
 func (nd *Node) speculated() bool {
 	s := nd.loop.spec
-	hit := s.round == nd.eng.Round() && s.state == engine.Digest(nd.eng.State().Digest())
-	if hit {
-		nd.loop.relay.speculationHits++
+	if s.round == 0 || s.round != nd.eng.Round() { // round 0 follows no decision: never speculated
+		return false
 	}
-	return hit
+	if s.state != engine.Digest(nd.eng.State().Digest()) {
+		nd.loop.relay.speculationMisses++
+		nd.log.Debug("speculative round message overtaken by the decision: sending another", "round", s.round)
+		return false
+	}
+	return true
 }
 
 // queueRound queues a round message for our next bundles (we lead the height before its round).

@@ -57,13 +57,13 @@ type Status struct {
 	// RelayRoundBundlesOut counts next-round messages forwarded as leader, one frame per member
 	// (speculate.go).
 	RelayRoundBundlesOut uint64 `json:"relay_round_bundles_out"`
-	// Speculated counts our round messages sent ahead of the decision they depend on, SpeculationHits
-	// those computed at the state then decided (speculate.go).
-	Speculated       uint64 `json:"speculated"`
-	SpeculationHits  uint64 `json:"speculation_hits"`
-	RelayVotesOut    uint64 `json:"relay_votes_out"`
-	RelayMACFailures uint64 `json:"relay_mac_failures"`
-	RelayFallbacks   uint64 `json:"relay_fallbacks"`
+	// Speculated counts our round messages sent ahead of the decision they depend on, SpeculationMisses
+	// those computed at a state then not decided (speculate.go).
+	Speculated        uint64 `json:"speculated"`
+	SpeculationMisses uint64 `json:"speculation_misses"`
+	RelayVotesOut     uint64 `json:"relay_votes_out"`
+	RelayMACFailures  uint64 `json:"relay_mac_failures"`
+	RelayFallbacks    uint64 `json:"relay_fallbacks"`
 	// StatesRejected counts state responses from peers that failed verification (forged or short
 	// certificate, state not the certified one, wrong height); the peer then asked another member.
 	StatesRejected uint64 `json:"states_rejected"`
@@ -127,7 +127,7 @@ func (nd *Node) publishStatus() {
 	s.RelayBundlesIn, s.RelayMACFailures = nd.bundlesIn.Load(), nd.macFailures.Load()
 	s.RelayBundlesOut, s.RelayVotesOut, s.RelayFallbacks = nd.loop.relay.bundlesOut, nd.loop.relay.votesOut, nd.loop.relay.fallbacks
 	s.RelayHandoversOut, s.RelayRoundBundlesOut = nd.loop.relay.handoversOut, nd.loop.relay.roundBundlesOut
-	s.Speculated, s.SpeculationHits = nd.loop.relay.speculated, nd.loop.relay.speculationHits
+	s.Speculated, s.SpeculationMisses = nd.loop.relay.speculated, nd.loop.relay.speculationMisses
 	nd.mu.Lock()
 	s.RejectedBy = nd.status.RejectedBy
 	if s.Rejected != nd.status.Rejected && nd.roundT != nil {

@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	rpprof "runtime/pprof"
 	"time"
 
@@ -76,6 +77,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	default:
 		return fmt.Errorf("run: --log-format must be text or json, got %q", *logFormat)
 	}
+	setGCPercent()
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -339,4 +341,17 @@ func defaultHome(name string) string {
 		return ""
 	}
 	return filepath.Join(home, ".byzpp", name)
+}
+
+// peerGCPercent is the garbage collector's target heap growth for a peer (Go's default is 100). A
+// peer's live heap is small — tens of megabytes — and it allocates for every message it decodes, so
+// at the default the collector ran several times a second: on a 20-peer loopback testnet, GOGC=300
+// cut a round's CPU by about a tenth and raised decided rounds per second by about as much, for
+// about 23 MB more resident memory per peer (57 → 80 MB). GOGC in the environment overrides it.
+const peerGCPercent = 300
+
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(peerGCPercent)
+	}
 }

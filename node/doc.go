@@ -24,8 +24,19 @@
 // signature is checked twice (sigcache.go); round messages and proposals from their authors are not
 // checked on arrival either (lazyround.go: a round message is checked before it is served, proposed
 // or called censored); certificates are certified when first served or restored, not at every decision
-// (lazycert.go); persistence appends to a journal and syncs once before anything is sent (journal.go);
-// queued inputs are handled before consensus output is drained.
+// (lazycert.go); persistence appends to a journal before anything is sent and syncs it in the
+// background where the machine's boot can be told, a restart in a later boot without a clean stop
+// sitting out the heights it may have voted at (journal.go, durability.go); queued inputs are handled
+// before consensus output is drained; a proposal waits a quarter tick for included messages on their
+// way before fetching them (sync.go).
+//
+// Round messages ride with the votes (speculate.go): a member that prevotes for a value of height k
+// at attempt 0 and is sampled for k+1 computes its k+1 message at the state that value leads to and
+// sends it with the prevote to the leader, which forwards it in its bundles, and to the next leader.
+// The engine keeps a member's next-round messages at up to two states and, when the round starts,
+// only the one at the decided state; a member whose guess was overtaken sends another. Late votes of
+// a decided height go to the current leader in one handover instead of a bundle to every member
+// (handover.go).
 //
 // Votes travel linearly (relay.go). In attempt 0 of a height a member sends its signed vote only to
 // the attempt's leader, with an authenticator: one 16-byte MAC per member, made with the pairwise keys

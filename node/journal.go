@@ -17,8 +17,9 @@ import (
 // per round (before every message it signs, and every decision), always before sending, so the write
 // sits on the round's critical path. Rewriting a file atomically costs create, write, fsync, rename
 // and a directory fsync — measured at about 22% of a peer's CPU on a 20-peer loopback testnet, and
-// more in wall time. Appending one record is the least a write can cost, and one fdatasync (store.sync,
-// before the loop sends anything) makes every record appended since the last one durable.
+// more in wall time. Appending one record is the least a write can cost, and one fdatasync makes
+// every record appended since the last one durable: before the loop sends anything where the boot of
+// the machine cannot be told, in the background otherwise (durability.go).
 //
 // Record: uint32 little-endian payload length || kind byte || SHA-256(kind || payload) || payload.
 // A crash mid-append leaves a torn last record, which fails its checksum; reading stops at the first

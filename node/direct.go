@@ -125,12 +125,9 @@ func (nd *Node) checkSignerVote(raw []byte, env wire.Envelope, signer int, d [32
 // broadcast sends raw to every other member directly. Failures only cost that copy: consensus
 // rebroadcasts its messages and peers fetch missing round messages by digest.
 func (nd *Node) broadcast(raw []byte) {
-	for i, p := range nd.peers {
-		if i == nd.self {
-			continue
-		}
-		if err := nd.cfg.Host.Send(p, protoDirect, raw); err != nil {
-			nd.log.Debug("direct send", "to", i, "err", err)
+	for i := range nd.n {
+		if i != nd.self {
+			nd.sendTo(i, raw) // outbox.go
 		}
 	}
 }

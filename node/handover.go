@@ -59,13 +59,11 @@ func (nd *Node) handOver(out []relayedVote) []relayedVote {
 		return out
 	}
 	frame, err := h.Marshal()
-	if err == nil {
-		err = nd.cfg.Host.Send(nd.peers[to], protoDirect, frame)
-	}
 	if err != nil {
-		nd.log.Debug("handing late votes over", "to", to, "err", err)
+		nd.log.Debug("encoding a handover", "to", to, "err", err)
 		return out
 	}
+	nd.sendTo(to, frame)
 	nd.loop.relay.handoversOut++
 	return keep
 }

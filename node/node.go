@@ -103,6 +103,7 @@ type Node struct {
 	// membership requests waiting for a proposal.
 	chain     *roster.Chain
 	epochEnd  uint64
+	outbox    outbox // direct frames of the loop's current turn (outbox.go)
 	epochOver bool
 	cache     *sim.DataCache
 	ops       map[[32]byte]wire.MemberOp
@@ -298,6 +299,7 @@ func (nd *Node) Run(ctx context.Context) (err error) {
 			return err
 		}
 		nd.flushRelay(false) // our own vote may have completed a quorum
+		nd.flushOutbox()     // outbox.go: what this turn sent leaves, one write per member
 		if nd.epochOver {
 			nd.publishStatus()
 			return ErrEpochOver // membership.go: RunPeer goes on with the next member list

@@ -359,6 +359,8 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 		}
 		body := *content
 		body.Round, body.POLRound = p.Round, p.POLRound
+		// relay.go: the precommits and round messages we relay go first, in the same write.
+		nd.flushRelay(true)
 		if _, _, err := nd.publish(&body); err != nil {
 			nd.log.Debug("publishing proposal", "err", err)
 		}

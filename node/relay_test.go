@@ -304,6 +304,15 @@ func TestRelayWhenToUse(t *testing.T) {
 	vote := func(round uint32) consensus.Vote {
 		return consensus.Vote{Type: consensus.Prevote, Height: 0, Round: round, Value: consensus.ValueID{1}, Voter: voter.self}
 	}
+	// Prevotes of height h go through the proposer of (h, 0), precommits through that of (h+1, 0).
+	for h := range uint64(5) {
+		pv := consensus.Vote{Type: consensus.Prevote, Height: h}
+		pc := consensus.Vote{Type: consensus.Precommit, Height: h}
+		if voter.relayLeader(pv) != voter.leaderOf(h, 0) || voter.relayLeader(pc) != voter.leaderOf(h+1, 0) {
+			t.Fatalf("height %d: relay leaders %d and %d, want %d and %d", h, voter.relayLeader(pv), voter.relayLeader(pc),
+				voter.leaderOf(h, 0), voter.leaderOf(h+1, 0))
+		}
+	}
 	raw := f.vote(voter.self, 1)
 	if voter.sendViaLeader(vote(0), raw) {
 		t.Fatal("relayed before the leader's proposal arrived")

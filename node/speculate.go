@@ -15,17 +15,16 @@ import (
 // Speculative round messages. A sampled member's message for round k+1 is a function of the state
 // that round k's decision leads to, so it used to leave only after that decision, to every member:
 // at n = 20 with four sampled members that was 76 of about 180 messages a round, and a hop of every
-// round's critical path (decision → messages → proposal). But a member that prevotes for a proposal
-// of height k has just derived the state that proposal leads to, and at attempt 0 that value is
-// almost always the one decided. So, when it prevotes for a value at attempt 0 and is sampled for
-// k+1, it computes its k+1 message at that state right away and sends it
-//
-//   - to the leader of (k, 0), with an authenticator (wire.AuthRound), next to its prevote: the
-//     leader forwards it to every member with its vote bundles, each copy with that member's MAC
-//     (wire.RoundBundle) — the same messages it sends anyway, a few hundred bytes longer;
-//   - to the leader of (k+1, 0), directly, so that the next proposal never waits on the relay.
-//
-// Members thus hold the k+1 messages when they decide k, and the next leader proposes at once.
+// round's critical path (decision → messages → proposal). But a member that prevotes for a value of
+// height k has derived the state that value leads to, and at attempt 0 that value is almost always
+// the one decided. So, when it prevotes for a value at attempt 0 and is sampled for k+1, it computes
+// its k+1 message at that state right away and sends it, with an authenticator (wire.AuthRound), to
+// the leader of (k+1, 0), which relays k's precommits (relay.go). That leader forwards the message to
+// every member with its precommit bundle (wire.RoundBundle, each copy with that member's MAC), decides
+// and proposes k+1 in the same turn of its loop, so bundle, messages and proposal leave in one write
+// per member (outbox.go): members hold round k+1's messages when they decide k. (Sent with the
+// precommit instead, in the same write as it, a sampled member's message reached that leader after
+// the precommit quorum in four rounds out of five, and the proposal waited for it.)
 //
 // A message computed at a state that is then not decided (attempt 0 failed and another value won)
 // is simply wrong for round k+1: every peer's engine keeps a member's messages at up to two states
@@ -38,11 +37,11 @@ import (
 // What speculation does not change: a message is still signed by its author and checked by every
 // receiver exactly as one sent directly (the MAC proves the author sent it, as for relayed votes),
 // held from its arrival (censor.go), fetched by digest if missing; a leader that drops the round
-// bundles only makes members fetch from the next leader. Only the stateless method (marina-pp)
-// speculates: the momentum variants keep per-member momentum that a wrong guess would advance.
-// Byzantine members whose learning attack reads the honest messages (ALIE, IPM, mimic) do not
-// speculate: they craft after seeing those, which now arrive with the decision; the others (SHB, BF,
-// LF, noise) craft at the speculative state, as early as an honest member.
+// bundles only delays its own proposal's validators, who fetch the messages from it. Only the
+// stateless method (marina-pp) speculates: the momentum variants keep per-member momentum that a
+// wrong guess would advance. Byzantine members whose learning attack reads the honest messages (ALIE,
+// IPM, mimic) do not speculate: they craft after seeing those, which now arrive with the decision;
+// the others (SHB, BF, LF, noise) craft at the speculative state, as early as an honest member.
 
 // speculation is the round message this member sent ahead of the decision it depends on.
 type speculation struct {
@@ -107,23 +106,18 @@ func (nd *Node) speculate(ctx context.Context, v consensus.Vote, viaRelay bool) 
 	nd.loop.spec = speculation{round: k, state: c.StateDigest}
 	nd.loop.relay.speculated++
 	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
-	leader, next := nd.leaderOf(v.Height, 0), nd.leaderOf(k, 0)
+	// The leader of (k, 0): it relays the precommits of k-1 (relay.go) and proposes k.
+	leader := nd.relayLeader(consensus.Vote{Type: consensus.Precommit, Height: v.Height})
 	if leader == nd.self {
 		nd.queueRound(relayedRound{author: nd.self, raw: raw})
-	} else {
-		frame, err := (&wire.AuthRound{Envelope: raw, MACs: nd.pairs.authenticator(envelopeDigest(raw))}).Marshal()
-		if err == nil {
-			err = nd.cfg.Host.Send(nd.peers[leader], protoDirect, frame)
-		}
-		if err != nil {
-			nd.log.Debug("sending a speculative round message to the leader", "leader", leader, "err", err)
-		}
+		return
 	}
-	if next != nd.self && next != leader {
-		if err := nd.cfg.Host.Send(nd.peers[next], protoDirect, raw); err != nil {
-			nd.log.Debug("sending a speculative round message to the next leader", "leader", next, "err", err)
-		}
+	frame, err := (&wire.AuthRound{Envelope: raw, MACs: nd.pairs.authenticator(envelopeDigest(raw))}).Marshal()
+	if err != nil {
+		nd.log.Debug("encoding a speculative round message", "err", err)
+		return
 	}
+	nd.sendTo(leader, frame)
 }
 
 // speculated reports whether our message for the round now starting already left, computed at the
@@ -141,7 +135,7 @@ func (nd *Node) speculated() bool {
 	return true
 }
 
-// queueRound queues a round message for our next bundles (we lead the height before its round).
+// queueRound queues a round message for our next bundles (we lead its round).
 func (nd *Node) queueRound(r relayedRound) {
 	rs := &nd.loop.relay
 	if len(rs.rounds) >= nd.n {
@@ -152,10 +146,10 @@ func (nd *Node) queueRound(r relayedRound) {
 }
 
 // onAuthRound takes a round message its author sent us to forward: it is stored as any message from
-// its author, and forwarded if we lead the height before its round.
+// its author, and forwarded if we lead its round (and so relay the precommits before it).
 func (nd *Node) onAuthRound(ctx context.Context, e *authRoundIn) {
 	nd.handle(ctx, e.in)
-	if r := e.in.msg.Round; r > 0 && nd.leaderOf(r-1, 0) == nd.self && r >= nd.eng.Round() {
+	if r := e.in.msg.Round; r > 0 && nd.leaderOf(r, 0) == nd.self && r >= nd.eng.Round() {
 		nd.queueRound(relayedRound{author: int(e.in.msg.Member), raw: e.in.raw, macs: e.macs})
 	}
 }
@@ -230,12 +224,10 @@ func (nd *Node) sendRoundBundle(j int, rounds []relayedRound) {
 		return
 	}
 	frame, err := b.Marshal()
-	if err == nil {
-		err = nd.cfg.Host.Send(nd.peers[j], protoDirect, frame)
-	}
 	if err != nil {
-		nd.log.Debug("sending a round bundle", "to", j, "err", err)
+		nd.log.Debug("encoding a round bundle", "to", j, "err", err)
 		return
 	}
+	nd.sendTo(j, frame)
 	nd.loop.relay.roundBundlesOut++
 }

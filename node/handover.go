@@ -29,12 +29,17 @@ type handoverIn struct {
 	votes []*voteIn
 }
 
-// maxAdopted bounds the handed-over votes a leader holds for forwarding (an honest past leader hands
-// over at most the late votes of one height).
-func (nd *Node) maxAdopted() int { return 4 * nd.n }
+// maxAdopted bounds the handed-over votes a leader holds for forwarding between two of its flushes.
+// Several past leaders may hand over at once — at tens of heights a second a tick spans several
+// heights, each with its own late votes — and a vote dropped here is a vote its voter is blamed as
+// silent for (4n was too few on a 7-member in-memory cluster), so the bound is generous; a handed-over
+// vote is kept once (by envelope digest), so a past leader repeating itself gains nothing.
+func (nd *Node) maxAdopted() int { return 16 * nd.n }
 
-// handOver sends the leader of the current height the late votes in out (of heights below it, not
-// handed to us) and returns the rest, which still go to every member.
+// handOver sends the leader of the current height the late votes in out — of heights below it, that
+// reached us after their step's quorum went out, not handed to us — and returns the rest, which still
+// go to every member. A quorum is never handed over, even of a height this peer has decided by now:
+// a member still deciding it needs it.
 func (nd *Node) handOver(out []relayedVote) []relayedVote {
 	cur := nd.eng.Round()
 	to := nd.leaderOf(cur, 0)
@@ -45,7 +50,7 @@ func (nd *Node) handOver(out []relayedVote) []relayedVote {
 	keep := out[:0:0]
 	limit := wire.MaxBundleVotes(nd.lim)
 	for _, rv := range out {
-		if rv.group.height >= cur || rv.handedOver || len(h.Votes) == limit {
+		if rv.group.height >= cur || rv.handedOver || !rv.late || len(h.Votes) == limit {
 			keep = append(keep, rv)
 			continue
 		}
@@ -111,9 +116,13 @@ func (nd *Node) checkHandover(raw []byte, sender int) (any, error) {
 // adoptHandover counts the handed-over votes and queues them for our next bundles.
 func (nd *Node) adoptHandover(ctx context.Context, e *handoverIn) {
 	rs := &nd.loop.relay
+	if rs.adoptedSeen == nil {
+		rs.adoptedSeen = map[[32]byte]bool{}
+	}
 	for _, in := range e.votes {
 		voter := int(in.env.Signer)
-		if len(rs.adopted) < nd.maxAdopted() {
+		if d := envelopeDigest(in.raw); !rs.adoptedSeen[d] && len(rs.adopted) < nd.maxAdopted() {
+			rs.adoptedSeen[d] = true
 			rv := relayedVote{group: relayGroup{in.v.Height, in.vote().Type}, voter: voter, raw: in.raw,
 				macs: in.auth, handedOver: true}
 			if voter == nd.self {

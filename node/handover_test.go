@@ -9,7 +9,8 @@ import (
 
 // TestHandoverChecks: a handed-over vote counts, with its authenticator kept for forwarding, only if
 // the voter's MAC for us holds; adopted votes are queued once and never handed over again; a past
-// leader hands over only the late votes of heights below its current one.
+// leader hands over only the late votes (after their step's quorum went out) of heights below its
+// current one, never a quorum.
 func TestHandoverChecks(t *testing.T) {
 	f := newRelayFixture(t)
 	nd := f.nd // member 0
@@ -51,10 +52,11 @@ func TestHandoverChecks(t *testing.T) {
 	if nd.leaderOf(1, 0) == nd.self {
 		t.Skip("member 0 leads height 1 with this seed")
 	}
-	mine := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other)}
+	mine := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other), late: true}
+	quorum := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other)} // first flush: never handed over
 	current := relayedVote{group: relayGroup{height: 1}, voter: 2, raw: good, macs: f.auth(2, good)}
-	rest := nd.handOver([]relayedVote{rs.adopted[0], mine, current})
-	if len(rest) != 2 || !rest[0].handedOver || rest[1].group.height != 1 || rs.handoversOut != 1 {
+	rest := nd.handOver([]relayedVote{rs.adopted[0], mine, quorum, current})
+	if len(rest) != 3 || !rest[0].handedOver || rest[1].late || rest[2].group.height != 1 || rs.handoversOut != 1 {
 		t.Fatalf("kept %+v, %d handovers", rest, rs.handoversOut)
 	}
 }

@@ -322,8 +322,6 @@ func (nd *Node) Run(ctx context.Context) (err error) {
 			}
 		case <-nd.relayTimer(): // relay.go: a pending vote has waited a tick
 			nd.flushRelay(true)
-		case <-nd.fetchTimer(): // sync.go: a proposal waited fetchDelay for messages it lacks
-			nd.fetchMissing(ctx)
 		}
 	}
 }

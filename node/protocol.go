@@ -36,9 +36,6 @@ type loopState struct {
 	unverified map[voteKey]bool                         // stored votes whose signature is not checked yet
 	pending    map[consensus.ValueID]consensus.Proposal // proposals waiting for fetched messages
 	fetching   map[engine.Digest]bool
-	fetchDue   time.Time   // when the waiting proposals' missing messages are fetched (zero: none wait)
-	fetchTimer *time.Timer // fires at fetchArmed (Run's select), armed for fetchDue
-	fetchArmed time.Time
 	undecided  *consensus.Decision // a decision whose value we could not yet derive
 	syncing    bool
 	maxSeen    uint64
@@ -203,9 +200,10 @@ func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
 }
 
 // evaluate re-derives a proposal of the current height and tells consensus whether it is valid; if
-// included messages are missing, the proposal waits for them (so that consensus does not prevote nil
-// merely because a message was slower than the proposal), and they are fetched if they have not
-// arrived after fetchDelay (fetchMissing).
+// included messages are missing, it fetches them first (the proposal waits, so that consensus does not
+// prevote nil merely because a message was slower than the proposal). Since the next round's messages
+// travel ahead of the proposal, in the same write as it (speculate.go), one still missing is seldom
+// on its way: waiting for it (a quarter tick, tried here) only made such a member fall behind.
 func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 	content := nd.loop.values[cp.Value]
 	if content == nil {
@@ -215,7 +213,7 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 	_, err := nd.eng.Evaluate(cp.Height, inc, engine.Digest(content.StateDigest))
 	if errors.Is(err, engine.ErrMissing) {
 		nd.loop.pending[cp.Value] = cp
-		nd.scheduleFetch()
+		nd.fetch(ctx, cp.Proposer, nd.eng.Missing(inc))
 		return
 	}
 	if err == nil {

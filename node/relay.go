@@ -92,6 +92,8 @@ type relayedVote struct {
 	macs  []wire.MAC
 	// handedOver: a past leader handed it to us (handover.go); we forward it, never hand it on.
 	handedOver bool
+	// late: it reached us after its step's quorum went out (only such votes are handed over).
+	late bool
 }
 
 // relayWait is our own vote sent only to the leader, with the consensus position it was cast in.
@@ -114,7 +116,8 @@ type relayState struct {
 	due, armed time.Time
 	timer      *time.Timer
 	// adopted holds late votes a past leader handed over, for our next bundles (handover.go).
-	adopted []relayedVote
+	adopted     []relayedVote
+	adoptedSeen map[[32]byte]bool // envelope digests in adopted
 	// rounds holds next-round messages sent to us to forward with our bundles (speculate.go).
 	rounds            []relayedRound
 	roundBundlesOut   uint64
@@ -312,9 +315,13 @@ func (nd *Node) flushRelay(force bool) {
 	// A quorum goes out, and with it every late vote still waiting: one message per receiver.
 	out, rounds := rs.adopted, rs.rounds
 	rs.adopted, rs.rounds = nil, nil
+	clear(rs.adoptedSeen)
 	for g, b := range rs.groups {
+		for _, rv := range b.pending {
+			rv.late = b.flushed // its step's quorum already went out (handover.go)
+			out = append(out, rv)
+		}
 		b.flushed = b.flushed || b.count >= q
-		out = append(out, b.pending...)
 		b.pending = nil
 		if g.height+staleGrace < cur {
 			delete(rs.groups, g)

@@ -400,6 +400,12 @@ func (nd *Node) maybePropose() {
 		nd.log.Error("building a proposal", "height", need.Height, "err", err)
 		return
 	}
+	if held, sampled := len(c.Included), len(nd.eng.Plan(c.Round).Sample); held < sampled {
+		// Legitimate when sampled members are silent, but it is where a network run stops matching
+		// testnet sim's curve, so say so.
+		nd.log.Info("proposing without every sampled message: the collection window ended",
+			"height", c.Round, "attempt", need.Round, "held", held, "sampled", sampled)
+	}
 	c = nd.signedOnly(c)          // lazyround.go: never propose a message whose signature fails
 	inc, sd := nd.leaderChoice(c) // attack_leader.go: a Byzantine leader doctors its proposal
 	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd),

@@ -89,8 +89,10 @@ type Engine struct {
 	setup *sim.Setup
 	seed  uint64
 	state *method.State
-	// Window is how many rounds ahead messages are accepted (a fast member may send round k+1's
-	// message before this peer has decided round k).
+	// Window is how many rounds ahead messages are accepted: members send round k+1's message while
+	// round k is being decided (node's speculate.go), and the leader of k+1 may lag a few heights
+	// behind when it arrives — a message it dropped then is one its proposal would lack (4, node's
+	// maxFutureHeights, where 2 let that happen on a 20-peer testnet).
 	Window uint64
 	msgs   map[uint64]map[int]*Stored
 	// spare holds, for rounds not started yet, a member's message computed at another state than
@@ -105,7 +107,7 @@ type Engine struct {
 
 // New starts an engine at state st (a fresh method.NewState(x0) or a restored one).
 func New(setup *sim.Setup, st *method.State) *Engine {
-	return &Engine{setup: setup, seed: setup.Spec.Seed, state: st, Window: 2, digest: st.Digest(),
+	return &Engine{setup: setup, seed: setup.Spec.Seed, state: st, Window: 4, digest: st.Digest(),
 		msgs: map[uint64]map[int]*Stored{}, spare: map[uint64]map[int]*Stored{}, byDig: map[Digest]*Stored{},
 		cands: map[Digest]*Candidate{}}
 }

@@ -27,19 +27,21 @@
 // (lazycert.go); persistence appends to a journal before anything is sent and syncs it in the
 // background where the machine's boot can be told, a restart in a later boot without a clean stop
 // sitting out the heights it may have voted at (journal.go, durability.go); queued inputs are handled
-// before consensus output is drained; a proposal waits a quarter tick for included messages on their
-// way before fetching them (sync.go).
+// before consensus output is drained; the direct frames of one turn of the loop leave together, one
+// write per member (outbox.go).
 //
-// Round messages ride with the votes (speculate.go): a member that prevotes for a value of height k
-// at attempt 0 and is sampled for k+1 computes its k+1 message at the state that value leads to and
-// sends it with the prevote to the leader, which forwards it in its bundles, and to the next leader.
-// The engine keeps a member's next-round messages at up to two states and, when the round starts,
-// only the one at the decided state; a member whose guess was overtaken sends another. Late votes of
-// a decided height go to the current leader in one handover instead of a bundle to every member
-// (handover.go).
+// Round messages travel ahead (speculate.go): a member that prevotes for a value of height k at
+// attempt 0 and is sampled for k+1 computes its k+1 message at the state that value leads to and
+// sends it to the leader of (k+1, 0). That leader relays the precommits of k (relay.go): it forwards
+// the messages with the precommit quorum, decides, and proposes k+1 in the same turn. The engine keeps
+// a member's next-round messages at up to two states and, when the round starts, only the one at the
+// decided state; a member whose guess was overtaken sends another. Votes that reach a past leader
+// after their step's quorum go to the current leader in one handover instead of a bundle to every
+// member (handover.go).
 //
 // Votes travel linearly (relay.go). In attempt 0 of a height a member sends its signed vote only to
-// the attempt's leader, with an authenticator: one 16-byte MAC per member, made with the pairwise keys
+// the step's relay leader (the proposer of (k, 0) for a prevote of height k, of (k+1, 0) for a
+// precommit), with an authenticator: one 16-byte MAC per member, made with the pairwise keys
 // that every two members derive without a handshake from their identity keys (static X25519 of the
 // Ed25519 keys, then HKDF; pairkey.go). The leader forwards every vote to every member in one bundle
 // per receiver as soon as it holds a quorum of the step (late votes within a tick), each vote with

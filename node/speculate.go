@@ -43,6 +43,13 @@ import (
 // IPM, mimic) do not speculate: they craft after seeing those, which now arrive with the decision;
 // the others (SHB, BF, LF, noise) craft at the speculative state, as early as an honest member.
 
+// maxRelayedRound is the largest round message (signed envelope) sent ahead through the next
+// leader. Relaying saves a small message's per-message costs (system calls, wake-ups) at the price
+// of the leader sending every sampled member's message itself; for a large model that moves the
+// round's bandwidth onto one peer's uplink (C·(n−1) copies of megabytes), so a larger message goes
+// ahead from its author to every member directly.
+const maxRelayedRound = 64 << 10
+
 // speculation is the round message this member sent ahead of the decision it depends on.
 type speculation struct {
 	round uint64
@@ -106,6 +113,10 @@ func (nd *Node) speculate(ctx context.Context, v consensus.Vote, viaRelay bool) 
 	nd.loop.spec = speculation{round: k, state: c.StateDigest}
 	nd.loop.relay.speculated++
 	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
+	if len(raw) > maxRelayedRound {
+		nd.broadcast(raw) // large: from us to every member, ahead of the decision all the same
+		return
+	}
 	// The leader of (k, 0): it relays the precommits of k-1 (relay.go) and proposes k.
 	leader := nd.relayLeader(consensus.Vote{Type: consensus.Precommit, Height: v.Height})
 	if leader == nd.self {

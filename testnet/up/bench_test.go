@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkLoopback runs n real peer processes on 127.0.0.1 — the paper's setting: Shift-Back
-// attackers (a quarter of the members), 20% participation — for 100 rounds per iteration and reports
+// attackers (a quarter of the members), 20% participation — for 300 rounds per iteration and reports
 // decided rounds per second and bytes per round (libp2p wire bytes, and protocol payload) summed over
 // all peers:
 //
@@ -24,7 +24,7 @@ func BenchmarkLoopback(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			bin := buildPeer(b)
 			spec := sim.Default()
-			spec.Members, spec.Byzantine, spec.Rounds, spec.EvalEvery = n, n/4, 100, 25
+			spec.Members, spec.Byzantine, spec.Rounds, spec.EvalEvery = n, n/4, 300, 25
 			var rounds, wall, wire, payload float64
 			for b.Loop() {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

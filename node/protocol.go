@@ -189,6 +189,7 @@ func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
 	}
 	nd.noteHeight(p.Height, in.signer)
 	nd.noteLeaderProposal(p.Height, p.Round) // relay.go: the leader works
+	nd.noteSpecProposal(p)                   // speculate.go: did it include our message sent ahead?
 	switch {
 	case p.Height < nd.eng.Round():
 		return
@@ -269,8 +270,9 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.cm.Tick()
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
-	nd.byzTick(ctx)  // attack_forge.go: forged and spam messages of a Byzantine peer
-	nd.judgeSilent() // blame.go
+	nd.byzTick(ctx)       // attack_forge.go: forged and spam messages of a Byzantine peer
+	nd.guardSpeculation() // speculate.go: a message sent ahead no proposal included goes to everyone
+	nd.judgeSilent()      // blame.go
 	t := nd.gen.Timeouts
 	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)
 	if !nd.loop.syncing && stuck && (nd.loop.maxSeen > nd.eng.Round() || nd.loop.undecided != nil) {
@@ -359,6 +361,7 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 		body.Round, body.POLRound = p.Round, p.POLRound
 		// relay.go: the precommits and round messages we relay go first, in the same write.
 		nd.flushRelay(true)
+		nd.noteSpecProposal(&body) // speculate.go: our own proposal includes our message
 		if _, _, err := nd.publish(&body); err != nil {
 			nd.log.Debug("publishing proposal", "err", err)
 		}

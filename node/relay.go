@@ -119,14 +119,15 @@ type relayState struct {
 	adopted     []relayedVote
 	adoptedSeen map[[32]byte]bool // envelope digests in adopted
 	// rounds holds next-round messages sent to us to forward with our bundles (speculate.go).
-	rounds            []relayedRound
-	roundBundlesOut   uint64
-	speculated        uint64 // our next-round messages sent ahead of their decision
-	speculationMisses uint64 // ... computed at a state then not decided
-	bundlesOut        uint64
-	handoversOut      uint64
-	votesOut          uint64 // votes forwarded, counted once per receiver
-	fallbacks         uint64 // our votes re-sent to everyone because the leader moved nothing
+	rounds             []relayedRound
+	roundBundlesOut    uint64
+	speculated         uint64 // our next-round messages sent ahead of their decision
+	speculationMisses  uint64 // ... computed at a state then not decided
+	speculationResends uint64 // ... sent to every member because no proposal included them in time
+	bundlesOut         uint64
+	handoversOut       uint64
+	votesOut           uint64 // votes forwarded, counted once per receiver
+	fallbacks          uint64 // our votes re-sent to everyone because the leader moved nothing
 }
 
 func (r *relayState) init() {

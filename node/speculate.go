@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 
 	"github.com/byzpp/byzpp/algo/attack"
 	"github.com/byzpp/byzpp/algo/compress"
@@ -50,10 +51,17 @@ import (
 // ahead from its author to every member directly.
 const maxRelayedRound = 64 << 10
 
+// specResendTicks: a message sent ahead goes to every member if, this many ticks into its round, no
+// proposal of attempt 0 including it has arrived.
+const specResendTicks = 2
+
 // speculation is the round message this member sent ahead of the decision it depends on.
 type speculation struct {
-	round uint64
-	state engine.Digest
+	round    uint64
+	state    engine.Digest
+	raw      []byte
+	included bool // the attempt-0 proposal of its round included it
+	resent   bool // it went to every member (guardSpeculation)
 }
 
 // relayedRound is a round message a leader forwards with its author's authenticator (nil: our own).
@@ -110,7 +118,7 @@ func (nd *Node) speculate(ctx context.Context, v consensus.Vote, viaRelay bool) 
 		nd.log.Error("signing a speculative round message", "round", k, "err", err)
 		return
 	}
-	nd.loop.spec = speculation{round: k, state: c.StateDigest}
+	nd.loop.spec = speculation{round: k, state: c.StateDigest, raw: raw}
 	nd.loop.relay.speculated++
 	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
 	if len(raw) > maxRelayedRound {
@@ -138,12 +146,60 @@ func (nd *Node) speculated() bool {
 	if s.round == 0 || s.round != nd.eng.Round() { // round 0 follows no decision: never speculated
 		return false
 	}
-	if s.state != engine.Digest(nd.eng.State().Digest()) {
+	if !nd.specAtDecidedState() {
 		nd.loop.relay.speculationMisses++
 		nd.log.Debug("speculative round message overtaken by the decision: sending another", "round", s.round)
 		return false
 	}
 	return true
+}
+
+func (nd *Node) specAtDecidedState() bool {
+	return nd.loop.spec.state == engine.Digest(nd.eng.State().Digest())
+}
+
+// A message sent ahead reaches the others only through the next leader. A leader that sits on it —
+// drops its bundles, or proposes late without it — would leave it with the leader alone: validators
+// could not call the omission censorship (they never held the message), and the next attempt's
+// leader could not include it. So its author sends it to every member as soon as the attempt-0
+// proposal of its round leaves it out, or has not come specResendTicks into the round, or the round
+// moves to a later attempt (guardSpeculation, on every tick). From then on everyone holds it, as if
+// it had been sent to everyone in the first place (censor.go).
+
+// noteSpecProposal records whether the attempt-0 proposal p of our message's round includes it, and
+// sends the message to everyone at once if not.
+func (nd *Node) noteSpecProposal(p *wire.Proposal) {
+	s := &nd.loop.spec
+	if s.raw == nil || p.Height != s.round || p.Round != 0 {
+		return
+	}
+	s.included = slices.ContainsFunc(p.Included, func(in wire.Inclusion) bool { return int(in.Member) == nd.self })
+	if !s.included && s.round == nd.eng.Round() && nd.specAtDecidedState() {
+		nd.resendSpeculation()
+	}
+}
+
+// guardSpeculation sends our message sent ahead to every member when the round's attempt-0 proposal
+// has not included it in time (see above).
+func (nd *Node) guardSpeculation() {
+	s := &nd.loop.spec
+	if s.raw == nil || s.resent || s.included || s.round != nd.eng.Round() || !nd.specAtDecidedState() {
+		return
+	}
+	if nd.cm.Status().Round == 0 && nd.loop.ticks-nd.loop.lastCommit < specResendTicks {
+		return
+	}
+	nd.resendSpeculation()
+}
+
+func (nd *Node) resendSpeculation() {
+	s := &nd.loop.spec
+	if s.resent {
+		return
+	}
+	s.resent = true
+	nd.loop.relay.speculationResends++
+	nd.broadcast(s.raw)
 }
 
 // queueRound queues a round message for our next bundles (we lead its round).

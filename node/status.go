@@ -61,9 +61,12 @@ type Status struct {
 	// those computed at a state then not decided (speculate.go).
 	Speculated        uint64 `json:"speculated"`
 	SpeculationMisses uint64 `json:"speculation_misses"`
-	RelayVotesOut     uint64 `json:"relay_votes_out"`
-	RelayMACFailures  uint64 `json:"relay_mac_failures"`
-	RelayFallbacks    uint64 `json:"relay_fallbacks"`
+	// SpeculationResends counts those sent to every member because no attempt-0 proposal included
+	// them in time.
+	SpeculationResends uint64 `json:"speculation_resends"`
+	RelayVotesOut      uint64 `json:"relay_votes_out"`
+	RelayMACFailures   uint64 `json:"relay_mac_failures"`
+	RelayFallbacks     uint64 `json:"relay_fallbacks"`
 	// StatesRejected counts state responses from peers that failed verification (forged or short
 	// certificate, state not the certified one, wrong height); the peer then asked another member.
 	StatesRejected uint64 `json:"states_rejected"`
@@ -128,6 +131,7 @@ func (nd *Node) publishStatus() {
 	s.RelayBundlesOut, s.RelayVotesOut, s.RelayFallbacks = nd.loop.relay.bundlesOut, nd.loop.relay.votesOut, nd.loop.relay.fallbacks
 	s.RelayHandoversOut, s.RelayRoundBundlesOut = nd.loop.relay.handoversOut, nd.loop.relay.roundBundlesOut
 	s.Speculated, s.SpeculationMisses = nd.loop.relay.speculated, nd.loop.relay.speculationMisses
+	s.SpeculationResends = nd.loop.relay.speculationResends
 	nd.mu.Lock()
 	s.RejectedBy = nd.status.RejectedBy
 	if s.Rejected != nd.status.Rejected && nd.roundT != nil {

@@ -175,7 +175,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"wire_bytes_out", s.WireBytesOut, "wire_bytes_in", s.WireBytesIn, "gossip_bytes_out", s.GossipBytesOut,
 		"direct_msgs_out", s.DirectMsgsOut, "direct_writes_out", s.DirectWritesOut, "direct_msgs_in", s.DirectMsgsIn, "sigs_verified", s.SigsVerified,
 		"relay_bundles_out", s.RelayBundlesOut, "relay_bundles_in", s.RelayBundlesIn, "relay_handovers_out", s.RelayHandoversOut,
-		"relay_round_bundles_out", s.RelayRoundBundlesOut, "speculated", s.Speculated, "speculation_misses", s.SpeculationMisses,
+		"relay_round_bundles_out", s.RelayRoundBundlesOut, "speculated", s.Speculated, "speculation_misses", s.SpeculationMisses, "speculation_resends", s.SpeculationResends,
 		"relay_mac_failures", s.RelayMACFailures, "relay_fallbacks", s.RelayFallbacks)
 	return err
 }

@@ -35,7 +35,8 @@
 // sends it to the leader of (k+1, 0). That leader relays the precommits of k (relay.go): it forwards
 // the messages with the precommit quorum, decides, and proposes k+1 in the same turn. The engine keeps
 // a member's next-round messages at up to two states and, when the round starts, only the one at the
-// decided state; a member whose guess was overtaken sends another. Votes that reach a past leader
+// decided state; a member whose guess was overtaken sends another, and one whose message the round's
+// attempt-0 proposal does not include in time sends it to everyone. Votes that reach a past leader
 // after their step's quorum go to the current leader in one handover instead of a bundle to every
 // member (handover.go).
 //

@@ -57,6 +57,20 @@ func TestSpeculationOvertaken(t *testing.T) {
 	if len(ahead) != 1 || ahead[0].State != c.StateDigest {
 		t.Fatalf("the speculative message is not held at the candidate's state: %d held", len(ahead))
 	}
+	// It went, authenticated, to the leader of round 1 alone (or waits for our own bundles).
+	if leader := nd.leaderOf(1, 0); leader == nd.self {
+		if len(nd.loop.relay.rounds) != 1 {
+			t.Fatalf("as the next leader, %d messages queued for our bundles, want ours", len(nd.loop.relay.rounds))
+		}
+	} else {
+		if len(nd.outbox.dirty) != 1 || nd.outbox.dirty[0] != leader || len(nd.outbox.frames[leader]) != 1 {
+			t.Fatalf("frames went to %v, want one to the next leader %d", nd.outbox.dirty, leader)
+		}
+		if k, err := wire.RelayFrameKind(nd.outbox.frames[leader][0]); err != nil || k != wire.KindAuthRound {
+			t.Fatalf("frame to the next leader: kind %v, %v; want an AuthRound", k, err)
+		}
+	}
+	nd.flushOutbox()
 	peer.addRound(&roundIn{msg: mustRound(t, nd, ahead[0].Raw), raw: ahead[0].Raw, digest: ahead[0].Digest})
 
 	// Another value is decided: a state other than the candidate's.

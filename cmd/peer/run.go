@@ -295,7 +295,8 @@ func statusJSON(s node.Status) map[string]any {
 		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
 		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
-		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "sigs_verified": s.SigsVerified, "peers": s.Peers,
+		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "direct_writes_out": s.DirectWritesOut,
+		"sigs_verified": s.SigsVerified, "peers": s.Peers,
 		"relay_bundles_in": s.RelayBundlesIn, "relay_bundles_out": s.RelayBundlesOut, "relay_handovers_out": s.RelayHandoversOut, "relay_votes_out": s.RelayVotesOut,
 		"relay_mac_failures": s.RelayMACFailures, "relay_fallbacks": s.RelayFallbacks,
 		"rejected_by": nonNil(s.RejectedBy), "attempts_failed": s.AttemptsFailed, "blame": nonNil(s.Blame)}

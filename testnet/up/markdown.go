@@ -118,6 +118,10 @@ func Verdict(rep *Report) string {
 	if s.Byzantine > 0 {
 		out = append(out, fmt.Sprintf("The honest peers rejected %d gossip messages in all.", rejected))
 	}
+	if pr := rep.PerRound; pr != nil && pr.Messages > 0 {
+		out = append(out, fmt.Sprintf("A round cost the peers %s of protocol messages: %.0f messages in %.0f stream writes.",
+			bytesText(int64(pr.Bytes)), pr.Messages, pr.Writes))
+	}
 	if rep.SimMatch != nil {
 		if *rep.SimMatch {
 			out = append(out, "The curve is the simulator's, number for number.")

@@ -33,6 +33,8 @@ type peerStatus struct {
 	PayloadBytesOut int64             `json:"payload_bytes_out"`
 	WireBytesIn     int64             `json:"wire_bytes_in"`
 	WireBytesOut    int64             `json:"wire_bytes_out"`
+	DirectMsgsOut   int64             `json:"direct_msgs_out"`
+	DirectWritesOut int64             `json:"direct_writes_out"`
 	RejectedBy      map[string]uint64 `json:"rejected_by"`
 	AttemptsFailed  uint64            `json:"attempts_failed"`
 	Penalised       []string          `json:"penalised"`

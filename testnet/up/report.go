@@ -41,6 +41,10 @@ type PeerReport struct {
 	// the end (libp2p's meters tick once a second).
 	WireBytesSent     int64 `json:"wire_bytes_sent"`
 	WireBytesReceived int64 `json:"wire_bytes_received"`
+	// MessagesSent counts the protocol messages it sent directly to members, WritesSent the stream
+	// writes that carried them (messages for one member queued together leave in one write).
+	MessagesSent int64 `json:"messages_sent"`
+	WritesSent   int64 `json:"writes_sent"`
 	// Rejected counts the gossip messages this peer's validators rejected, by reason ("total" only
 	// when the peer does not break them down).
 	Rejected map[string]uint64 `json:"rejected"`
@@ -52,6 +56,13 @@ type PeerReport struct {
 	Evidence     uint64            `json:"equivocation_evidence"`
 	BadProposals uint64            `json:"bad_proposals"`
 	Restarts     int               `json:"restarts,omitempty"`
+}
+
+// PerRound is what a round costs all peers together.
+type PerRound struct {
+	Bytes    float64 `json:"bytes"`
+	Messages float64 `json:"messages"`
+	Writes   float64 `json:"writes"`
 }
 
 // Report is report.json.
@@ -67,10 +78,13 @@ type Report struct {
 	AttemptsFailed  uint64  `json:"attempts_failed"`
 	RoundsPerSecond float64 `json:"rounds_per_second"`
 	WallSeconds     float64 `json:"wall_seconds"`
-	FinalLoss       Num     `json:"final_loss"`
-	FinalGap        Num     `json:"final_gap"`
-	InitialLoss     Num     `json:"initial_loss"`
-	InitialGap      Num     `json:"initial_gap"`
+	// PerRound sums the peers' protocol bytes, direct messages and stream writes sent, divided by
+	// RoundsDecided: what one round costs the network (start-up included).
+	PerRound    *PerRound `json:"per_round,omitempty"`
+	FinalLoss   Num       `json:"final_loss"`
+	FinalGap    Num       `json:"final_gap"`
+	InitialLoss Num       `json:"initial_loss"`
+	InitialGap  Num       `json:"initial_gap"`
 	// SimComparable: no fault or network-level attack can make the run differ from `testnet sim` on
 	// the same spec; SimMatch: the curve equals sim's, number for number (checked whenever the
 	// Byzantine peers agree at learning level and no fault was injected).
@@ -117,7 +131,7 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 		v := snap.Peers[i]
 		pr := PeerReport{Index: p.index, ID: p.id, Honest: p.honest, Attack: p.attack, FinalRound: v.Round,
 			FinalDigest: v.Digest, BytesSent: v.BytesOut, BytesReceived: v.BytesIn, WireBytesSent: v.WireOut, WireBytesReceived: v.WireIn, Rejected: v.RejectedBy,
-			Evidence: v.Evidence, BadProposals: v.BadProposals, Restarts: p.restarts}
+			MessagesSent: v.MsgsOut, WritesSent: v.WritesOut, Evidence: v.Evidence, BadProposals: v.BadProposals, Restarts: p.restarts}
 		if pr.Rejected == nil {
 			pr.Rejected = map[string]uint64{"total": v.Rejected}
 		}
@@ -140,6 +154,17 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 	faults := len(o.Kills) > 0 || len(o.Partitions) > 0 || o.Latency > 0 || len(o.Joins) > 0 || len(o.Leaves) > 0
 	rep.SimComparable = pl.uniform && !networkAttack && !faults
 	rep.simCheckable = pl.uniform && !faults
+	if rep.RoundsDecided > 0 {
+		pr := &PerRound{}
+		for _, p := range rep.Peers {
+			pr.Bytes += float64(p.BytesSent)
+			pr.Messages += float64(p.MessagesSent)
+			pr.Writes += float64(p.WritesSent)
+		}
+		r := float64(rep.RoundsDecided)
+		pr.Bytes, pr.Messages, pr.Writes = pr.Bytes/r, pr.Messages/r, pr.Writes/r
+		rep.PerRound = pr
+	}
 	return rep
 }
 

@@ -34,6 +34,8 @@ type PeerView struct {
 	BytesOut     int64             `json:"bytes_out"`
 	WireIn       int64             `json:"wire_bytes_in"`
 	WireOut      int64             `json:"wire_bytes_out"`
+	MsgsOut      int64             `json:"messages_out"` // direct protocol messages sent
+	WritesOut    int64             `json:"writes_out"`   // stream writes that carried them
 	Restarts     int               `json:"restarts"`
 }
 
@@ -148,6 +150,7 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 			v.Rejected, v.RejectedBy, v.Evidence, v.BadProposals = s.Rejected, s.RejectedBy, s.Evidence, s.BadProposals
 			v.BytesIn, v.BytesOut = s.bytes()
 			v.WireIn, v.WireOut = s.WireBytesIn, s.WireBytesOut
+			v.MsgsOut, v.WritesOut = s.DirectMsgsOut, s.DirectWritesOut
 			if p.honest && s.Round == hi && snap.Leader < 0 {
 				snap.Leader, snap.Attempt, snap.Loss, snap.Gap = s.Leader, s.Attempt, s.Loss, s.Gap
 			}

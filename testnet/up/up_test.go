@@ -96,6 +96,10 @@ func TestUpEqualsSim(t *testing.T) {
 	if !rep.SimComparable || rep.SimMatch == nil || !*rep.SimMatch {
 		t.Fatalf("sim comparable %v, match %v", rep.SimComparable, rep.SimMatch)
 	}
+	// What a round cost: every protocol message left in some write, and carried payload.
+	if pr := rep.PerRound; pr == nil || pr.Bytes <= 0 || pr.Writes <= 0 || pr.Messages < pr.Writes {
+		t.Fatalf("per-round cost %+v", rep.PerRound)
+	}
 	// Independently of the report: curves.csv against the simulator's rows, and the final digest.
 	b, err := os.ReadFile(filepath.Join(out, "curves.csv"))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -46,17 +47,25 @@ func TestHandoverChecks(t *testing.T) {
 	if len(rs.adopted) != 1 || !rs.adopted[0].handedOver || rs.due.IsZero() {
 		t.Fatalf("adopted %+v, clock %v", rs.adopted, rs.due)
 	}
-	// At height 1 (a leader other than us), only the non-handed-over vote of height 0 goes on.
+	// At height 1, where another member relays the precommits, the late votes of heights 0 and 1
+	// go to it; a vote handed to us, a quorum and a vote of a later height go to everyone.
 	nd.eng.State().Round = 1
 	defer func() { nd.eng.State().Round = 0 }()
-	if nd.leaderOf(1, 0) == nd.self {
-		t.Skip("member 0 leads height 1 with this seed")
+	to := nd.relayLeader(consensus.Vote{Type: consensus.Precommit, Height: 1})
+	if to == nd.self {
+		t.Skip("member 0 relays the precommits of height 1 with this seed")
 	}
-	mine := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other), late: true}
+	lateOld := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other), late: true}
+	lateNow := relayedVote{group: relayGroup{height: 1}, voter: 2, raw: good, macs: f.auth(2, good), late: true}
 	quorum := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other)} // first flush: never handed over
-	current := relayedVote{group: relayGroup{height: 1}, voter: 2, raw: good, macs: f.auth(2, good)}
-	rest := nd.handOver([]relayedVote{rs.adopted[0], mine, quorum, current})
-	if len(rest) != 3 || !rest[0].handedOver || rest[1].late || rest[2].group.height != 1 || rs.handoversOut != 1 {
+	ahead := relayedVote{group: relayGroup{height: 2}, voter: 2, raw: good, macs: f.auth(2, good), late: true}
+	rest := nd.handOver([]relayedVote{rs.adopted[0], lateOld, quorum, lateNow, ahead})
+	if len(rest) != 3 || !rest[0].handedOver || rest[1].late || rest[2].group.height != 2 || rs.handoversOut != 1 {
 		t.Fatalf("kept %+v, %d handovers", rest, rs.handoversOut)
+	}
+	if fs := nd.outbox.frames[to]; len(fs) != 1 {
+		t.Fatalf("%d frames for the precommit relay %d, want one handover", len(fs), to)
+	} else if h, err := wire.DecodeVoteHandover(fs[0], nd.lim); err != nil || len(h.Votes) != 2 {
+		t.Fatalf("handover of %d votes (%v), want the two late ones", len(h.Votes), err)
 	}
 }

@@ -36,9 +36,9 @@
 // the messages with the precommit quorum, decides, and proposes k+1 in the same turn. The engine keeps
 // a member's next-round messages at up to two states and, when the round starts, only the one at the
 // decided state; a member whose guess was overtaken sends another, and one whose message the round's
-// attempt-0 proposal does not include in time sends it to everyone. Votes that reach a past leader
-// after their step's quorum go to the current leader in one handover instead of a bundle to every
-// member (handover.go).
+// attempt-0 proposal does not include in time sends it to everyone. Votes that reach a relay leader
+// after their step's quorum go in one handover to the member relaying the current height's
+// precommits instead of a bundle to every member (handover.go).
 //
 // Votes travel linearly (relay.go). In attempt 0 of a height a member sends its signed vote only to
 // the step's relay leader (the proposer of (k, 0) for a prevote of height k, of (k+1, 0) for a

@@ -379,7 +379,7 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 			return
 		}
 		nd.loop.votes[key] = raw
-		nd.sendVote(ctx, v, raw) // relay.go: through the leader, or to everyone
+		nd.sendVote(v, raw) // relay.go: through the leader, or to everyone
 	}
 }
 

@@ -2,7 +2,6 @@ package node
 
 import (
 	"cmp"
-	"context"
 	"slices"
 	"time"
 
@@ -156,13 +155,13 @@ func (nd *Node) relayLeader(v consensus.Vote) int {
 
 // sendVote sends our freshly signed vote: to the leader with an authenticator when the relay applies,
 // otherwise to every member.
-func (nd *Node) sendVote(ctx context.Context, v consensus.Vote, raw []byte) {
+func (nd *Node) sendVote(v consensus.Vote, raw []byte) {
 	nd.relayCount(voteKey{voter: nd.self, vote: v})
 	viaRelay := nd.relayOwn(v, raw) || nd.sendViaLeader(v, raw)
 	if !viaRelay {
 		nd.broadcast(raw)
 	}
-	nd.speculate(ctx, v, viaRelay) // speculate.go: our next message rides with this prevote
+	nd.speculate(v, viaRelay) // speculate.go: our next message goes ahead to the next leader
 }
 
 // relayOwn queues our own vote of a step we relay (we lead attempt 0) into the bundles: it still goes

@@ -84,7 +84,7 @@ type roundsIn struct {
 
 // speculate sends our message for height+1 computed at the state v leads to, if v is our attempt-0
 // prevote for a value, sent through the relay (viaRelay), and we are sampled for height+1.
-func (nd *Node) speculate(ctx context.Context, v consensus.Vote, viaRelay bool) {
+func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 	k := v.Height + 1
 	if !viaRelay || v.Type != consensus.Prevote || v.Round != 0 || v.Value == (consensus.ValueID{}) ||
 		nd.atk.mute || (nd.atk.learning != nil && attack.NeedsHonest(nd.atk.learning)) ||

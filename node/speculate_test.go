@@ -49,7 +49,7 @@ func TestSpeculationOvertaken(t *testing.T) {
 	}
 	nd.loop.relay.heardLeader[0] = true
 	prevote := consensus.Vote{Type: consensus.Prevote, Height: 0, Round: 0, Value: consensus.ValueID(c.ValueID()), Voter: nd.self}
-	nd.speculate(ctx, prevote, true)
+	nd.speculate(prevote, true)
 	if nd.loop.relay.speculated != 1 {
 		t.Fatal("no speculative message for round 1")
 	}

@@ -34,7 +34,7 @@ func DefaultLimits() Limits {
 		MaxDim:      DefaultMaxDim,
 		MaxMembers:  DefaultMaxMembers,
 		MaxDigests:  DefaultMaxDigests,
-		MaxEnvelope: 12*DefaultMaxDim + 1<<16,
+		MaxEnvelope: defaultMaxEnvelope,
 		MaxMessage:  1 << 30,
 	}
 }

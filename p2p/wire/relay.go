@@ -106,76 +106,24 @@ func RelayFrameKind(b []byte) (RelayKind, error) {
 
 // Marshal encodes a; it refuses what DecodeAuthVote under DefaultLimits would refuse.
 func (a *AuthVote) Marshal() ([]byte, error) {
-	if err := a.check(); err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, 3+a.size())
-	b = append(b, RelayMarker, byte(KindAuthVote), RelayVersion)
-	return a.append(b), nil
-}
-
-func (a *AuthVote) check() error {
-	if err := checkVoteEnvelope(len(a.Envelope)); err != nil {
-		return err
-	}
-	if len(a.MACs) == 0 || len(a.MACs) > DefaultMaxMembers {
-		return fmt.Errorf("%w: %d MACs", ErrTooLarge, len(a.MACs))
-	}
-	return nil
-}
-
-func (a *AuthVote) size() int { return 2 + len(a.Envelope) + 2 + MACSize*len(a.MACs) }
-
-// append appends a's body (envelope and MACs, no frame header) to b.
-func (a *AuthVote) append(b []byte) []byte {
-	b = binary.BigEndian.AppendUint16(b, uint16(len(a.Envelope)))
-	b = append(b, a.Envelope...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(a.MACs)))
-	for i := range a.MACs {
-		b = append(b, a.MACs[i][:]...)
-	}
-	return b
+	return marshalAuth(KindAuthVote, authFrame(*a), voteEnv)
 }
 
 // DecodeAuthVote decodes an AuthVote frame; at most lim.MaxMembers MACs are accepted.
 func DecodeAuthVote(data []byte, lim Limits) (AuthVote, error) {
-	r, err := openRelay(data, KindAuthVote, lim)
-	if err != nil {
-		return AuthVote{}, err
-	}
-	a, err := r.authVote()
-	if err != nil {
-		return AuthVote{}, err
-	}
-	if len(r.b) != 0 {
-		return AuthVote{}, fmt.Errorf("%w: %d bytes after the vote", ErrTrailing, len(r.b))
-	}
-	return a, nil
+	a, err := decodeAuth(data, KindAuthVote, lim, voteEnv)
+	return AuthVote(a), err
 }
 
-// authVote reads an AuthVote body.
-func (r *relayReader) authVote() (AuthVote, error) {
-	var a AuthVote
-	var err error
-	if a.Envelope, err = r.envelope(); err != nil {
-		return AuthVote{}, err
-	}
-	n, err := r.u16("MAC count")
-	if err != nil {
-		return AuthVote{}, err
-	}
-	if n == 0 || n > int(r.lim.MaxMembers) {
-		return AuthVote{}, fmt.Errorf("%w: %d MACs, limit %d", ErrTooLarge, n, r.lim.MaxMembers)
-	}
-	if len(r.b) < n*MACSize {
-		return AuthVote{}, relayLengthErr("MACs", n*MACSize, len(r.b))
-	}
-	a.MACs = make([]MAC, n)
-	for i := range a.MACs {
-		copy(a.MACs[i][:], r.b[i*MACSize:])
-	}
-	r.b = r.b[n*MACSize:]
-	return a, nil
+// Marshal encodes v; it refuses what DecodeVoteBundle under DefaultLimits would refuse.
+func (v *VoteBundle) Marshal() ([]byte, error) {
+	return marshalRelayed(KindVoteBundle, v.Votes, voteEnv, MaxBundleVotes(DefaultLimits()), "votes in a bundle")
+}
+
+// DecodeVoteBundle decodes a VoteBundle frame of at most MaxBundleVotes(lim) votes.
+func DecodeVoteBundle(data []byte, lim Limits) (VoteBundle, error) {
+	votes, err := decodeRelayed[RelayedVote](data, KindVoteBundle, lim, voteEnv, MaxBundleVotes(lim), "votes in a bundle")
+	return VoteBundle{Votes: votes}, err
 }
 
 // Marshal encodes h; it refuses what DecodeVoteHandover under DefaultLimits would refuse.
@@ -184,17 +132,17 @@ func (h *VoteHandover) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d votes in a handover", ErrTooLarge, len(h.Votes))
 	}
 	size := 3 + 2
-	for i := range h.Votes {
-		if err := h.Votes[i].check(); err != nil {
+	for _, v := range h.Votes {
+		if err := authFrame(v).check(voteEnv); err != nil {
 			return nil, err
 		}
-		size += h.Votes[i].size()
+		size += authFrame(v).size(voteEnv)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, RelayMarker, byte(KindVoteHandover), RelayVersion)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(h.Votes)))
-	for i := range h.Votes {
-		b = h.Votes[i].append(b)
+	for _, v := range h.Votes {
+		b = authFrame(v).append(b, voteEnv)
 	}
 	return b, nil
 }
@@ -205,83 +153,177 @@ func DecodeVoteHandover(data []byte, lim Limits) (VoteHandover, error) {
 	if err != nil {
 		return VoteHandover{}, err
 	}
-	n, err := r.u16("vote count")
+	n, err := r.count("votes in a handover", MaxBundleVotes(lim), voteEnv.width+1+2+MACSize)
 	if err != nil {
 		return VoteHandover{}, err
 	}
-	if n == 0 || n > MaxBundleVotes(lim) {
-		return VoteHandover{}, fmt.Errorf("%w: %d votes in a handover, limit %d", ErrTooLarge, n, MaxBundleVotes(lim))
-	}
-	// Each vote takes at least 2+1+2+MACSize bytes: refuse a count the input cannot hold before allocating.
-	if len(r.b) < n*(2+1+2+MACSize) {
-		return VoteHandover{}, relayLengthErr("votes", n*(2+1+2+MACSize), len(r.b))
-	}
 	out := VoteHandover{Votes: make([]AuthVote, n)}
 	for i := range out.Votes {
-		if out.Votes[i], err = r.authVote(); err != nil {
+		a, err := r.auth(voteEnv)
+		if err != nil {
 			return VoteHandover{}, err
 		}
+		out.Votes[i] = AuthVote(a)
 	}
-	if len(r.b) != 0 {
-		return VoteHandover{}, fmt.Errorf("%w: %d bytes after the handover", ErrTrailing, len(r.b))
+	if err := r.done("handover"); err != nil {
+		return VoteHandover{}, err
 	}
 	return out, nil
 }
 
-// Marshal encodes v; it refuses what DecodeVoteBundle under DefaultLimits would refuse.
-func (v *VoteBundle) Marshal() ([]byte, error) {
-	if len(v.Votes) == 0 || len(v.Votes) > MaxBundleVotes(DefaultLimits()) {
-		return nil, fmt.Errorf("%w: %d votes in a bundle", ErrTooLarge, len(v.Votes))
+// The frames share two shapes: an envelope with its whole authenticator (AuthVote, AuthRound, the
+// entries of VoteHandover) and a list of envelopes each with one MAC (VoteBundle, RoundBundle). They
+// differ in how an envelope is framed (envField): a vote's length in 16 bits, capped at
+// MaxVoteEnvelope; a round message's in 32, capped at Limits.MaxEnvelope.
+
+// envField is how a frame family carries an envelope.
+type envField struct {
+	width int              // bytes of the big-endian length prefix: 2 or 4
+	what  string           // for errors
+	max   func(Limits) int // the largest envelope accepted under the limits
+}
+
+// defaultMaxEnvelope is DefaultLimits().MaxEnvelope: no frame carries a larger envelope, whatever
+// the limits a decoder is given, so that every frame that decodes also encodes.
+const defaultMaxEnvelope = 12*DefaultMaxDim + 1<<16
+
+var (
+	voteEnv  = envField{2, "vote envelope", func(l Limits) int { return min(MaxVoteEnvelope, l.MaxEnvelope) }}
+	roundEnv = envField{4, "round envelope", func(l Limits) int { return min(defaultMaxEnvelope, l.MaxEnvelope) }}
+)
+
+// check refuses an envelope that the decoder under DefaultLimits would refuse.
+func (f envField) check(n int) error {
+	if limit := f.max(Limits{MaxEnvelope: defaultMaxEnvelope}); n == 0 || n > limit {
+		return fmt.Errorf("%w: %s of %d bytes (1 to %d)", ErrTooLarge, f.what, n, limit)
+	}
+	return nil
+}
+
+func (f envField) append(b, env []byte) []byte {
+	if f.width == 2 {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(env)))
+	} else {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(env)))
+	}
+	return append(b, env...)
+}
+
+// authFrame is the shape of AuthVote and AuthRound.
+type authFrame struct {
+	Envelope []byte
+	MACs     []MAC
+}
+
+func (a authFrame) check(f envField) error {
+	if err := f.check(len(a.Envelope)); err != nil {
+		return err
+	}
+	if len(a.MACs) == 0 || len(a.MACs) > DefaultMaxMembers {
+		return fmt.Errorf("%w: %d MACs", ErrTooLarge, len(a.MACs))
+	}
+	return nil
+}
+
+func (a authFrame) size(f envField) int { return f.width + len(a.Envelope) + 2 + MACSize*len(a.MACs) }
+
+// append appends a's body (envelope and MACs, no frame header) to b.
+func (a authFrame) append(b []byte, f envField) []byte {
+	b = f.append(b, a.Envelope)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(a.MACs)))
+	for i := range a.MACs {
+		b = append(b, a.MACs[i][:]...)
+	}
+	return b
+}
+
+func marshalAuth(kind RelayKind, a authFrame, f envField) ([]byte, error) {
+	if err := a.check(f); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 3+a.size(f))
+	b = append(b, RelayMarker, byte(kind), RelayVersion)
+	return a.append(b, f), nil
+}
+
+func decodeAuth(data []byte, kind RelayKind, lim Limits, f envField) (authFrame, error) {
+	r, err := openRelay(data, kind, lim)
+	if err != nil {
+		return authFrame{}, err
+	}
+	a, err := r.auth(f)
+	if err != nil {
+		return authFrame{}, err
+	}
+	if err := r.done("authenticated envelope"); err != nil {
+		return authFrame{}, err
+	}
+	return a, nil
+}
+
+// relayedFrame is the shape of RelayedVote and RelayedRound.
+type relayedFrame struct {
+	Envelope []byte
+	MAC      MAC
+}
+
+// relayed is the constraint of the entries of VoteBundle and RoundBundle.
+type relayed interface {
+	~struct {
+		Envelope []byte
+		MAC      MAC
+	}
+}
+
+// marshalRelayed encodes a bundle frame of 1 to maxCount entries.
+func marshalRelayed[T relayed](kind RelayKind, items []T, f envField, maxCount int, what string) ([]byte, error) {
+	if len(items) == 0 || len(items) > maxCount {
+		return nil, fmt.Errorf("%w: %d %s", ErrTooLarge, len(items), what)
 	}
 	size := 3 + 2
-	for _, rv := range v.Votes {
-		if err := checkVoteEnvelope(len(rv.Envelope)); err != nil {
+	for _, it := range items {
+		e := relayedFrame(it)
+		if err := f.check(len(e.Envelope)); err != nil {
 			return nil, err
 		}
-		size += 2 + len(rv.Envelope) + MACSize
+		size += f.width + len(e.Envelope) + MACSize
 	}
 	b := make([]byte, 0, size)
-	b = append(b, RelayMarker, byte(KindVoteBundle), RelayVersion)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(v.Votes)))
-	for _, rv := range v.Votes {
-		b = binary.BigEndian.AppendUint16(b, uint16(len(rv.Envelope)))
-		b = append(b, rv.Envelope...)
-		b = append(b, rv.MAC[:]...)
+	b = append(b, RelayMarker, byte(kind), RelayVersion)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(items)))
+	for _, it := range items {
+		e := relayedFrame(it)
+		b = f.append(b, e.Envelope)
+		b = append(b, e.MAC[:]...)
 	}
 	return b, nil
 }
 
-// DecodeVoteBundle decodes a VoteBundle frame of at most MaxBundleVotes(lim) votes.
-func DecodeVoteBundle(data []byte, lim Limits) (VoteBundle, error) {
-	r, err := openRelay(data, KindVoteBundle, lim)
+// decodeRelayed decodes a bundle frame of 1 to maxCount entries.
+func decodeRelayed[T relayed](data []byte, kind RelayKind, lim Limits, f envField, maxCount int, what string) ([]T, error) {
+	r, err := openRelay(data, kind, lim)
 	if err != nil {
-		return VoteBundle{}, err
+		return nil, err
 	}
-	n, err := r.u16("vote count")
+	n, err := r.count(what, maxCount, f.width+1+MACSize)
 	if err != nil {
-		return VoteBundle{}, err
+		return nil, err
 	}
-	if n == 0 || n > MaxBundleVotes(lim) {
-		return VoteBundle{}, fmt.Errorf("%w: %d votes in a bundle, limit %d", ErrTooLarge, n, MaxBundleVotes(lim))
-	}
-	// Each vote takes at least 2+1+MACSize bytes: refuse a count the input cannot hold before allocating.
-	if len(r.b) < n*(2+1+MACSize) {
-		return VoteBundle{}, relayLengthErr("votes", n*(2+1+MACSize), len(r.b))
-	}
-	out := VoteBundle{Votes: make([]RelayedVote, n)}
-	for i := range out.Votes {
-		rv := &out.Votes[i]
-		if rv.Envelope, err = r.envelope(); err != nil {
-			return VoteBundle{}, err
+	out := make([]T, n)
+	for i := range out {
+		var e relayedFrame
+		if e.Envelope, err = r.envelope(f); err != nil {
+			return nil, err
 		}
 		if len(r.b) < MACSize {
-			return VoteBundle{}, relayLengthErr("MAC", MACSize, len(r.b))
+			return nil, relayLengthErr("MAC", MACSize, len(r.b))
 		}
-		copy(rv.MAC[:], r.b)
+		copy(e.MAC[:], r.b)
 		r.b = r.b[MACSize:]
+		out[i] = T(e)
 	}
-	if len(r.b) != 0 {
-		return VoteBundle{}, fmt.Errorf("%w: %d bytes after the bundle", ErrTrailing, len(r.b))
+	if err := r.done("bundle"); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -318,33 +360,80 @@ func (r *relayReader) u16(what string) (int, error) {
 	return v, nil
 }
 
-// envelope reads a length-prefixed envelope (a sub-slice of the input, not decoded).
-func (r *relayReader) envelope() ([]byte, error) {
-	n, err := r.u16("envelope length")
+// count reads a u16 count of 1 to max entries of at least minSize bytes each, refusing one the
+// input cannot hold before anything is allocated for it.
+func (r *relayReader) count(what string, max, minSize int) (int, error) {
+	n, err := r.u16("count of " + what)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	if err := checkVoteEnvelope(n); err != nil {
-		return nil, err
+	if n == 0 || n > max {
+		return 0, fmt.Errorf("%w: %d %s, limit %d", ErrTooLarge, n, what, max)
 	}
-	if n > r.lim.MaxEnvelope {
-		return nil, fmt.Errorf("%w: envelope of %d bytes, limit %d", ErrTooLarge, n, r.lim.MaxEnvelope)
+	if len(r.b) < n*minSize {
+		return 0, relayLengthErr(what, n*minSize, len(r.b))
 	}
-	if len(r.b) < n {
-		return nil, relayLengthErr("envelope", n, len(r.b))
+	return n, nil
+}
+
+// envelope reads a length-prefixed envelope framed as f (a sub-slice of the input, not decoded).
+func (r *relayReader) envelope(f envField) ([]byte, error) {
+	if len(r.b) < f.width {
+		return nil, relayLengthErr(f.what+" length", f.width, len(r.b))
+	}
+	var n uint64
+	if f.width == 2 {
+		n = uint64(binary.BigEndian.Uint16(r.b))
+	} else {
+		n = uint64(binary.BigEndian.Uint32(r.b))
+	}
+	r.b = r.b[f.width:]
+	if limit := f.max(r.lim); n == 0 || n > uint64(limit) {
+		return nil, fmt.Errorf("%w: %s of %d bytes (1 to %d)", ErrTooLarge, f.what, n, limit)
+	}
+	if uint64(len(r.b)) < n {
+		return nil, relayLengthErr(f.what, int(n), len(r.b))
 	}
 	env := r.b[:n:n]
 	r.b = r.b[n:]
 	return env, nil
 }
 
-func checkVoteEnvelope(n int) error {
-	if n == 0 || n > MaxVoteEnvelope {
-		return fmt.Errorf("%w: vote envelope of %d bytes (1 to %d)", ErrTooLarge, n, MaxVoteEnvelope)
+// auth reads an envelope framed as f and its authenticator (1 to lim.MaxMembers MACs).
+func (r *relayReader) auth(f envField) (authFrame, error) {
+	var a authFrame
+	var err error
+	if a.Envelope, err = r.envelope(f); err != nil {
+		return authFrame{}, err
+	}
+	n, err := r.u16("MAC count")
+	if err != nil {
+		return authFrame{}, err
+	}
+	if n == 0 || n > int(r.lim.MaxMembers) {
+		return authFrame{}, fmt.Errorf("%w: %d MACs, limit %d", ErrTooLarge, n, r.lim.MaxMembers)
+	}
+	if len(r.b) < n*MACSize {
+		return authFrame{}, relayLengthErr("MACs", n*MACSize, len(r.b))
+	}
+	a.MACs = make([]MAC, n)
+	for i := range a.MACs {
+		copy(a.MACs[i][:], r.b[i*MACSize:])
+	}
+	r.b = r.b[n*MACSize:]
+	return a, nil
+}
+
+// done refuses bytes after the frame's last field.
+func (r *relayReader) done(frame string) error {
+	if len(r.b) != 0 {
+		return fmt.Errorf("%w: %d bytes after the %s", ErrTrailing, len(r.b), frame)
 	}
 	return nil
 }
 
+// relayLengthErr is the error for want bytes where have are left: short input is malformed, extra
+// input trailing.
 func relayLengthErr(what string, want, have int) error {
 	if have < want {
 		return fmt.Errorf("%w: %s: %d bytes needed, %d left", ErrMalformed, what, want, have)

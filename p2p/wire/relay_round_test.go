@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -122,52 +123,21 @@ func TestRoundFramesReject(t *testing.T) {
 	}
 }
 
-// FuzzDecodeAuthRound and FuzzDecodeRoundBundle: decoding never panics, and what decodes respects the
-// caps and re-encodes to the same bytes.
 func FuzzDecodeAuthRound(f *testing.F) {
 	a := AuthRound{Envelope: sampleRoundEnvelope(f, 1, 20), MACs: make([]MAC, 4)}
-	raw, err := a.Marshal()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(raw)
-	f.Add(raw[:len(raw)-1])
-	lim := fuzzLimits()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := DecodeAuthRound(data, lim)
-		if err != nil {
-			return
-		}
-		if len(a.MACs) == 0 || len(a.MACs) > int(lim.MaxMembers) || len(a.Envelope) > lim.MaxEnvelope {
-			t.Fatalf("accepted out of caps: %d MACs, %d-byte envelope", len(a.MACs), len(a.Envelope))
-		}
-		again, err := a.Marshal()
-		if err != nil || !bytes.Equal(again, data) {
-			t.Fatalf("does not re-encode to the input: %v", err)
-		}
-	})
+	fuzzRelayFrame(f, [][]byte{mustMarshal(f, &a)}, DecodeAuthRound,
+		func(a AuthRound, lim Limits) string { return authCaps(a.Envelope, a.MACs, lim, lim.MaxEnvelope) },
+		func(a AuthRound) ([]byte, error) { return a.Marshal() })
 }
 
 func FuzzDecodeRoundBundle(f *testing.F) {
 	b := sampleRoundBundle(f, 2)
-	raw, err := b.Marshal()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(raw)
-	f.Add(raw[:len(raw)-1])
-	lim := fuzzLimits()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := DecodeRoundBundle(data, lim)
-		if err != nil {
-			return
-		}
-		if len(b.Msgs) == 0 || len(b.Msgs) > MaxBundleRounds(lim) {
-			t.Fatalf("accepted %d messages", len(b.Msgs))
-		}
-		again, err := b.Marshal()
-		if err != nil || !bytes.Equal(again, data) {
-			t.Fatalf("does not re-encode to the input: %v", err)
-		}
-	})
+	fuzzRelayFrame(f, [][]byte{mustMarshal(f, &b)}, DecodeRoundBundle,
+		func(b RoundBundle, lim Limits) string {
+			if len(b.Msgs) == 0 || len(b.Msgs) > MaxBundleRounds(lim) {
+				return fmt.Sprintf("%d messages", len(b.Msgs))
+			}
+			return ""
+		},
+		func(b RoundBundle) ([]byte, error) { return b.Marshal() })
 }

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -174,64 +175,6 @@ func TestRelayMarshalRefuses(t *testing.T) {
 	}
 }
 
-// FuzzDecodeAuthVote and FuzzDecodeVoteBundle check, for any input: decoding never panics, and whatever
-// decodes respects the caps and re-encodes to the same bytes (one encoding per frame).
-func FuzzDecodeAuthVote(f *testing.F) {
-	a := sampleAuthVote(f, 4)
-	raw, err := a.Marshal()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(raw)
-	f.Add(raw[:len(raw)-1])
-	f.Add([]byte{RelayMarker, 1, 1, 0, 1, 0, 0, 1})
-	lim := fuzzLimits()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := DecodeAuthVote(data, lim)
-		if err != nil {
-			return
-		}
-		if len(a.MACs) == 0 || len(a.MACs) > int(lim.MaxMembers) || len(a.Envelope) > MaxVoteEnvelope {
-			t.Fatalf("accepted out of caps: %d MACs, %d-byte envelope", len(a.MACs), len(a.Envelope))
-		}
-		again, err := a.Marshal()
-		if err != nil {
-			t.Fatalf("decoded frame does not re-encode: %v", err)
-		}
-		if !bytes.Equal(again, data) {
-			t.Fatalf("non-canonical input accepted:\n in  %x\n out %x", data, again)
-		}
-	})
-}
-
-func FuzzDecodeVoteBundle(f *testing.F) {
-	b := sampleBundle(f, 3)
-	raw, err := b.Marshal()
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(raw)
-	f.Add(raw[:len(raw)-1])
-	f.Add([]byte{RelayMarker, 2, 1, 0, 1, 0, 1, 7})
-	lim := fuzzLimits()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := DecodeVoteBundle(data, lim)
-		if err != nil {
-			return
-		}
-		if len(b.Votes) == 0 || len(b.Votes) > MaxBundleVotes(lim) {
-			t.Fatalf("accepted %d votes", len(b.Votes))
-		}
-		again, err := b.Marshal()
-		if err != nil {
-			t.Fatalf("decoded bundle does not re-encode: %v", err)
-		}
-		if !bytes.Equal(again, data) {
-			t.Fatalf("non-canonical input accepted:\n in  %x\n out %x", data, again)
-		}
-	})
-}
-
 func sampleHandover(t testing.TB, votes int) VoteHandover {
 	var h VoteHandover
 	for i := range votes {
@@ -291,35 +234,82 @@ func TestVoteHandover(t *testing.T) {
 	}
 }
 
-func FuzzDecodeVoteHandover(f *testing.F) {
-	h := sampleHandover(f, 2)
-	raw, err := h.Marshal()
-	if err != nil {
-		f.Fatal(err)
+// fuzzRelayFrame checks a relay frame's decoder on any input: it never panics, and whatever decodes
+// respects the caps (caps returns what it breaks) and re-encodes to the same bytes (one encoding per
+// frame). Each seed is added with its last byte cut too.
+func fuzzRelayFrame[T any](f *testing.F, seeds [][]byte, decode func([]byte, Limits) (T, error),
+	caps func(T, Limits) string, marshal func(T) ([]byte, error)) {
+	for _, s := range seeds {
+		f.Add(s)
+		f.Add(s[:len(s)-1])
 	}
-	f.Add(raw)
-	f.Add(raw[:len(raw)-1])
-	f.Add([]byte{RelayMarker, 3, 1, 0, 1, 0, 1, 7, 0, 1})
 	lim := fuzzLimits()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := DecodeVoteHandover(data, lim)
+		v, err := decode(data, lim)
 		if err != nil {
 			return
 		}
-		if len(h.Votes) == 0 || len(h.Votes) > MaxBundleVotes(lim) {
-			t.Fatalf("accepted %d votes", len(h.Votes))
+		if broken := caps(v, lim); broken != "" {
+			t.Fatalf("accepted out of caps: %s", broken)
 		}
-		for _, a := range h.Votes {
-			if len(a.MACs) == 0 || len(a.MACs) > int(lim.MaxMembers) || len(a.Envelope) > MaxVoteEnvelope {
-				t.Fatalf("accepted out of caps: %d MACs, %d-byte envelope", len(a.MACs), len(a.Envelope))
-			}
-		}
-		again, err := h.Marshal()
+		again, err := marshal(v)
 		if err != nil {
-			t.Fatalf("decoded handover does not re-encode: %v", err)
+			t.Fatalf("decoded frame does not re-encode: %v", err)
 		}
 		if !bytes.Equal(again, data) {
 			t.Fatalf("non-canonical input accepted:\n in  %x\n out %x", data, again)
 		}
 	})
+}
+
+func mustMarshal(f *testing.F, m interface{ Marshal() ([]byte, error) }) []byte {
+	raw, err := m.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	return raw
+}
+
+// authCaps is what an authenticated envelope breaks of the caps, with envelopes up to maxEnv bytes.
+func authCaps(env []byte, macs []MAC, lim Limits, maxEnv int) string {
+	if len(macs) == 0 || len(macs) > int(lim.MaxMembers) || len(env) > maxEnv {
+		return fmt.Sprintf("%d MACs, %d-byte envelope", len(macs), len(env))
+	}
+	return ""
+}
+
+func FuzzDecodeAuthVote(f *testing.F) {
+	a := sampleAuthVote(f, 4)
+	fuzzRelayFrame(f, [][]byte{mustMarshal(f, &a), {RelayMarker, 1, 1, 0, 1, 0, 0, 1, 0}}, DecodeAuthVote,
+		func(a AuthVote, lim Limits) string { return authCaps(a.Envelope, a.MACs, lim, MaxVoteEnvelope) },
+		func(a AuthVote) ([]byte, error) { return a.Marshal() })
+}
+
+func FuzzDecodeVoteBundle(f *testing.F) {
+	b := sampleBundle(f, 3)
+	fuzzRelayFrame(f, [][]byte{mustMarshal(f, &b), {RelayMarker, 2, 1, 0, 1, 0, 1, 7, 0}}, DecodeVoteBundle,
+		func(b VoteBundle, lim Limits) string {
+			if len(b.Votes) == 0 || len(b.Votes) > MaxBundleVotes(lim) {
+				return fmt.Sprintf("%d votes", len(b.Votes))
+			}
+			return ""
+		},
+		func(b VoteBundle) ([]byte, error) { return b.Marshal() })
+}
+
+func FuzzDecodeVoteHandover(f *testing.F) {
+	h := sampleHandover(f, 2)
+	fuzzRelayFrame(f, [][]byte{mustMarshal(f, &h), {RelayMarker, 3, 1, 0, 1, 0, 1, 7, 0, 1, 0}}, DecodeVoteHandover,
+		func(h VoteHandover, lim Limits) string {
+			if len(h.Votes) == 0 || len(h.Votes) > MaxBundleVotes(lim) {
+				return fmt.Sprintf("%d votes", len(h.Votes))
+			}
+			for _, a := range h.Votes {
+				if broken := authCaps(a.Envelope, a.MACs, lim, MaxVoteEnvelope); broken != "" {
+					return broken
+				}
+			}
+			return ""
+		},
+		func(h VoteHandover) ([]byte, error) { return h.Marshal() })
 }

@@ -110,7 +110,7 @@ func (nd *Node) forgedMessage(kind string) (raw []byte, consensusTopic bool) {
 // given dimension, computed (as it claims) at this member's current state.
 func (nd *Node) roundBody(k uint64, dim int) *wire.RoundMsg {
 	return &wire.RoundMsg{Run: nd.run, Round: k, Member: uint32(nd.self), Full: nd.eng.Plan(k).Full,
-		StateDigest: wire.Digest(nd.eng.State().Digest()), Vec: wire.Vector{Dim: uint32(dim), Values: make([]float64, dim)}}
+		StateDigest: wire.Digest(nd.eng.Digest()), Vec: wire.Vector{Dim: uint32(dim), Values: make([]float64, dim)}}
 }
 
 // unsampledRound returns the first round from k on in which this member is not sampled.

@@ -99,7 +99,7 @@ func (nd *Node) sendRound(ctx context.Context, v compress.Vector) {
 	k := st.Round
 	plan := nd.eng.Plan(k)
 	body := &wire.RoundMsg{Run: nd.run, Round: k, Member: uint32(nd.self), Full: plan.Full,
-		StateDigest: wire.Digest(st.Digest()), Vec: toWire(v)}
+		StateDigest: wire.Digest(nd.eng.Digest()), Vec: toWire(v)}
 	env, err := wire.SignMessage(nd.cfg.Key, uint32(nd.self), body)
 	if err != nil {
 		nd.log.Error("signing round message", "round", k, "err", err)

@@ -155,7 +155,7 @@ func (nd *Node) speculated() bool {
 }
 
 func (nd *Node) specAtDecidedState() bool {
-	return nd.loop.spec.state == engine.Digest(nd.eng.State().Digest())
+	return nd.loop.spec.state == nd.eng.Digest()
 }
 
 // A message sent ahead reaches the others only through the next leader. A leader that sits on it —

@@ -115,6 +115,9 @@ func New(setup *sim.Setup, st *method.State) *Engine {
 // State returns the current agreed state (do not modify it).
 func (e *Engine) State() *method.State { return e.state }
 
+// Digest returns the digest of the current agreed state (computed once per state).
+func (e *Engine) Digest() Digest { return e.digest }
+
 // Round returns the round being decided.
 func (e *Engine) Round() uint64 { return e.state.Round }
 
@@ -140,11 +143,7 @@ func (e *Engine) Add(round uint64, s *Stored) error {
 	if err := s.Msg.Vec.Validate(e.setup.Model.Dim()); err != nil {
 		return fmt.Errorf("member %d, round %d: %w", s.Msg.Member, round, err)
 	}
-	byMember := e.msgs[round]
-	if byMember == nil {
-		byMember = map[int]*Stored{}
-		e.msgs[round] = byMember
-	}
+	byMember := members(e.msgs, round)
 	if old, ok := byMember[s.Msg.Member]; ok {
 		if old.Digest == s.Digest {
 			return ErrDuplicate
@@ -159,14 +158,20 @@ func (e *Engine) Add(round uint64, s *Stored) error {
 	return nil
 }
 
+// members returns the messages of round in m by member, adding an empty map for it if needed.
+func members(m map[uint64]map[int]*Stored, round uint64) map[int]*Stored {
+	byMember := m[round]
+	if byMember == nil {
+		byMember = map[int]*Stored{}
+		m[round] = byMember
+	}
+	return byMember
+}
+
 // addSpare keeps a member's second message for a future round, computed at another state than its
 // first; a third is refused as equivocation.
 func (e *Engine) addSpare(round uint64, s *Stored) error {
-	spare := e.spare[round]
-	if spare == nil {
-		spare = map[int]*Stored{}
-		e.spare[round] = spare
-	}
+	spare := members(e.spare, round)
 	if old, ok := spare[s.Msg.Member]; ok {
 		if old.Digest == s.Digest {
 			return ErrDuplicate
@@ -305,11 +310,7 @@ func (e *Engine) Reset(st *method.State) {
 	}
 	for member, s := range spare {
 		if _, held := cur[member]; !held && s.State == e.digest {
-			if cur == nil {
-				cur = map[int]*Stored{}
-				e.msgs[st.Round] = cur
-			}
-			cur[member] = s
+			members(e.msgs, st.Round)[member] = s
 			continue
 		}
 		delete(e.byDig, s.Digest)

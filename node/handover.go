@@ -29,11 +29,11 @@ type handoverIn struct {
 	votes []*voteIn
 }
 
-// maxAdopted bounds the handed-over votes a leader holds for forwarding between two of its flushes.
-// Several past leaders may hand over at once — at tens of heights a second a tick spans several
-// heights, each with its own late votes — and a vote dropped here is a vote its voter is blamed as
-// silent for (4n was too few on a 7-member in-memory cluster), so the bound is generous; a handed-over
-// vote is kept once (by envelope digest), so a past leader repeating itself gains nothing.
+// maxAdopted bounds the handed-over votes a member holds for forwarding between two of its flushes.
+// Several relay leaders may hand over at once — at tens of heights a second a tick spans several
+// heights, each with its own late votes — and a vote dropped here may be the only sign of its
+// voter's presence at that height (blame.go), so the bound is generous; a handed-over vote is kept
+// once (by envelope digest), so a member repeating a handover gains nothing.
 func (nd *Node) maxAdopted() int { return 16 * nd.n }
 
 // handOver sends the member that relays the precommits of the current height (the next flush to come:

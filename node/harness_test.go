@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
@@ -139,6 +140,10 @@ func runNet(t *testing.T, plan netPlan) *netRun {
 	}
 	cancel()
 	wg.Wait()
+	// Let every goroutine settle before the hosts close: mocknet adds a stream to its connection only
+	// after opening it, so a stream opened while the connection closes is never reset and its
+	// transport goroutine outlives the bubble (synctest then fails the test as deadlocked).
+	synctest.Wait()
 	for i, err := range r.errs {
 		if err != nil {
 			t.Errorf("member %d: Run: %v", i, err)

@@ -141,6 +141,10 @@ func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint
 	}
 	cancel()
 	wg.Wait()
+	// Let every goroutine settle before the hosts close: mocknet adds a stream to its connection only
+	// after opening it, so a stream opened while the connection closes is never reset and its
+	// transport goroutine outlives the bubble (synctest then fails the test as deadlocked).
+	synctest.Wait()
 	return c
 }
 

@@ -1,5 +1,5 @@
 // Package data reads LIBSVM binary-classification data sets into a compressed sparse row (CSR) Dataset,
-// embeds the a9a data set in the binary, and splits a data set among the members of a run.
+// embeds the a9a data set and its held-out test split a9a.t in the binary, and splits a data set among the members of a run.
 //
 // Every member of a run must train on exactly the same numbers, so a Dataset has one canonical form:
 // labels are mapped to {0, 1}, explicit zeros in the file are dropped, and column indices are 0-based and

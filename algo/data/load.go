@@ -17,8 +17,19 @@ import (
 //go:embed builtin/*.gz
 var builtinFS embed.FS
 
-// builtinNames lists the embedded data sets; each is builtin/<name>.gz.
-var builtinNames = []string{"a9a"}
+// builtinNames lists the embedded data sets; each is builtin/<name>.gz. a9a.t is a9a's held-out test
+// split (16,281 rows; LIBSVM's copy, sha256 1f448a15… of the plain file, see ../shared/data/SOURCES.md).
+var builtinNames = []string{"a9a", "a9a.t"}
+
+// builtinTests pairs an embedded training set with its embedded test set.
+var builtinTests = map[string]string{"a9a": "a9a.t"}
+
+// TestSetOf returns the name of the embedded test set that goes with an embedded training set ("a9a" →
+// "a9a.t"), or false when there is none.
+func TestSetOf(name string) (string, bool) {
+	t, ok := builtinTests[name]
+	return t, ok
+}
 
 // Builtin returns the names of the embedded data sets.
 func Builtin() []string { return slices.Clone(builtinNames) }

@@ -35,7 +35,7 @@ func countLabels(d *Dataset) (zeros, ones int) {
 }
 
 func TestBuiltinA9A(t *testing.T) {
-	if !slices.Equal(Builtin(), []string{"a9a"}) {
+	if !slices.Equal(Builtin(), []string{"a9a", "a9a.t"}) {
 		t.Fatalf("Builtin() = %v", Builtin())
 	}
 	d, err := Load("a9a", ReadOptions{})
@@ -59,6 +59,35 @@ func TestBuiltinA9A(t *testing.T) {
 	again.NormalizeRows()
 	if d.Values[0] != 1 {
 		t.Fatal("Load returned shared storage")
+	}
+}
+
+// TestBuiltinA9AT: the embedded test split has LIBSVM's counts, lines up with a9a's columns when
+// loaded with Features 123, and is what TestSetOf pairs with a9a.
+func TestBuiltinA9AT(t *testing.T) {
+	name, ok := TestSetOf("a9a")
+	if !ok || name != "a9a.t" {
+		t.Fatalf("TestSetOf(a9a) = %q, %v", name, ok)
+	}
+	if _, ok := TestSetOf("w8a"); ok {
+		t.Fatal("TestSetOf(w8a) found a test set")
+	}
+	d, err := Load("a9a.t", ReadOptions{Features: 123})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros, ones := countLabels(d)
+	if d.Rows() != 16281 || d.Features != 123 || d.NNZ() != 225731 || zeros != 12435 || ones != 3846 {
+		t.Fatalf("a9a.t: %d rows, %d features, %d nnz, labels %d×0 / %d×1", d.Rows(), d.Features, d.NNZ(), zeros, ones)
+	}
+	if path := sharedData(t, "a9a.t"); path != "" {
+		file, err := Load(path, ReadOptions{Features: 123})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if file.Hash() != d.Hash() {
+			t.Fatal("embedded a9a.t differs from the shared file")
+		}
 	}
 }
 

@@ -31,6 +31,10 @@
 // 2× target is met, roughly, only with two cores and against a one-core floor; one core alone does not
 // reach it. The loss alone costs about 1.6–2× the floor on one core.
 //
+// Accuracy scores a model on held-out data (the fraction of rows whose predicted class, logit > 0, is
+// the label), single-threaded in row order with the same unfused arithmetic, so a report's test accuracy
+// is the same number on every machine.
+//
 // OptimalLoss computes f* = min_x (1/S) Σ_s Loss_s(x) over shards: Newton's method with a Cholesky
 // solve for logistic regression (f* to about 1e-15), L-BFGS for the MLP (the best value found, since
 // that problem is non-convex). FStar caches it in memory and on disk, keyed by the model's

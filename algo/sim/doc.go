@@ -7,6 +7,7 @@
 // Run drives the rounds: it derives each round's plan, lets the honest sampled members compute their
 // messages, lets the Byzantine ones craft theirs (seeing the honest messages, as an omniscient attacker
 // does), applies method.Step, and records the loss and the gap f(x) − f* of the honest objective
-// f = (1/G) Σ_{i honest} f_i every few rounds. RunMany runs several (series, seed) jobs on all cores; each
+// f = (1/G) Σ_{i honest} f_i every few rounds, with the objective and the accuracy of the model on a
+// held-out set (Spec.TestData; a9a's test split a9a.t by default for a9a). RunMany runs several (series, seed) jobs on all cores; each
 // job is independent, so the results do not depend on scheduling.
 package sim

@@ -10,6 +10,7 @@ import (
 	"github.com/byzpp/byzpp/algo/compress"
 	"github.com/byzpp/byzpp/algo/data"
 	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/model"
 	"github.com/byzpp/byzpp/algo/rng"
 )
 
@@ -19,6 +20,9 @@ type Point struct {
 	Epoch float64 // average passes an honest member made over its data in partial rounds (the paper's x-axis)
 	Loss  float64 // f(x^k) of the honest objective
 	Gap   float64 // Loss − f*, NaN when f* is unknown
+	// TestLoss is the same objective (penalty included) on the held-out set, TestAccuracy the
+	// fraction of it classified correctly (model.Accuracy); NaN without a held-out set.
+	TestLoss, TestAccuracy float64
 }
 
 // Result is the outcome of one run.
@@ -37,6 +41,8 @@ type Runner struct {
 	Setup   *Setup
 	Members []*method.Member
 	FStar   float64
+	// Test, if set, is scored at every recorded point (Point.TestLoss, Point.TestAccuracy).
+	Test *data.Dataset
 }
 
 // NewRunner prepares the members of a setup. fstar may be NaN.
@@ -144,7 +150,8 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 	epoch := 0.0
 	record := func() {
 		loss := s.Objective(st.X)
-		res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: loss, Gap: loss - r.FStar})
+		tl, ta := r.Score(st.X)
+		res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: loss, Gap: loss - r.FStar, TestLoss: tl, TestAccuracy: ta})
 	}
 	record()
 	for k := 0; k < s.Spec.Rounds; k++ {
@@ -160,7 +167,12 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 			// Only honest messages can still be malformed here: they are, when the model has
 			// diverged so far that gradients overflow. Record that and stop.
 			res.Diverged = int(st.Round)
-			res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: math.Inf(1), Gap: math.Inf(1)})
+			testLoss := math.NaN()
+			if r.Test != nil {
+				testLoss = math.Inf(1)
+			}
+			res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: math.Inf(1), Gap: math.Inf(1),
+				TestLoss: testLoss, TestAccuracy: math.NaN()})
 			if progress != nil {
 				progress(s.Spec.Rounds)
 			}
@@ -186,8 +198,19 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 	return res, nil
 }
 
-// Run builds and runs one spec, computing f* (cached) for the gap.
+// Score returns the objective and the accuracy of x on the held-out set (NaN, NaN without one).
+func (r *Runner) Score(x []float64) (loss, accuracy float64) {
+	if r.Test == nil {
+		return math.NaN(), math.NaN()
+	}
+	return r.Setup.Model.Loss(x, r.Test, nil), model.Accuracy(r.Setup.Model, x, r.Test)
+}
+
+// Run builds and runs one spec, computing f* (cached) for the gap and scoring the spec's held-out set.
 func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)) (*Result, error) {
+	if cache == nil {
+		cache = &DataCache{}
+	}
 	st, err := Build(s, cache)
 	if err != nil {
 		return nil, err
@@ -196,7 +219,11 @@ func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)
 	if err != nil {
 		fstar = math.NaN()
 	}
-	return NewRunner(st, fstar).Run(ctx, progress)
+	r := NewRunner(st, fstar)
+	if r.Test, err = cache.LoadTest(&st.Spec, st.Dataset, st.Model); err != nil {
+		return nil, err
+	}
+	return r.Run(ctx, progress)
 }
 
 // RoundsForEpochs returns how many rounds make the average honest member pass over its data epochs

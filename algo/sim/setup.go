@@ -55,6 +55,40 @@ func (c *DataCache) Load(s *Spec) (*data.Dataset, error) {
 	return d, nil
 }
 
+// NoTestData is the Spec.TestData that asks for no held-out set.
+const NoTestData = "none"
+
+// TestDataName resolves Spec.TestData: the data set to load, or "" for none.
+func (s *Spec) TestDataName() string {
+	switch s.TestData {
+	case NoTestData:
+		return ""
+	case "":
+		name, _ := data.TestSetOf(s.Data)
+		return name
+	}
+	return s.TestData
+}
+
+// LoadTest returns the held-out set of spec (nil when it has none), read with train's feature count and
+// scaled like train when the spec normalises rows, and checked against m.
+func (c *DataCache) LoadTest(s *Spec, train *data.Dataset, m model.Model) (*data.Dataset, error) {
+	name := s.TestDataName()
+	if name == "" {
+		return nil, nil
+	}
+	t := *s
+	t.Data, t.Features = name, train.Features
+	d, err := c.Load(&t)
+	if err != nil {
+		return nil, fmt.Errorf("test data: %w", err)
+	}
+	if err := model.Check(m, d); err != nil {
+		return nil, fmt.Errorf("test data %q: %w", name, err)
+	}
+	return d, nil
+}
+
 // Build resolves a Spec. cache may be nil.
 func Build(s Spec, cache *DataCache) (*Setup, error) {
 	if err := s.Validate(); err != nil {

@@ -64,7 +64,12 @@ func (l *Lambda) UnmarshalJSON(b []byte) error {
 
 // Spec describes one training run completely. The zero value is not valid; start from Default().
 type Spec struct {
-	Data      string  `json:"data"`      // built-in name ("a9a") or a LIBSVM file path
+	Data string `json:"data"` // built-in name ("a9a") or a LIBSVM file path
+	// TestData is the held-out set the reports score the model on: "" for the built-in test split of
+	// a built-in data set (a9a → a9a.t) and none for any other, "none" for none, else a built-in name or
+	// a LIBSVM path. It is read with the training set's feature count and row scaling, and plays no
+	// part in training (a genesis without it hashes as before).
+	TestData  string  `json:"test_data,omitempty"`
 	Features  int     `json:"features"`  // 0: from the data
 	Normalize bool    `json:"normalize"` // scale rows to unit L2 norm (the authors' code does)
 	Split     string  `json:"split"`     // full | iid | label

@@ -39,6 +39,9 @@ func Builtin() []string { return slices.Clone(builtinNames) }
 // fresh Dataset, so callers may normalise it in place.
 func Load(spec string, opts ReadOptions) (*Dataset, error) {
 	if slices.Contains(builtinNames, spec) {
+		if d, ok, err := loadCompact(spec, opts); ok {
+			return d, err
+		}
 		f, err := builtinFS.Open("builtin/" + spec + ".gz")
 		if err != nil {
 			return nil, fmt.Errorf("opening embedded data set %s: %w", spec, err)

@@ -11,7 +11,11 @@ import (
 )
 
 // Header is the exact first line of curves.csv.
-var Header = []string{"series", "seed", "epoch", "round", "loss", "gap"}
+var Header = []string{"series", "seed", "epoch", "round", "loss", "gap", "test_loss", "test_accuracy"}
+
+// headerV1 is the header before the held-out columns; ReadCSV still reads such files (their test
+// columns read as NaN).
+var headerV1 = Header[:6]
 
 // ErrFormat is wrapped by every error reading a malformed curves file.
 var ErrFormat = errors.New("malformed curves file")
@@ -24,6 +28,10 @@ type Row struct {
 	Round  int
 	Loss   float64
 	Gap    float64 // NaN when f* is unknown
+	// TestLoss is the objective on the held-out set, TestAccuracy the fraction of it classified
+	// correctly; NaN without a held-out set (or when the harness could not score the model).
+	TestLoss     float64
+	TestAccuracy float64
 }
 
 func formatFloat(f float64) string {
@@ -41,7 +49,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	}
 	for _, r := range rows {
 		rec := []string{r.Series, strconv.FormatUint(r.Seed, 10), formatFloat(r.Epoch),
-			strconv.Itoa(r.Round), formatFloat(r.Loss), formatFloat(r.Gap)}
+			strconv.Itoa(r.Round), formatFloat(r.Loss), formatFloat(r.Gap), formatFloat(r.TestLoss), formatFloat(r.TestAccuracy)}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -50,17 +58,18 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	return cw.Error()
 }
 
-// ReadCSV parses a curves file written by WriteCSV.
+// ReadCSV parses a curves file written by WriteCSV (or by a version without the test columns).
 func ReadCSV(r io.Reader) ([]Row, error) {
 	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = len(Header)
 	head, err := cr.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading header: %w", ErrFormat, err)
 	}
-	if strings.Join(head, ",") != strings.Join(Header, ",") {
-		return nil, fmt.Errorf("%w: header %q, want %q", ErrFormat, strings.Join(head, ","), strings.Join(Header, ","))
+	got := strings.Join(head, ",")
+	if got != strings.Join(Header, ",") && got != strings.Join(headerV1, ",") {
+		return nil, fmt.Errorf("%w: header %q, want %q", ErrFormat, got, strings.Join(Header, ","))
 	}
+	cr.FieldsPerRecord = len(head)
 	var rows []Row
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
@@ -83,6 +92,13 @@ func ReadCSV(r io.Reader) ([]Row, error) {
 		errs = append(errs, err)
 		row.Gap, err = strconv.ParseFloat(rec[5], 64)
 		errs = append(errs, err)
+		row.TestLoss, row.TestAccuracy = math.NaN(), math.NaN()
+		if len(rec) == len(Header) {
+			row.TestLoss, err = strconv.ParseFloat(rec[6], 64)
+			errs = append(errs, err)
+			row.TestAccuracy, err = strconv.ParseFloat(rec[7], 64)
+			errs = append(errs, err)
+		}
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("%w: line %d: %w", ErrFormat, line, err)
 		}

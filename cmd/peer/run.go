@@ -42,6 +42,8 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dataPath := fs.String("data", "", "load the genesis data set from this path instead")
 	httpAddr := fs.String("http", "", "serve /metrics and /status on this address (e.g. 127.0.0.1:9100)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug (every decided round and dropped message), info (start, progress\n"+
+		"every 5 s, stop), warn or error")
 	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	directVotes := fs.Bool("direct-votes", false, "send this peer's votes to every member instead of through the attempt's leader\n"+
@@ -68,14 +70,9 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *keyPath == "" || *stateDir == "" {
 		return errors.New("run: --key and --state are required (no home directory to default to)")
 	}
-	var logger *slog.Logger
-	switch *logFormat {
-	case "text":
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
-	case "json":
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
-	default:
-		return fmt.Errorf("run: --log-format must be text or json, got %q", *logFormat)
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
 	}
 	setGCPercent()
 	if *cpuProfile != "" {
@@ -85,10 +82,7 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		defer stopProfile()
 	}
-	var (
-		g   *genesis.Genesis
-		err error
-	)
+	var g *genesis.Genesis
 	if *genPath != "" {
 		if g, err = genesis.Load(*genPath); err != nil {
 			return err

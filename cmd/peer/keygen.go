@@ -44,8 +44,11 @@ func runGenesis(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "byzpp", "name of the run")
 	preset := fs.String("preset", "", "start from the first series of a testnet preset (e.g. fig1-middle)")
 	s := sim.Default()
-	fs.StringVar(&s.Data, "data", s.Data, "data set: built-in name or LIBSVM path")
-	fs.IntVar(&s.Byzantine, "byz", s.Byzantine, "Byzantine members (the last ones)")
+	fs.StringVar(&s.Data, "data", s.Data, "data set: built-in name or LIBSVM path (read now: a malformed file is refused)")
+	fs.StringVar(&s.TestData, "test-data", s.TestData, "held-out set reports score the model on: built-in name, LIBSVM path or none\n"+
+		"(default: a9a.t for a9a)")
+	fs.IntVar(&s.Byzantine, "byz", s.Byzantine, "Byzantine members (the last ones; consensus needs n > 3·byz; when not given:\n"+
+		"the preset's or 5, at most the largest b with n > 3b)")
 	fs.StringVar(&s.Attack, "attack", s.Attack, "attack of the Byzantine members (for reports and sim)")
 	fs.StringVar(&s.Aggregator, "agg", s.Aggregator, "robust aggregator")
 	fs.IntVar(&s.Bucket, "bucket", s.Bucket, "bucket size")
@@ -65,12 +68,18 @@ func runGenesis(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("genesis: unexpected argument %q (flags start with --)", fs.Arg(0))
+	}
 	if len(members) == 0 || *out == "" {
 		return errors.New("genesis: --members and --out are required")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkGenesisFlags(fs, set, &s, *tick, *maxMembers, *silent); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
 	if *preset != "" {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		exp, err := experiment.FromPreset(*preset, sim.Default(), []uint64{s.Seed})
 		if err != nil {
 			return err
@@ -85,10 +94,28 @@ func runGenesis(args []string, stdout, stderr io.Writer) error {
 		if set["seed"] {
 			base.Seed = s.Seed
 		}
+		for _, name := range []string{"data", "test-data"} {
+			if set[name] {
+				base.Data, base.TestData = s.Data, s.TestData
+			}
+		}
 		s = base
 	}
-	if s.Byzantine >= len(members) {
-		return fmt.Errorf("genesis: %d Byzantine members of %d", s.Byzantine, len(members))
+	n := len(members)
+	if b := maxBFTByzantine(n); !set["byz"] && s.Byzantine > b {
+		fmt.Fprintf(stderr, "note: --byz not given: %d Byzantine of %d members (the most with n > 3·byz; give --byz to choose)\n", b, n)
+		s.Byzantine = b
+		if b == 0 {
+			s.Attack = "none"
+		}
+	}
+	if 3*s.Byzantine >= n {
+		return fmt.Errorf("genesis: --byz %d with %d members: consensus (BFT) needs n > 3·byz, so at most %d Byzantine of %d members",
+			s.Byzantine, n, maxBFTByzantine(n), n)
+	}
+	// Read the data now: a genesis naming a file no peer can load would only fail at every peer.
+	if err := checkData(&s); err != nil {
+		return fmt.Errorf("genesis: %w", err)
 	}
 	g, err := genesis.New(*name, members, s)
 	if err != nil {
@@ -105,6 +132,10 @@ func runGenesis(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := g.Validate(); err != nil {
 		return err
+	}
+	if c := g.Spec.Sampled(); c == 1 && n > 1 {
+		fmt.Fprintf(stderr, "warning: a partial round samples a single member (--participation %g of %d members): when it is Byzantine, "+
+			"it alone makes that round's update; raise --participation to at least %g to sample two\n", s.Participation, n, 2/float64(n))
 	}
 	if *withFStar {
 		st, err := sim.Build(g.Spec, nil)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -29,6 +30,12 @@ const (
 	DefaultMaxGossipMessage = 1 << 20
 	DefaultConnLow          = 96
 	DefaultConnHigh         = 256
+	// DefaultResourceMemory is the memory libp2p's resource manager may hand out (stream buffers,
+	// yamux windows): enough for every member's direct stream to carry a multi-megabyte round message
+	// at full window at once.
+	DefaultResourceMemory = 1 << 30
+	// DefaultResourceFDs is the file descriptors the resource manager may use.
+	DefaultResourceFDs = 2048
 )
 
 // DefaultListenAddrs listens on every IPv4 interface, TCP and QUIC, on ports chosen by the OS.
@@ -44,6 +51,7 @@ type Options struct {
 	Logger *slog.Logger
 	Gossip GossipConfig
 	Stream StreamConfig
+	Abuse  AbuseConfig
 	// SendDelay holds every outgoing direct message (Send) and gossip publish (Topic.Publish) this
 	// long before it leaves, in order: emulated latency for testnets (`peer run --publish-delay`).
 	// Send and Publish still return at once. 0: none.
@@ -64,6 +72,17 @@ type GossipConfig struct {
 	ValidatorTimeout time.Duration
 	// ScoreInspectPeriod is how often peer scores are sampled for PeerScore (default 1s).
 	ScoreInspectPeriod time.Duration
+	// Topics, when set, switches the subscription filter to an allowlist: only subscriptions of
+	// other peers to these topics (names as given to JoinTopic) and to topics this host joins are
+	// tracked; Host.AllowTopics adds names later. Empty: any topic under ProtocolPrefix is tracked, up
+	// to MaxTopicsPerPeer per peer. Subscriptions outside the protocol prefix are never tracked.
+	Topics []string
+	// MaxTopicsPerPeer caps the topics tracked for one remote peer (default 16). Subscriptions beyond
+	// it are dropped and reported as invalid input ("subscription-flood").
+	MaxTopicsPerPeer int
+	// MaxSubscriptionsPerRPC caps the subscription entries of one gossip RPC (default 64); a bigger
+	// RPC is dropped whole and reported as invalid input.
+	MaxSubscriptionsPerRPC int
 }
 
 // StreamConfig tunes request/response streams.
@@ -74,6 +93,38 @@ type StreamConfig struct {
 	// HandlerTimeout bounds reading a request, running the handler and writing the response
 	// (default 30s).
 	HandlerTimeout time.Duration
+	// MaxInbound bounds the inbound streams served at once over all peers and protocols, request and
+	// direct streams together (default 512); streams over it are reset unread.
+	MaxInbound int
+	// FrameTimeout and MinRate bound reading one frame (a request or a direct message): a request
+	// must start within FrameTimeout of the stream opening, and a frame of n bytes, once its header
+	// has arrived, must arrive within FrameTimeout + n/MinRate (defaults 10s and 64 KiB/s). A stream
+	// that misses its deadline is reset and reported as invalid input ("timeout").
+	FrameTimeout time.Duration
+	MinRate      int
+	// IdleTimeout resets an inbound direct stream that carries no frame for this long (default 2
+	// minutes). Senders close their own direct streams after IdleTimeout/2 without a message, so honest
+	// peers with the same setting never hit it.
+	IdleTimeout time.Duration
+}
+
+// AbuseConfig says how the host makes hostile input cost the peer that sends it.
+type AbuseConfig struct {
+	// InvalidThreshold invalid inputs (see Host.OnInvalidInput) from one untrusted peer within
+	// InvalidWindow block it for BlockFor (defaults 10, 1 minute, 10 minutes). Negative: never block
+	// automatically. Trusted peers (Host.SetTrusted) are only reported, never blocked here.
+	InvalidThreshold int
+	InvalidWindow    time.Duration
+	BlockFor         time.Duration
+	// NewConnRate and NewConnBurst limit new inbound connections from untrusted peers per IPv4 /24
+	// or IPv6 /48: a token bucket of NewConnBurst refilled at NewConnRate per second (defaults 1 and
+	// 16). Negative NewConnRate: no limit.
+	NewConnRate  float64
+	NewConnBurst int
+	// ExemptNets lists CIDRs exempt from the new-connection rate limit and from libp2p's per-IP
+	// connection limits (default loopback only, so single-machine testnets of any size work; add
+	// private ranges for LAN testnets). An empty non-nil list exempts nothing.
+	ExemptNets []string
 }
 
 // Config configures a real libp2p host created by New.
@@ -104,6 +155,11 @@ type Config struct {
 	Bandwidth metrics.Reporter
 	// Metrics, when set, receives libp2p's own Prometheus metrics; nil disables them.
 	Metrics prometheus.Registerer
+	// ResourceMemory and ResourceFDs are the budget libp2p's resource manager scales its limits to
+	// (defaults DefaultResourceMemory and DefaultResourceFDs); connection counts follow ConnHigh
+	// (see resourceLimits in host.go).
+	ResourceMemory int64
+	ResourceFDs    int
 }
 
 // withDefaults fills zero fields with defaults.
@@ -137,6 +193,43 @@ func (o Options) withDefaults() Options {
 	if s.HandlerTimeout == 0 {
 		s.HandlerTimeout = 30 * time.Second
 	}
+	if s.MaxInbound == 0 {
+		s.MaxInbound = 512
+	}
+	if s.FrameTimeout == 0 {
+		s.FrameTimeout = 10 * time.Second
+	}
+	if s.MinRate == 0 {
+		s.MinRate = 64 << 10
+	}
+	if s.IdleTimeout == 0 {
+		s.IdleTimeout = 2 * time.Minute
+	}
+	if g.MaxTopicsPerPeer == 0 {
+		g.MaxTopicsPerPeer = 16
+	}
+	if g.MaxSubscriptionsPerRPC == 0 {
+		g.MaxSubscriptionsPerRPC = 64
+	}
+	a := &o.Abuse
+	if a.InvalidThreshold == 0 {
+		a.InvalidThreshold = 10
+	}
+	if a.InvalidWindow == 0 {
+		a.InvalidWindow = time.Minute
+	}
+	if a.BlockFor == 0 {
+		a.BlockFor = 10 * time.Minute
+	}
+	if a.NewConnRate == 0 {
+		a.NewConnRate = 1
+	}
+	if a.NewConnBurst == 0 {
+		a.NewConnBurst = 16
+	}
+	if a.ExemptNets == nil {
+		a.ExemptNets = []string{"127.0.0.0/8", "::1/128"}
+	}
 	return o
 }
 
@@ -159,8 +252,23 @@ func (o Options) Validate() error {
 	if o.SendDelay < 0 {
 		return fmt.Errorf("%w: negative send delay", ErrConfig)
 	}
-	if o.Stream.MaxConcurrentPerPeer < 0 || o.Stream.HandlerTimeout < 0 {
+	if s := o.Stream; s.MaxConcurrentPerPeer < 0 || s.HandlerTimeout < 0 || s.MaxInbound < 0 ||
+		s.FrameTimeout < 0 || s.MinRate < 0 || s.IdleTimeout < 0 {
 		return fmt.Errorf("%w: negative stream setting", ErrConfig)
+	}
+	if o.Gossip.MaxTopicsPerPeer < 0 || o.Gossip.MaxSubscriptionsPerRPC < 0 {
+		return fmt.Errorf("%w: negative gossip topic cap", ErrConfig)
+	}
+	for _, t := range o.Gossip.Topics {
+		if t == "" {
+			return fmt.Errorf("%w: empty gossip topic name", ErrConfig)
+		}
+	}
+	if a := o.Abuse; a.InvalidWindow < 0 || a.BlockFor < 0 || a.NewConnBurst < 0 {
+		return fmt.Errorf("%w: negative abuse setting", ErrConfig)
+	}
+	if _, err := parsePrefixes(o.Abuse.ExemptNets); err != nil {
+		return err
 	}
 	return nil
 }
@@ -177,6 +285,19 @@ func parseCIDRs(list []string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
+// parsePrefixes parses CIDRs as netip prefixes (masked).
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: exempt network %q: %v", ErrConfig, s, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // withDefaults fills zero fields with defaults.
 func (c Config) withDefaults() Config {
 	c.Options = c.Options.withDefaults()
@@ -188,6 +309,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ConnLow == 0 && c.ConnHigh == 0 {
 		c.ConnLow, c.ConnHigh = DefaultConnLow, DefaultConnHigh
+	}
+	if c.ResourceMemory == 0 {
+		c.ResourceMemory = DefaultResourceMemory
+	}
+	if c.ResourceFDs == 0 {
+		c.ResourceFDs = DefaultResourceFDs
 	}
 	return c
 }
@@ -215,6 +342,10 @@ func (c Config) Validate() error {
 	}
 	if c.ConnLow < 0 || c.ConnHigh < 1 || c.ConnLow > c.ConnHigh {
 		return fmt.Errorf("%w: connection watermarks low %d high %d", ErrConfig, c.ConnLow, c.ConnHigh)
+	}
+	if c.ResourceMemory < 64<<20 || c.ResourceFDs < 64 {
+		return fmt.Errorf("%w: resource budget %d bytes, %d fds (need at least 64 MiB and 64)", ErrConfig,
+			c.ResourceMemory, c.ResourceFDs)
 	}
 	return nil
 }

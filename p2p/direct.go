@@ -59,7 +59,14 @@ type directState struct {
 	// handlers are looked up for every message, not captured by the stream's reader: a stream
 	// outlives the handler that was current when it opened (a peer replaces its handler when its
 	// member list changes, while the other side keeps its long-lived stream).
-	handlers map[protocol.ID]DirectHandler
+	handlers map[protocol.ID]directService
+}
+
+// directService is what HandleDirect registered for a protocol.
+type directService struct {
+	name    string
+	handler DirectHandler
+	allow   func(peer.ID) bool // nil: everyone not blocked
 }
 
 type directKey struct {
@@ -72,8 +79,14 @@ type directSender struct {
 }
 
 // HandleDirect serves direct messages of protocol name (namespaced under the prefix) with handler.
-// Messages longer than maxMsg bytes break the stream they came on; streams from blocked peers are reset.
-func (h *Host) HandleDirect(name string, maxMsg int, handler DirectHandler) error {
+// Streams from blocked peers, from peers the Allow option refuses (reset unread, and checked again
+// before every message), beyond two per peer and protocol or beyond StreamConfig.MaxInbound in all are
+// reset. A message must arrive within the frame deadline once its header has (StreamConfig.FrameTimeout,
+// MinRate), and a stream idle for StreamConfig.IdleTimeout is reset. Messages longer than maxMsg bytes,
+// malformed or truncated frames and missed frame deadlines break the stream and are reported as
+// invalid input (see OnInvalidInput). Calling HandleDirect again replaces the handler and the Allow
+// option for streams already open too.
+func (h *Host) HandleDirect(name string, maxMsg int, handler DirectHandler, opts ...HandleOption) error {
 	pid, err := h.protocolID(name)
 	if err != nil {
 		return err
@@ -81,11 +94,12 @@ func (h *Host) HandleDirect(name string, maxMsg int, handler DirectHandler) erro
 	if maxMsg <= 0 || handler == nil {
 		return fmt.Errorf("%w: direct handler for %s needs a positive message cap", ErrConfig, name)
 	}
+	o := collectOptions(opts)
 	h.direct.mu.Lock()
 	if h.direct.handlers == nil {
-		h.direct.handlers = map[protocol.ID]DirectHandler{}
+		h.direct.handlers = map[protocol.ID]directService{}
 	}
-	h.direct.handlers[pid] = handler
+	h.direct.handlers[pid] = directService{name: name, handler: handler, allow: o.allow}
 	h.direct.mu.Unlock()
 	h.h.SetStreamHandler(pid, func(s network.Stream) { h.readDirect(s, pid, maxMsg) })
 	return nil
@@ -102,38 +116,61 @@ func (h *Host) UnhandleDirect(name string) {
 	h.Unhandle(name)
 }
 
-func (h *Host) directHandler(pid protocol.ID) DirectHandler {
+func (h *Host) directService(pid protocol.ID) (directService, bool) {
 	h.direct.mu.Lock()
 	defer h.direct.mu.Unlock()
-	return h.direct.handlers[pid]
+	svc, ok := h.direct.handlers[pid]
+	return svc, ok
 }
+
+// errNotAllowed: the Allow option refused a direct stream's peer before a message.
+var errNotAllowed = errors.New("p2p: peer not allowed on this protocol")
 
 func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int) {
 	from := s.Conn().RemotePeer()
 	key := directKey{peer: from, proto: pid}
-	if h.gater.IsBlocked(from) || !h.enterInbound(key) {
+	svc, ok := h.directService(pid)
+	if !ok || !h.admit(from, svc.allow) {
+		_ = s.Reset()
+		return
+	}
+	defer h.leaveGlobal()
+	if !h.enterInbound(key) {
 		_ = s.Reset()
 		return
 	}
 	defer h.leaveInbound(key)
 	stop := context.AfterFunc(h.ctx, func() { _ = s.Reset() })
 	defer stop()
+	wd := newWatchdog(s)
+	defer wd.stop()
 	r := bufio.NewReader(s)
 	for {
-		msg, err := readFrame(r, maxMsg)
+		wd.arm(h.opts.Stream.IdleTimeout)
+		msg, err := readFrameWith(r, maxMsg, func(n uint64) error {
+			if svc, ok := h.directService(pid); ok && svc.allow != nil && !svc.allow(from) {
+				return errNotAllowed
+			}
+			wd.arm(h.frameDeadline(n))
+			return nil
+		})
 		if err != nil {
+			if reason := frameFault(err, wd.stop(), false); reason != "" {
+				h.invalid(InvalidInput{Peer: from, Protocol: svc.name, Reason: reason}, true)
+			}
 			h.log.Debug("direct stream ended", "peer", from, "protocol", pid, "err", err)
 			_ = s.Reset()
 			return
 		}
+		wd.stop() // the handler may block (back pressure): that is not the peer's stall
 		if h.gater.IsBlocked(from) {
 			_ = s.Reset()
 			return
 		}
 		h.traffic.directIn.Add(int64(len(msg)))
 		h.traffic.directMsgsIn.Add(1)
-		if handler := h.directHandler(pid); handler != nil {
-			handler(from, msg)
+		if svc, ok := h.directService(pid); ok {
+			svc.handler(from, msg)
 		}
 	}
 }
@@ -246,13 +283,23 @@ func (h *Host) runSender(k directKey, s *directSender) {
 			drop(false)
 		}
 	}()
+	// An idle stream is closed before the receiver's idle deadline would reset it (and lose whatever
+	// was in flight then); the next message opens a new one.
+	idle := time.NewTimer(h.opts.Stream.IdleTimeout / 2)
+	defer idle.Stop()
 	for {
 		var msg []byte
 		select {
 		case <-h.ctx.Done():
 			return
+		case <-idle.C:
+			if st != nil {
+				drop(false)
+			}
+			continue
 		case msg = <-s.queue:
 		}
+		idle.Reset(h.opts.Stream.IdleTimeout / 2)
 		if st == nil {
 			var err error
 			if st, err = h.openDirectRetrying(k); err != nil {

@@ -31,7 +31,7 @@ func contentID(m *pb.Message) string {
 	return string(sum[:])
 }
 
-func peerScoreParams(o Options) (*pubsub.PeerScoreParams, error) {
+func peerScoreParams(o Options, appScore func(peer.ID) float64) (*pubsub.PeerScoreParams, error) {
 	whitelist, err := parseCIDRs(o.Gossip.ColocationWhitelist)
 	if err != nil {
 		return nil, err
@@ -39,8 +39,9 @@ func peerScoreParams(o Options) (*pubsub.PeerScoreParams, error) {
 	return &pubsub.PeerScoreParams{
 		Topics:        map[string]*pubsub.TopicScoreParams{},
 		TopicScoreCap: 20,
-		// No application-specific score: misbehaviour the application detects leads to BlockPeer.
-		AppSpecificScore:  func(peer.ID) float64 { return 0 },
+		// Recent invalid input of an untrusted peer (abuse.go): graylisted after a few, blocked after
+		// more. Misbehaviour the application detects in valid-looking input leads to BlockPeer.
+		AppSpecificScore:  appScore,
 		AppSpecificWeight: 1,
 		// Many peers on one public IP is how a Sybil usually looks; (count-10)² × -1 past 10 peers.
 		IPColocationFactorWeight:    -1,
@@ -115,7 +116,7 @@ func (s *scoreBoard) all() map[peer.ID]float64 {
 // package wire), content-hash IDs, an explicit message-size cap, peer scoring with graylisting, and the
 // host's Gater as blacklist.
 func (h *Host) startGossip(ctx context.Context) error {
-	params, err := peerScoreParams(h.opts)
+	params, err := peerScoreParams(h.opts, h.appScore)
 	if err != nil {
 		return err
 	}
@@ -130,6 +131,10 @@ func (h *Host) startGossip(ctx context.Context) error {
 		pubsub.WithPeerScore(params, peerScoreThresholds()),
 		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(h.scores.update), h.opts.Gossip.ScoreInspectPeriod),
 		pubsub.WithBlacklist(h.gater),
+		// Only this run's topics, a few per peer (subfilter.go); the tracer tells the filter when a
+		// peer's topic state goes.
+		pubsub.WithSubscriptionFilter(h.subs),
+		pubsub.WithRawTracer(subTracer{h.subs}),
 		pubsub.WithPeerExchange(false),
 		// A member's own message goes straight to every topic peer in good standing rather than only to
 		// its mesh: lower latency, and an eclipsed mesh cannot silence it. (Off by default in v0.19.)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/x/rate"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -44,6 +46,11 @@ type Host struct {
 	traffic           trafficCounters
 	direct            directState
 	inbound, outbound *peerSlots
+	inboundAll        atomic.Int64 // inbound streams being served, against Stream.MaxInbound
+	subs              *subFilter
+	abuse             abuseState
+	// gated: the Gater runs in the libp2p network (New); otherwise onConnected enforces it.
+	gated bool
 
 	delay *delayLine // nil unless Options.SendDelay > 0
 
@@ -89,15 +96,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("p2p: connection manager: %w", err)
 	}
-	limits := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&limits)
-	var rmOpts []rcmgr.Option
-	if cfg.Metrics == nil {
-		rmOpts = append(rmOpts, rcmgr.WithMetricsDisabled())
-	}
-	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()), rmOpts...)
+	rm, err := newResourceManager(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("p2p: resource manager: %w", err)
+		return nil, err
 	}
 
 	opts := []libp2p.Option{
@@ -155,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			ErrAddrInUse, got, cfg.ListenAddrs)
 	}
 
-	h, err := attach(lh, cfg.Options, gater, bw)
+	h, err := attach(lh, cfg.Options, gater, bw, true)
 	if err != nil {
 		_ = lh.Close()
 		return nil, err
@@ -185,10 +186,10 @@ func NewFromHost(ctx context.Context, lh host.Host, opts Options) (*Host, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return attach(lh, opts, NewGater(), nil)
+	return attach(lh, opts, NewGater(), nil, false)
 }
 
-func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter) (*Host, error) {
+func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter, gated bool) (*Host, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -205,7 +206,16 @@ func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter) (*Hos
 		ctx:      ctx,
 		cancel:   cancel,
 		topics:   map[string]*Topic{},
+		abuse:    newAbuseState(),
+		gated:    gated,
 	}
+	h.subs = newSubFilter(h)
+	if a := opts.Abuse; a.NewConnRate > 0 {
+		exempt, _ := parsePrefixes(a.ExemptNets) // validated above
+		gater.conns = newPrefixLimiter(a.NewConnRate, a.NewConnBurst, exempt)
+	}
+	trusted := h.Trusted
+	gater.trusted.Store(&trusted)
 	if err := h.startGossip(ctx); err != nil {
 		cancel()
 		return nil, err
@@ -214,16 +224,103 @@ func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter) (*Hos
 		h.delay = newDelayLine(opts.SendDelay)
 		h.wg.Go(func() { h.delay.run(ctx.Done()) })
 	}
-	lh.Network().Notify(&network.NotifyBundle{ConnectedF: h.onConnected})
+	lh.Network().Notify(&network.NotifyBundle{ConnectedF: h.onConnected, DisconnectedF: h.onDisconnected})
 	return h, nil
 }
 
-// onConnected closes connections from blocked peers: on hosts whose network does not run the Gater
-// (NewFromHost), this is what keeps them out.
+// onConnected closes connections from blocked peers, and inbound ones beyond the new-connection rate:
+// on hosts whose network does not run the Gater (NewFromHost), this is what keeps them out.
 func (h *Host) onConnected(_ network.Network, c network.Conn) {
-	if h.gater.IsBlocked(c.RemotePeer()) {
+	if h.gated {
+		return
+	}
+	p := c.RemotePeer()
+	if h.gater.IsBlocked(p) ||
+		(c.Stat().Direction == network.DirInbound && !h.gater.admitInbound(p, c.RemoteMultiaddr())) {
 		go func() { _ = c.Close() }()
 	}
+}
+
+// onDisconnected forgets a gone peer's gossip subscriptions.
+func (h *Host) onDisconnected(n network.Network, c network.Conn) {
+	if p := c.RemotePeer(); n.Connectedness(p) != network.Connected {
+		h.subs.forget(p)
+	}
+}
+
+// newResourceManager builds libp2p's resource manager for the node's budget rather than the
+// machine's: memory and file descriptors from Config (libp2p's defaults scaled to them, not to
+// whatever the machine has), connections from ConnHigh (the connection manager trims to ConnLow above
+// it, so the resource manager only has to stop floods), a few connections per peer, and libp2p's
+// per-IP connection limits and connection-rate limits with AbuseConfig.ExemptNets exempt (libp2p
+// exempts only loopback by default, and allows few connections per IP otherwise).
+func newResourceManager(cfg Config) (network.ResourceManager, error) {
+	exempt, err := parsePrefixes(cfg.Abuse.ExemptNets)
+	if err != nil {
+		return nil, err
+	}
+	var v4, v6 []rcmgr.NetworkPrefixLimit
+	rateExempt := make([]rate.PrefixLimit, 0, len(exempt))
+	for _, p := range exempt {
+		l := rcmgr.NetworkPrefixLimit{Network: p, ConnCount: math.MaxInt}
+		if p.Addr().Is4() {
+			v4 = append(v4, l)
+		} else {
+			v6 = append(v6, l)
+		}
+		rateExempt = append(rateExempt, rate.PrefixLimit{Prefix: p}) // the zero limit: none
+	}
+	if v4 == nil {
+		v4 = []rcmgr.NetworkPrefixLimit{} // non-nil: replaces libp2p's loopback-only default
+	}
+	if v6 == nil {
+		v6 = []rcmgr.NetworkPrefixLimit{}
+	}
+	opts := []rcmgr.Option{
+		rcmgr.WithNetworkPrefixLimit(v4, v6),
+		// libp2p's default per-address rates (a new connection per 5 s per IPv4 address after a
+		// burst of 16), with the exempt networks added.
+		rcmgr.WithConnRateLimiters(&rate.Limiter{
+			NetworkPrefixLimits: rateExempt,
+			SubnetRateLimiter: rate.SubnetLimiter{
+				IPv4SubnetLimits: []rate.SubnetLimit{{PrefixLength: 32, Limit: rate.Limit{RPS: 0.2, Burst: 16}}},
+				IPv6SubnetLimits: []rate.SubnetLimit{
+					{PrefixLength: 56, Limit: rate.Limit{RPS: 0.2, Burst: 16}},
+					{PrefixLength: 48, Limit: rate.Limit{RPS: 0.5, Burst: 80}},
+				},
+				GracePeriod: time.Minute,
+			},
+		}),
+	}
+	if cfg.Metrics == nil {
+		opts = append(opts, rcmgr.WithMetricsDisabled())
+	}
+	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(resourceLimits(cfg)), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: resource manager: %w", err)
+	}
+	return rm, nil
+}
+
+// resourceLimits are libp2p's default limits (with its service limits) scaled to
+// Config.ResourceMemory and ResourceFDs, with connection counts set from ConnHigh: up to ConnHigh
+// inbound and ConnHigh outbound, twice ConnHigh in all (QUIC and TCP to one peer, dials racing), a
+// quarter of that still in the handshake, and 8 per peer.
+func resourceLimits(cfg Config) rcmgr.ConcreteLimitConfig {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	scaled := limits.Scale(cfg.ResourceMemory, cfg.ResourceFDs)
+	high := max(cfg.ConnHigh, 32)
+	conns := rcmgr.LimitVal(2 * high)
+	return rcmgr.PartialLimitConfig{
+		System: rcmgr.ResourceLimits{
+			Conns: conns, ConnsInbound: rcmgr.LimitVal(high), ConnsOutbound: rcmgr.LimitVal(high),
+		},
+		Transient: rcmgr.ResourceLimits{
+			Conns: conns / 4, ConnsInbound: rcmgr.LimitVal(high / 4), ConnsOutbound: rcmgr.LimitVal(high / 4),
+		},
+		PeerDefault: rcmgr.ResourceLimits{Conns: 8, ConnsInbound: 4, ConnsOutbound: 4},
+	}.Build(scaled)
 }
 
 // relayCandidates offers connected peers as relay candidates to autorelay.
@@ -302,10 +399,13 @@ func (h *Host) Addrs() []string {
 func (h *Host) Peers() []peer.ID { return h.h.Network().Peers() }
 
 // Protect keeps the connection manager from trimming connections to p (fellow members).
-func (h *Host) Protect(p peer.ID) { h.h.ConnManager().Protect(p, "byzpp-member") }
+// Protected peers are also trusted (see SetTrusted).
+func (h *Host) Protect(p peer.ID) { h.h.ConnManager().Protect(p, protectTag) }
 
 // Unprotect undoes Protect.
-func (h *Host) Unprotect(p peer.ID) { h.h.ConnManager().Unprotect(p, "byzpp-member") }
+func (h *Host) Unprotect(p peer.ID) { h.h.ConnManager().Unprotect(p, protectTag) }
+
+const protectTag = "byzpp-member"
 
 // BlockPeer cuts p off: no connections, no gossip, no streams, until UnblockPeer.
 func (h *Host) BlockPeer(p peer.ID) {

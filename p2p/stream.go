@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -66,10 +67,39 @@ func (h *Host) protocolID(name string) (protocol.ID, error) {
 	return protocol.ID(h.opts.ProtocolPrefix + "/" + name), nil
 }
 
+// HandleOption configures Handle and HandleDirect.
+type HandleOption func(*handleOptions)
+
+type handleOptions struct {
+	allow func(peer.ID) bool
+}
+
+// Allow admits only peers for which allow returns true to the protocol. It is asked as soon as a
+// stream opens, before a byte of it is read: a stream from any other peer is reset unread. On direct
+// streams it is asked again before each message is read, so a peer that stops being allowed (a removed
+// member) is cut off mid-stream. allow must be fast and safe for concurrent use. Without Allow every
+// peer that is not blocked is served (as before this option existed).
+func Allow(allow func(peer.ID) bool) HandleOption {
+	return func(o *handleOptions) { o.allow = allow }
+}
+
+func collectOptions(opts []HandleOption) handleOptions {
+	var o handleOptions
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}
+
 // Handle serves protocol name (e.g. "state/1", namespaced under the prefix) with handler. Requests
-// longer than maxReq bytes are refused before they are read; requests from blocked peers, or beyond
-// StreamConfig.MaxConcurrentPerPeer in flight from one peer, are reset.
-func (h *Host) Handle(name string, maxReq int, handler Handler) error {
+// longer than maxReq bytes are refused before they are read; requests from blocked peers or peers the
+// Allow option refuses, beyond StreamConfig.MaxConcurrentPerPeer in flight from one peer or beyond
+// StreamConfig.MaxInbound in all, are reset unread. A request must arrive within the frame deadline
+// (StreamConfig.FrameTimeout, MinRate); a late, oversized, malformed or truncated request is reported
+// as invalid input (see OnInvalidInput).
+func (h *Host) Handle(name string, maxReq int, handler Handler, opts ...HandleOption) error {
 	pid, err := h.protocolID(name)
 	if err != nil {
 		return err
@@ -77,7 +107,8 @@ func (h *Host) Handle(name string, maxReq int, handler Handler) error {
 	if maxReq <= 0 || handler == nil {
 		return fmt.Errorf("%w: handler for %s needs a positive request cap", ErrConfig, name)
 	}
-	h.h.SetStreamHandler(pid, func(s network.Stream) { h.serve(s, maxReq, handler) })
+	o := collectOptions(opts)
+	h.h.SetStreamHandler(pid, func(s network.Stream) { h.serve(s, name, maxReq, handler, o.allow) })
 	return nil
 }
 
@@ -88,13 +119,30 @@ func (h *Host) Unhandle(name string) {
 	}
 }
 
-func (h *Host) serve(s network.Stream, maxReq int, handler Handler) {
+// admit decides, before anything is read, whether an inbound stream from from is served, and takes
+// a global inbound slot if so (release it with h.leaveGlobal).
+func (h *Host) admit(from peer.ID, allow func(peer.ID) bool) bool {
+	if h.gater.IsBlocked(from) || (allow != nil && !allow(from)) {
+		return false
+	}
+	if h.inboundAll.Add(1) > int64(h.opts.Stream.MaxInbound) {
+		h.inboundAll.Add(-1)
+		h.log.Debug("stream refused: too many inbound streams", "peer", from)
+		return false
+	}
+	return true
+}
+
+func (h *Host) leaveGlobal() { h.inboundAll.Add(-1) }
+
+func (h *Host) serve(s network.Stream, name string, maxReq int, handler Handler, allow func(peer.ID) bool) {
 	from := s.Conn().RemotePeer()
 	proto := s.Protocol()
-	if h.gater.IsBlocked(from) {
+	if !h.admit(from, allow) {
 		_ = s.Reset()
 		return
 	}
+	defer h.leaveGlobal()
 	if !h.inbound.tryAcquire(from) {
 		h.log.Debug("stream refused: too many concurrent requests", "peer", from, "protocol", proto)
 		_ = s.Reset()
@@ -109,9 +157,18 @@ func (h *Host) serve(s network.Stream, maxReq int, handler Handler) {
 	defer stop()
 	_ = s.SetDeadline(time.Now().Add(h.opts.Stream.HandlerTimeout))
 
+	wd := newWatchdog(s)
+	wd.arm(h.opts.Stream.FrameTimeout)
 	r := bufio.NewReader(s)
-	req, err := readFrame(r, maxReq)
+	req, err := readFrameWith(r, maxReq, func(n uint64) error {
+		wd.arm(h.frameDeadline(n))
+		return nil
+	})
+	timedOut := wd.stop()
 	if err != nil {
+		if reason := frameFault(err, timedOut, true); reason != "" {
+			h.invalid(InvalidInput{Peer: from, Protocol: name, Reason: reason}, true)
+		}
 		h.log.Debug("bad request frame", "peer", from, "protocol", proto, "err", err)
 		_ = s.Reset()
 		return
@@ -143,6 +200,58 @@ func (h *Host) serve(s network.Stream, maxReq int, handler Handler) {
 		return
 	}
 	_ = s.Close()
+}
+
+// frameDeadline is how long a frame of n bytes may take to arrive once its header has.
+func (h *Host) frameDeadline(n uint64) time.Duration {
+	st := h.opts.Stream
+	return st.FrameTimeout + time.Duration(float64(n)/float64(st.MinRate)*float64(time.Second))
+}
+
+// watchdog resets a stream when a deadline passes. It works on every transport (mocknet streams
+// ignore SetReadDeadline), and tells afterwards whether it fired, so a read error can be blamed on a
+// stalling peer rather than on the network.
+type watchdog struct {
+	t     *time.Timer
+	fired atomic.Bool
+}
+
+func newWatchdog(s network.Stream) *watchdog {
+	w := &watchdog{}
+	w.t = time.AfterFunc(time.Hour, func() {
+		w.fired.Store(true)
+		_ = s.Reset()
+	})
+	w.t.Stop()
+	return w
+}
+
+// arm (re)starts the deadline d from now.
+func (w *watchdog) arm(d time.Duration) { w.t.Reset(d) }
+
+// stop disarms the deadline and reports whether it had fired.
+func (w *watchdog) stop() bool {
+	w.t.Stop()
+	return w.fired.Load()
+}
+
+// frameFault names the invalid input behind a frame-read error, or "" if the error says nothing
+// against the peer (a reset, the host closing). A clean end before a frame starts is normal on a
+// direct stream and "empty" on a request stream (an honest requester always sends one).
+func frameFault(err error, timedOut, request bool) string {
+	switch {
+	case timedOut:
+		return ReasonTimeout
+	case errors.Is(err, ErrFrameTooLarge):
+		return ReasonTooLarge
+	case errors.Is(err, errFrameMalformed):
+		return ReasonMalformed
+	case errors.Is(err, errFrameTruncated):
+		return ReasonTruncated
+	case request && errors.Is(err, io.EOF):
+		return ReasonEmpty
+	}
+	return ""
 }
 
 // Request sends req to peer to on protocol name and returns the response, which must be at most maxResp
@@ -234,15 +343,35 @@ func writeResponse(w io.Writer, status byte, payload []byte) error {
 	return writeFrame(w, payload)
 }
 
+var (
+	// errFrameMalformed: a frame's length header is not a valid uvarint.
+	errFrameMalformed = errors.New("p2p: malformed frame length")
+	// errFrameTruncated: the stream ended cleanly inside a frame.
+	errFrameTruncated = errors.New("p2p: truncated frame")
+)
+
 // readFrame reads one uvarint-length-prefixed frame of at most max bytes. The length is checked before
 // any allocation, and the payload buffer grows in readStep steps as bytes arrive.
-func readFrame(r *bufio.Reader, max int) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
+func readFrame(r *bufio.Reader, max int) ([]byte, error) { return readFrameWith(r, max, nil) }
+
+// readFrameWith is readFrame with a hook that sees the length once the header is in and within the
+// cap, before any payload is read; an error from it ends the read.
+//
+// Errors: io.EOF (wrapped) if the stream ended cleanly before the frame began; errFrameTruncated if it
+// ended inside the frame; errFrameMalformed for a header that is not a uvarint; ErrFrameTooLarge for
+// a length over max; otherwise the stream's error.
+func readFrameWith(r *bufio.Reader, max int, onHeader func(n uint64) error) ([]byte, error) {
+	n, err := readLength(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading frame length: %w", err)
+		return nil, err
 	}
 	if n > uint64(max) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, max)
+	}
+	if onHeader != nil {
+		if err := onHeader(n); err != nil {
+			return nil, err
+		}
 	}
 	buf := make([]byte, 0, min(int(n), readStep))
 	for len(buf) < int(n) {
@@ -250,10 +379,35 @@ func readFrame(r *bufio.Reader, max int) ([]byte, error) {
 		start := len(buf)
 		buf = slices.Grow(buf, k)[:start+k]
 		if _, err := io.ReadFull(r, buf[start:]); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				err = errFrameTruncated
+			}
 			return nil, fmt.Errorf("reading frame: %w", err)
 		}
 	}
 	return buf, nil
+}
+
+// readLength reads a frame's uvarint length, classifying failures as readFrameWith documents.
+func readLength(r *bufio.Reader) (uint64, error) {
+	var x uint64
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		b, err := r.ReadByte()
+		if err != nil {
+			if i > 0 && errors.Is(err, io.EOF) {
+				err = errFrameTruncated
+			}
+			return 0, fmt.Errorf("reading frame length: %w", err)
+		}
+		if i == binary.MaxVarintLen64-1 && b > 1 {
+			return 0, errFrameMalformed
+		}
+		if b < 0x80 {
+			return x | uint64(b)<<(7*i), nil
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+	}
+	return 0, errFrameMalformed
 }
 
 // peerSlots bounds concurrent streams per peer.

@@ -95,6 +95,8 @@ func (h *Host) JoinTopic(name string, validate Validator) (*Topic, error) {
 		return nil, fmt.Errorf("p2p: topic %q already joined", name)
 	}
 	t := &Topic{host: h, name: full, rejects: newReasonCounter(), ignores: newReasonCounter()}
+	// A joined topic is tracked from now on, and stays tracked after Close (see subFilter).
+	h.subs.allow(false, name)
 	err := h.ps.RegisterTopicValidator(full, pubsub.ValidatorEx(t.validator(validate)),
 		pubsub.WithValidatorTimeout(h.opts.Gossip.ValidatorTimeout))
 	if err != nil {

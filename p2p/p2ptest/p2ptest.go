@@ -43,7 +43,8 @@ type Network struct {
 
 // Config tunes NewMockNetwork.
 type Config struct {
-	// Options are passed to every host (zero value: defaults, with a logger writing to t.Log at warn level).
+	// Options are passed to every host (zero value: defaults, with a logger writing to t.Log at warn
+	// level, and the test addresses, 10.0.0.0/8, exempt from the new-connection rate limit).
 	Options p2p.Options
 	// Unconnected leaves hosts linked but not connected (connect with Connect or ConnectAll).
 	Unconnected bool
@@ -63,6 +64,11 @@ func NewMockNetworkWith(t testing.TB, n int, cfg Config) *Network {
 	opts := cfg.Options
 	if opts.Logger == nil {
 		opts.Logger = TestLogger(t) // before the network's cleanup, so it still logs while closing
+	}
+	if opts.Abuse.ExemptNets == nil {
+		// Every test host is in 10.0.0.0/8 (most in one /24): exempt it from the new-connection rate
+		// limit, as loopback is for real testnets. Tests of the limit set their own list.
+		opts.Abuse.ExemptNets = []string{"10.0.0.0/8", "127.0.0.0/8", "::1/128"}
 	}
 	net := &Network{Mocknet: mocknet.New()}
 	t.Cleanup(func() { net.Close() })

@@ -7,9 +7,16 @@ import (
 	"strings"
 )
 
+// PlotNote is what report.md says about the plot: Missing is why there is none (the plot failed), Note
+// what it could not show.
+type PlotNote struct {
+	Missing string
+	Note    string
+}
+
 // Markdown renders report.md: the verdict in plain words, the configuration, the plot and a table
 // per peer.
-func Markdown(rep *Report, withPlot bool) string {
+func Markdown(rep *Report, plot PlotNote) string {
 	var b strings.Builder
 	s := rep.Config.Spec
 	fmt.Fprintf(&b, "# byzpp testnet: %s\n\n", rep.Config.Series)
@@ -46,8 +53,19 @@ func Markdown(rep *Report, withPlot bool) string {
 	if rep.SimMatch != nil {
 		fmt.Fprintf(&b, "| same curve as `testnet sim` | %v |\n", *rep.SimMatch)
 	}
-	if withPlot {
-		fmt.Fprintf(&b, "\n![gap against epochs](curves.png)\n")
+	if rep.TestData != "" {
+		fmt.Fprintf(&b, "| test accuracy on %s | %s |\n| test loss on %s | %s |\n", rep.TestData, accuracy(rep.TestAccuracy), rep.TestData, num(rep.TestLoss))
+	}
+	if rep.TestSource != "" {
+		fmt.Fprintf(&b, "\nHeld-out score: %s.\n", rep.TestSource)
+	}
+	if plot.Missing != "" {
+		fmt.Fprintf(&b, "\nNo plot: %s\n", plot.Missing)
+	} else {
+		fmt.Fprintf(&b, "\n![gap against epochs](curves.png) (also curves.svg)\n")
+		if plot.Note != "" {
+			fmt.Fprintf(&b, "\nThe plot: %s.\n", plot.Note)
+		}
 	}
 	fmt.Fprintf(&b, "\n## Peers\n\n| member | role | final round | digest | sent | received | rejected | penalised by | blamed for | restarts |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range rep.Peers {
@@ -104,6 +122,9 @@ func Verdict(rep *Report) string {
 	default:
 		out = append(out, fmt.Sprintf("**Did not learn**: the honest loss went from %.4g to %.4g.", il, fl))
 	}
+	if ta := float64(rep.TestAccuracy); !math.IsNaN(ta) {
+		out = append(out, fmt.Sprintf("The final model classifies %.1f%% of the held-out %s correctly.", 100*ta, rep.TestData))
+	}
 	var rejected uint64
 	for _, p := range rep.Peers {
 		if p.Honest {
@@ -135,6 +156,13 @@ func Verdict(rep *Report) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+func accuracy(x Num) string {
+	if math.IsNaN(float64(x)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.4f", float64(x))
 }
 
 func num(x Num) string {

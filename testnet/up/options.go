@@ -42,6 +42,8 @@ type Options struct {
 	// Profile makes every peer write a CPU profile of its whole run to member-I/cpu.pprof (peer run
 	// --cpuprofile), to see where a round's time goes.
 	Profile bool
+	// PeerLogLevel, if set, is every peer's --log-level (debug, info, warn, error).
+	PeerLogLevel string
 	// Timeouts, if set, replace the genesis' default protocol timeouts. Honest peers only wait out a
 	// timeout when something is missing, so generous ones slow a healthy run down not at all and
 	// keep a loaded machine from turning a late message into a different run (tests use them).
@@ -68,6 +70,14 @@ func (o *Options) Validate() error {
 	}
 	if err := o.Spec.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrOptions, err)
+	}
+	if n, b := o.Spec.Members, o.Spec.Byzantine; 3*b >= n {
+		return fmt.Errorf("%w: %d Byzantine of %d members: consensus (BFT) needs n > 3·byz, so at most %d", ErrOptions, b, n, max(0, (n-1)/3))
+	}
+	switch o.PeerLogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("%w: peer log level %q (want debug, info, warn or error)", ErrOptions, o.PeerLogLevel)
 	}
 	honest := o.Spec.Members - o.Spec.Byzantine
 	// After the leaves (and the joins due before the last of them) the honest members must still be

@@ -172,6 +172,8 @@ func TestValidate(t *testing.T) {
 		"negative grace": func(o *Options) { o.Grace = -1 },
 		"big partition":  func(o *Options) { o.Partitions = []Partition{{Fraction: 0.6, Round: 1, Duration: time.Second}} },
 		"bad spec":       func(o *Options) { o.Spec.Rounds = 0 },
+		"byz at n/3":     func(o *Options) { o.Spec.Members, o.Spec.Byzantine = 6, 2 },
+		"bad log level":  func(o *Options) { o.PeerLogLevel = "loud" },
 	} {
 		o := good
 		edit(&o)

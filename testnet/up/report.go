@@ -2,6 +2,7 @@ package up
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/testnet/curves"
 )
@@ -88,10 +90,17 @@ type Report struct {
 	// SimComparable: no fault or network-level attack can make the run differ from `testnet sim` on
 	// the same spec; SimMatch: the curve equals sim's, number for number (checked whenever the
 	// Byzantine peers agree at learning level and no fault was injected).
-	SimComparable bool         `json:"sim_comparable"`
-	SimMatch      *bool        `json:"sim_match,omitempty"`
-	Peers         []PeerReport `json:"peers"`
-	Events        []Event      `json:"events,omitempty"`
+	SimComparable bool  `json:"sim_comparable"`
+	SimMatch      *bool `json:"sim_match,omitempty"`
+	// TestAccuracy and TestLoss score the honest peers' final model on the held-out set TestData
+	// (null when there is none or the harness could not get the model); TestSource says where the
+	// scored model came from, or why there is no score.
+	TestData     string       `json:"test_data,omitempty"`
+	TestAccuracy Num          `json:"test_accuracy"`
+	TestLoss     Num          `json:"test_loss"`
+	TestSource   string       `json:"test_source,omitempty"`
+	Peers        []PeerReport `json:"peers"`
+	Events       []Event      `json:"events,omitempty"`
 
 	simCheckable bool
 }
@@ -115,7 +124,7 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 	}
 	rep := &Report{Config: cfg, Outcome: snap.Phase, HonestAgree: true, RoundsDecided: snap.Round, WallSeconds: wall,
 		FinalLoss: Num(math.NaN()), FinalGap: Num(math.NaN()), InitialLoss: Num(math.NaN()), InitialGap: Num(math.NaN()),
-		Events: tr.events}
+		TestAccuracy: Num(math.NaN()), TestLoss: Num(math.NaN()), TestData: pl.genesis.Spec.TestDataName(), Events: tr.events}
 	rep.AttemptsFailed = tr.attemptsFailed(pl.procs)
 	if wall > 0 {
 		rep.RoundsPerSecond = float64(snap.Round) / wall
@@ -172,22 +181,71 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 func rows(series string, seed uint64, curve []curvePoint) []curves.Row {
 	out := make([]curves.Row, 0, len(curve))
 	for _, p := range curve {
-		out = append(out, curves.Row{Series: series, Seed: seed, Epoch: float64(p.Epoch), Round: p.Round, Loss: float64(p.Loss), Gap: float64(p.Gap)})
+		out = append(out, curves.Row{Series: series, Seed: seed, Epoch: float64(p.Epoch), Round: p.Round, Loss: float64(p.Loss), Gap: float64(p.Gap),
+			TestLoss: math.NaN(), TestAccuracy: math.NaN()})
 	}
 	return out
 }
 
 // SimRows runs `testnet sim`'s computation for spec and returns its curve as rows.
 func SimRows(ctx context.Context, series string, spec sim.Spec) ([]curves.Row, error) {
+	rows, _, err := simReplay(ctx, series, spec)
+	return rows, err
+}
+
+// simReplay runs `testnet sim`'s computation for spec: its curve as rows (test columns included) and
+// its final state.
+func simReplay(ctx context.Context, series string, spec sim.Spec) ([]curves.Row, *method.State, error) {
 	res, err := sim.RunMany(ctx, []sim.Job{{Series: series, Spec: spec}}, 1, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []curves.Row
 	for _, p := range res[0].Points {
-		out = append(out, curves.Row{Series: series, Seed: spec.Seed, Epoch: p.Epoch, Round: p.Round, Loss: p.Loss, Gap: p.Gap})
+		out = append(out, curves.Row{Series: series, Seed: spec.Seed, Epoch: p.Epoch, Round: p.Round, Loss: p.Loss, Gap: p.Gap,
+			TestLoss: p.TestLoss, TestAccuracy: p.TestAccuracy})
 	}
-	return out, nil
+	return out, res[0].Final, nil
+}
+
+// honestDigest is the state digest the honest peers hold at round (the first one reported; "" when no
+// honest peer reports that round).
+func honestDigest(rep *Report, round uint64) string {
+	for _, p := range rep.Peers {
+		if p.Honest && p.FinalRound == round && p.FinalDigest != "" {
+			return p.FinalDigest
+		}
+	}
+	return ""
+}
+
+// scoreFromReplay takes the held-out figures from the simulator's replay of the run when the replay
+// ends on the honest peers' final state (same SHA-256 state digest, so the very same model): the
+// report's test accuracy and loss, and the test columns of the network's curve, which is the
+// replay's. It returns the curve, filled in or not.
+func scoreFromReplay(rep *Report, rs, replay []curves.Row, final *method.State) []curves.Row {
+	if final == nil || len(replay) == 0 {
+		return rs
+	}
+	d := final.Digest()
+	want := honestDigest(rep, final.Round)
+	if want == "" || hex.EncodeToString(d[:]) != want {
+		rep.TestSource = fmt.Sprintf("n/a: the simulator's replay of the run does not end on the honest peers' state at round %d, "+
+			"and the peers do not serve their model", final.Round)
+		return rs
+	}
+	last := replay[len(replay)-1]
+	rep.TestAccuracy, rep.TestLoss = Num(last.TestAccuracy), Num(last.TestLoss)
+	rep.TestSource = fmt.Sprintf("the simulator's replay of the run, whose final state has the honest peers' digest %.12s… at round %d", want, final.Round)
+	if ok, _ := SameRows(rs, replay); ok {
+		out := make([]curves.Row, len(rs))
+		copy(out, rs)
+		for i := range out {
+			out[i].TestLoss, out[i].TestAccuracy = replay[i].TestLoss, replay[i].TestAccuracy
+		}
+		return out
+	}
+	return rs
 }
 
 // SameRows reports whether two curves are equal number for number (NaN equal to NaN); when they are
@@ -207,13 +265,28 @@ func SameRows(a, b []curves.Row) (bool, string) {
 
 func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoint) error {
 	rs := rows(o.Series, rep.Config.Spec.Seed, curve)
+	switch {
+	case rep.TestData == "":
+		rep.TestSource = "no held-out set (the spec's test_data)"
+	case rep.Outcome != "done":
+		rep.TestSource = "n/a: the run did not finish"
+	case !o.CheckSim:
+		rep.TestSource = "not computed: --no-sim-check (the harness gets the model by replaying the run in the simulator)"
+	case !rep.simCheckable:
+		rep.TestSource = "n/a: faults or mixed attacks make the run impossible to replay in the simulator, and the peers do not serve their model"
+	}
 	if rep.simCheckable && rep.Outcome == "done" && o.CheckSim {
-		if want, err := SimRows(ctx, o.Series, rep.Config.Spec); err == nil {
+		if want, final, err := simReplay(ctx, o.Series, rep.Config.Spec); err == nil {
 			ok, where := SameRows(rs, want)
 			rep.SimMatch = &ok
 			if !ok && rep.SimComparable {
 				o.Logger.Warn("the network's curve differs from sim's", "where", where)
 			}
+			if rep.TestData != "" {
+				rs = scoreFromReplay(rep, rs, want, final)
+			}
+		} else {
+			o.Logger.Warn("replaying the run in the simulator", "err", err)
 		}
 	}
 	b, err := json.MarshalIndent(rep, "", "  ")
@@ -230,14 +303,19 @@ func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoi
 	if err := WriteFileAtomic(filepath.Join(o.Out, "curves.csv"), []byte(csv.String())); err != nil {
 		return err
 	}
-	plotted := len(rs) > 0
-	if plotted {
-		if err := curves.PlotPNG(filepath.Join(o.Out, "curves.png"), "byzpp testnet up: "+o.Series, rs, false); err != nil {
-			o.Logger.Warn("plotting curves.png", "err", err)
-			plotted = false
-		}
+	// The report is written whatever the plot does; report.md says what it shows.
+	plot := PlotNote{}
+	info, err := curves.Draw(filepath.Join(o.Out, "curves.png"), "byzpp testnet up: "+o.Series, rs, false)
+	if err != nil {
+		o.Logger.Warn("plotting curves.png", "err", err)
+		plot.Missing = err.Error()
+	} else {
+		plot.Note = info.Note
 	}
-	return WriteFileAtomic(filepath.Join(o.Out, "report.md"), []byte(Markdown(rep, plotted)))
+	if len(rs) == 0 {
+		plot.Note = "no point was recorded (no honest peer answered with its curve)"
+	}
+	return WriteFileAtomic(filepath.Join(o.Out, "report.md"), []byte(Markdown(rep, plot)))
 }
 
 // penalties gathers, for each member index, how many honest peers penalise it (blame it for anything

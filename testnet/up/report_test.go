@@ -59,7 +59,7 @@ func TestMarkdownAndVerdict(t *testing.T) {
 			t.Errorf("verdict %q lacks %q", v, want)
 		}
 	}
-	md := Markdown(rep, true)
+	md := Markdown(rep, PlotNote{})
 	for _, want := range []string{"![gap against epochs](curves.png)", "| 3 | Byzantine: shb |", "bad-signature: 2", "kill 1@5", "members [0] killed"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md)

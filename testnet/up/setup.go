@@ -38,6 +38,11 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 			return nil, err
 		}
 	}
+	if o.PeerLogLevel != "" {
+		if err := requireFlag(ctx, bin, "log-level"); err != nil {
+			return nil, err
+		}
+	}
 	// Partitions block peers through `peer run --control`; an older binary gets frozen instead.
 	control := len(o.Partitions) > 0 && requireFlag(ctx, bin, "control") == nil
 	n := o.Spec.Members
@@ -142,6 +147,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		if o.Profile {
 			p.args = append(p.args, "--cpuprofile", filepath.Join(dir, "cpu.pprof"))
 		}
+		p.args = append(p.args, logLevelArgs(o)...)
 		pl.procs = append(pl.procs, p)
 	}
 	// Volunteers: keys after the members', started by --join with a bootstrap address and the run id
@@ -180,9 +186,18 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		if control {
 			p.args = append(p.args, "--control")
 		}
+		p.args = append(p.args, logLevelArgs(o)...)
 		pl.procs = append(pl.procs, p)
 	}
 	return pl, nil
+}
+
+// logLevelArgs passes Options.PeerLogLevel on to a peer.
+func logLevelArgs(o *Options) []string {
+	if o.PeerLogLevel == "" {
+		return nil
+	}
+	return []string{"--log-level", o.PeerLogLevel}
 }
 
 // peerEnv is the environment of every peer: the harness's, with GOMAXPROCS = max(1, cores/n) so n

@@ -95,6 +95,40 @@ func Perm(r *rand.Rand, n int) []int {
 	return p
 }
 
+// SampleInto is Sample for k ≤ 256 (the same draws, the same result) appending to dst[:0], so a caller
+// that keeps dst allocates nothing. It panics if k > 256.
+//
+// Floyd's algorithm keeps the sample sorted as it goes: the draw t is looked for, and inserted, by a
+// scan from the top (the j that replaces a draw already taken exceeds every earlier element and goes
+// last). Sorting at the end instead cost more than drawing.
+func SampleInto(dst []int, r *rand.Rand, n, k int) []int {
+	if k > n {
+		k = n
+	}
+	if k > 256 {
+		panic("rng: SampleInto with k > 256")
+	}
+	out := dst[:0]
+	if k <= 0 {
+		return out
+	}
+	for j := n - k; j < n; j++ {
+		t := IntN(r, j+1)
+		i := len(out)
+		for i > 0 && out[i-1] > t {
+			i--
+		}
+		if i > 0 && out[i-1] == t {
+			out = append(out, j)
+			continue
+		}
+		out = append(out, 0)
+		copy(out[i+1:], out[i:])
+		out[i] = t
+	}
+	return out
+}
+
 // Sample returns k distinct integers drawn uniformly from 0..n-1, sorted ascending. k is capped at n.
 // Small samples (k ≤ 256) use Floyd's algorithm, which costs O(k²) and no memory proportional to n —
 // a minibatch of 32 rows from 32,561 must not touch 32,561 ints; larger ones a partial Fisher–Yates.
@@ -106,16 +140,7 @@ func Sample(r *rand.Rand, n, k int) []int {
 		return nil
 	}
 	if k <= 256 {
-		out := make([]int, 0, k)
-		for j := n - k; j < n; j++ {
-			t := IntN(r, j+1)
-			if slices.Contains(out, t) {
-				t = j
-			}
-			out = append(out, t)
-		}
-		slices.Sort(out)
-		return out
+		return SampleInto(make([]int, 0, k), r, n, k)
 	}
 	p := make([]int, n)
 	for i := range p {

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/byzpp/byzpp/algo/attack"
 	"github.com/byzpp/byzpp/algo/compress"
@@ -33,6 +36,7 @@ type Result struct {
 	Full    int // full rounds
 	// Diverged is the round at which the model overflowed (0: it did not); the run stops there.
 	Diverged int
+	Timings  Timings
 }
 
 // Runner executes the rounds of one Setup. It is also the reference the networked peers are tested
@@ -43,6 +47,10 @@ type Runner struct {
 	FStar   float64
 	// Test, if set, is scored at every recorded point (Point.TestLoss, Point.TestAccuracy).
 	Test *data.Dataset
+
+	testMu     sync.Mutex
+	testScorer *model.Scorer // of testScored
+	testScored *data.Dataset
 }
 
 // NewRunner prepares the members of a setup. fstar may be NaN.
@@ -143,15 +151,21 @@ func EpochIncrement(s *Setup, plan method.Plan) float64 {
 }
 
 // Run trains for the spec's number of rounds. progress, if not nil, is called after every round.
+//
+// The recorded points are scored on another goroutine while the rounds go on (the scores are pure
+// functions of the recorded x^k, so they are the same numbers whenever they are computed); Run waits
+// for the last of them before it returns.
 func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, error) {
+	started := time.Now()
 	s := r.Setup
 	st := method.NewState(s.X0)
 	res := &Result{}
+	ev := r.startEvaluator(s.Spec.Rounds/s.Spec.EvalEvery + 2)
+	defer ev.stop()
 	epoch := 0.0
 	record := func() {
-		loss := s.Objective(st.X)
-		tl, ta := r.Score(st.X)
-		res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: loss, Gap: loss - r.FStar, TestLoss: tl, TestAccuracy: ta})
+		res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch})
+		ev.submit(st.X)
 	}
 	record()
 	for k := 0; k < s.Spec.Rounds; k++ {
@@ -167,12 +181,6 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 			// Only honest messages can still be malformed here: they are, when the model has
 			// diverged so far that gradients overflow. Record that and stop.
 			res.Diverged = int(st.Round)
-			testLoss := math.NaN()
-			if r.Test != nil {
-				testLoss = math.Inf(1)
-			}
-			res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch, Loss: math.Inf(1), Gap: math.Inf(1),
-				TestLoss: testLoss, TestAccuracy: math.NaN()})
 			if progress != nil {
 				progress(s.Spec.Rounds)
 			}
@@ -194,16 +202,119 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 			progress(k + 1)
 		}
 	}
+	res.Timings.Rounds = time.Since(started)
+	waited := time.Now()
+	scores := ev.wait()
+	res.Timings.Wait = time.Since(waited)
+	res.Timings.Scoring = ev.busy
+	for i := range res.Points {
+		p := &res.Points[i]
+		p.Loss, p.TestLoss, p.TestAccuracy = scores[i].loss, scores[i].testLoss, scores[i].testAccuracy
+		p.Gap = p.Loss - r.FStar
+	}
+	if res.Diverged > 0 {
+		testLoss := math.NaN()
+		if r.Test != nil {
+			testLoss = math.Inf(1)
+		}
+		res.Points = append(res.Points, Point{Round: res.Diverged, Epoch: epoch, Loss: math.Inf(1), Gap: math.Inf(1),
+			TestLoss: testLoss, TestAccuracy: math.NaN()})
+	}
 	res.Final = st
 	return res, nil
 }
 
-// Score returns the objective and the accuracy of x on the held-out set (NaN, NaN without one).
+// Timings is where a run's time went.
+type Timings struct {
+	Setup  time.Duration // Build: data (loaded or from the cache), shards, model
+	FStar  time.Duration // f*, normally from its cache
+	Rounds time.Duration // the rounds, wall time
+	// Scoring is the time spent scoring the recorded points (objective and held-out set) on the
+	// scoring goroutine, alongside the rounds; Wait is how long the run waited for it after its last
+	// round.
+	Scoring, Wait time.Duration
+}
+
+// Add returns the sum of two Timings.
+func (t Timings) Add(u Timings) Timings {
+	return Timings{Setup: t.Setup + u.Setup, FStar: t.FStar + u.FStar, Rounds: t.Rounds + u.Rounds,
+		Scoring: t.Scoring + u.Scoring, Wait: t.Wait + u.Wait}
+}
+
+// score is what the evaluator computes for one recorded point.
+type score struct{ loss, testLoss, testAccuracy float64 }
+
+// evaluator scores recorded points on its own goroutine, in the order they were submitted.
+type evaluator struct {
+	dim     int
+	backing []float64 // copies of the submitted points, dim each
+	pending chan []float64
+	scores  []score
+	busy    time.Duration
+	done    chan struct{}
+	stopped bool
+}
+
+func (r *Runner) startEvaluator(capacity int) *evaluator {
+	dim := len(r.Setup.X0)
+	ev := &evaluator{dim: dim, backing: make([]float64, 0, capacity*dim),
+		pending: make(chan []float64, capacity), scores: make([]score, 0, capacity), done: make(chan struct{})}
+	go func() {
+		defer close(ev.done)
+		for x := range ev.pending {
+			t := time.Now()
+			loss := r.Setup.Objective(x)
+			tl, ta := r.Score(x)
+			ev.scores = append(ev.scores, score{loss, tl, ta})
+			ev.busy += time.Since(t)
+		}
+	}()
+	return ev
+}
+
+// submit queues a copy of x. Points beyond the capacity given at the start are copied separately, and
+// the channel then blocks until the evaluator catches up; neither happens in a run of Spec.Rounds.
+func (ev *evaluator) submit(x []float64) {
+	var c []float64
+	if len(ev.backing)+ev.dim <= cap(ev.backing) {
+		n := len(ev.backing)
+		ev.backing = append(ev.backing, x...)
+		c = ev.backing[n : n+ev.dim : n+ev.dim]
+	} else {
+		c = slices.Clone(x)
+	}
+	ev.pending <- c
+}
+
+// wait returns the scores of every submitted point, in order.
+func (ev *evaluator) wait() []score {
+	ev.stop()
+	<-ev.done
+	return ev.scores
+}
+
+// stop lets the evaluator goroutine end once it has scored what was submitted (Run defers it, so an
+// early return does not leave the goroutine behind).
+func (ev *evaluator) stop() {
+	if !ev.stopped {
+		ev.stopped = true
+		close(ev.pending)
+	}
+}
+
+// Score returns the objective and the accuracy of x on the held-out set (NaN, NaN without one), by a
+// model.Scorer of r.Test: the bits of Model.Loss and model.Accuracy. It is safe for concurrent use.
 func (r *Runner) Score(x []float64) (loss, accuracy float64) {
 	if r.Test == nil {
 		return math.NaN(), math.NaN()
 	}
-	return r.Setup.Model.Loss(x, r.Test, nil), model.Accuracy(r.Setup.Model, x, r.Test)
+	r.testMu.Lock()
+	if r.testScorer == nil || r.testScored != r.Test {
+		r.testScorer, r.testScored = model.NewScorer(r.Setup.Model, r.Test), r.Test
+	}
+	sc := r.testScorer
+	r.testMu.Unlock()
+	return sc.Score(x)
 }
 
 // Run builds and runs one spec, computing f* (cached) for the gap and scoring the spec's held-out set.
@@ -211,19 +322,27 @@ func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)
 	if cache == nil {
 		cache = &DataCache{}
 	}
+	t0 := time.Now()
 	st, err := Build(s, cache)
 	if err != nil {
 		return nil, err
 	}
+	t1 := time.Now()
 	fstar, err := st.FStar()
 	if err != nil {
 		fstar = math.NaN()
 	}
+	t2 := time.Now()
 	r := NewRunner(st, fstar)
 	if r.Test, err = cache.LoadTest(&st.Spec, st.Dataset, st.Model); err != nil {
 		return nil, err
 	}
-	return r.Run(ctx, progress)
+	t3 := time.Now()
+	res, err := r.Run(ctx, progress)
+	if res != nil {
+		res.Timings.Setup, res.Timings.FStar = t1.Sub(t0)+t3.Sub(t2), t2.Sub(t1)
+	}
+	return res, err
 }
 
 // RoundsForEpochs returns how many rounds make the average honest member pass over its data epochs

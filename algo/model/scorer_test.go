@@ -1,0 +1,97 @@
+package model
+
+import (
+	"math"
+	"testing"
+
+	"github.com/byzpp/byzpp/algo/data"
+)
+
+// checkScorer compares Scorer.Loss and Score with Loss and Accuracy bit for bit at several points.
+func checkScorer(t *testing.T, name string, m Model, d *data.Dataset, trie bool) {
+	t.Helper()
+	s := NewScorer(m, d)
+	if (s.lr != nil) != trie {
+		t.Fatalf("%s: trie used = %v, want %v", name, s.lr != nil, trie)
+	}
+	for i, scale := range []float64{0, 1e-3, 0.3, 3, 40, 800} {
+		x := randomPoint(uint64(100+i), m.Dim(), scale)
+		if i == 1 {
+			x[0] = math.Copysign(0, -1)
+		}
+		want := m.Loss(x, d, nil)
+		wantAcc := Accuracy(m, x, d)
+		got := s.Loss(x)
+		loss, acc := s.Score(x)
+		if math.Float64bits(got) != math.Float64bits(want) || math.Float64bits(loss) != math.Float64bits(want) ||
+			math.Float64bits(acc) != math.Float64bits(wantAcc) {
+			t.Fatalf("%s, scale %g: scorer %v %v / %v, Loss %v, Accuracy %v", name, scale, got, loss, acc, want, wantAcc)
+		}
+	}
+}
+
+func TestScorerMatchesLossA9A(t *testing.T) {
+	for _, name := range []string{"a9a", "a9a.t"} {
+		d, err := data.Load(name, data.ReadOptions{Features: 123})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := NewLogReg(123, 0.01)
+		checkScorer(t, name+" raw", m, d, true)
+		d.NormalizeRows()
+		checkScorer(t, name+" normalised", m, d, true)
+		// Part of the rows (fewer than a chunk, and not a multiple of it).
+		checkScorer(t, name+" 3000 rows", m, d.Subset(seq(3000)), true)
+		checkScorer(t, name+" 9000 rows", m, d.Subset(seq(9000)), true)
+		checkScorer(t, name+" mlp", NewMLP(123, 3, 0.01), d.Subset(seq(5000)), false)
+	}
+}
+
+func TestScorerMatchesLossRandom(t *testing.T) {
+	// Normal values: every nonzero distinct, a product table of 10·nnz entries; two chunks.
+	d := randomDataset(5, 5000, 10, 0.5)
+	checkScorer(t, "random", NewLogReg(10, 0.1), d, true)
+	// Empty rows, repeated rows, a model wider than the data.
+	e := &data.Dataset{Name: "e", Features: 3, Indptr: []int{0, 0, 2, 2, 4, 6}, Indices: []int32{0, 2, 0, 2, 0, 1},
+		Values: []float64{1, -2, 1, -2, 1, 0.5}, Labels: []float64{1, 0, 0, 1, 1}}
+	checkScorer(t, "small", NewLogReg(5, 0), e, true)
+	// Too many distinct values for the product table: falls back.
+	big := randomDataset(6, 3000, 600, 0.5)
+	checkScorer(t, "fallback", NewLogReg(600, 0.1), big, false)
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func BenchmarkScorerA9A(b *testing.B) {
+	d := normalizedA9A(b)
+	m := NewLogReg(d.Features, 0.01)
+	x := benchPoint(d.Features)
+	b.Run("build", func(b *testing.B) {
+		for b.Loop() {
+			NewScorer(m, d)
+		}
+	})
+	s := NewScorer(m, d)
+	b.Run("loss", func(b *testing.B) {
+		for b.Loop() {
+			s.Loss(x)
+		}
+	})
+	b.Run("score", func(b *testing.B) {
+		for b.Loop() {
+			s.Score(x)
+		}
+	})
+	b.Run("Loss+Accuracy", func(b *testing.B) {
+		for b.Loop() {
+			m.Loss(x, d, nil)
+			Accuracy(m, x, d)
+		}
+	})
+}

@@ -1,0 +1,47 @@
+package rng
+
+import (
+	"slices"
+	"testing"
+)
+
+// floydSorted is Sample's small-k algorithm as first written: Floyd's draws, then a sort. SampleInto
+// must give exactly its results (the draws pick every minibatch and sample of every run).
+func floydSorted(seed uint64, n, k int) []int {
+	r := New(seed, 0, Minibatch, 0)
+	var out []int
+	for j := n - k; j < n; j++ {
+		t := IntN(r, j+1)
+		if slices.Contains(out, t) {
+			t = j
+		}
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestSampleIntoMatchesFloydSorted(t *testing.T) {
+	var buf []int
+	for seed := range uint64(300) {
+		for _, nk := range [][2]int{{32561, 32}, {20, 4}, {20, 20}, {5, 5}, {40, 39}, {1000, 256}, {3, 1}, {300, 200}} {
+			n, k := nk[0], nk[1]
+			want := floydSorted(seed, n, k)
+			buf = SampleInto(buf, New(seed, 0, Minibatch, 0), n, k)
+			if !slices.Equal(buf, want) {
+				t.Fatalf("seed %d, n %d, k %d: SampleInto %v, want %v", seed, n, k, buf, want)
+			}
+			if got := Sample(New(seed, 0, Minibatch, 0), n, k); !slices.Equal(got, want) {
+				t.Fatalf("seed %d, n %d, k %d: Sample %v, want %v", seed, n, k, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkSampleMinibatch(b *testing.B) {
+	r := New(1, 0, Minibatch, 0)
+	var buf []int
+	for b.Loop() {
+		buf = SampleInto(buf, r, 32561, 32)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -28,8 +29,9 @@ type specFlags struct {
 	apply  map[string]func(dst *sim.Spec)
 }
 
-func bindSpecFlags(fs *flag.FlagSet) *specFlags {
-	sf := &specFlags{values: sim.Default(), apply: map[string]func(*sim.Spec){}}
+// bindSpecFlags binds the spec flags with base's values as their defaults.
+func bindSpecFlags(fs *flag.FlagSet, base sim.Spec) *specFlags {
+	sf := &specFlags{values: base, apply: map[string]func(*sim.Spec){}}
 	v := &sf.values
 	str := func(p *string, name, usage string, copyTo func(*sim.Spec)) {
 		fs.StringVar(p, name, *p, usage)
@@ -44,6 +46,8 @@ func bindSpecFlags(fs *flag.FlagSet) *specFlags {
 		sf.apply[name] = copyTo
 	}
 	str(&v.Data, "data", "data set: a built-in name (a9a) or the path of a LIBSVM file (plain or .gz)", func(d *sim.Spec) { d.Data = v.Data })
+	str(&v.TestData, "test-data", "held-out set the reports score the model on: a built-in name, the path of a LIBSVM file,\n"+
+		"or none (default: a9a.t for a9a, none for other data)", func(d *sim.Spec) { d.TestData = v.TestData })
 	integer(&v.Features, "features", "number of features (0: from the file; a9a.t needs 123 to match a9a)", func(d *sim.Spec) { d.Features = v.Features })
 	fs.BoolVar(&v.Normalize, "normalize", v.Normalize, "scale every row to unit L2 norm (the authors' code does)")
 	sf.apply["normalize"] = func(d *sim.Spec) { d.Normalize = v.Normalize }
@@ -52,7 +56,8 @@ func bindSpecFlags(fs *flag.FlagSet) *specFlags {
 	integer(&v.Hidden, "hidden", "hidden units of the mlp", func(d *sim.Spec) { d.Hidden = v.Hidden })
 	float(&v.L2, "l2", "L2 penalty η of the objective", func(d *sim.Spec) { d.L2 = v.L2 })
 	integer(&v.Members, "n", "number of members", func(d *sim.Spec) { d.Members = v.Members })
-	integer(&v.Byzantine, "byz", "number of Byzantine members among them", func(d *sim.Spec) { d.Byzantine = v.Byzantine })
+	integer(&v.Byzantine, "byz", "number of Byzantine members among them (when -n is given without --byz: the largest b\n"+
+		"with n > 3b if that is fewer)", func(d *sim.Spec) { d.Byzantine = v.Byzantine })
 	str(&v.Attack, "attack", "Byzantine behaviour: "+strings.Join(attack.Names(), ", ")+" (parameters like alie:z=1, ipm:eps=0.1, noise:sigma=1)", func(d *sim.Spec) { d.Attack = v.Attack })
 	str(&v.Variant, "variant", "update rule: marina-pp, sgdm (robust momentum SGD), sgdm-clip (with the paper's eq. 10 clipping)", func(d *sim.Spec) { d.Variant = v.Variant })
 	str(&v.Aggregator, "agg", "robust aggregator: mean, cm, tm, krum, mkrum:M, gm, cclip", func(d *sim.Spec) { d.Aggregator = v.Aggregator })
@@ -88,7 +93,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	workers := fs.Int("workers", 0, "runs in parallel (0: one per core)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
-	sf := bindSpecFlags(fs)
+	sf := bindSpecFlags(fs, sim.Default())
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: testnet sim [flags]\n\nTrains in one process, deterministically from the seed. Defaults are the paper's Figure 1 setting.\n\n")
 		fs.PrintDefaults()
@@ -104,11 +109,20 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if set["epochs"] && set["rounds"] {
 		return fmt.Errorf("give --rounds or --epochs, not both")
 	}
+	rules := append(specRules(&sf.values),
+		flagRule{"epochs", !(*epochs > 0) || math.IsInf(*epochs, 0), "a positive number"},
+		flagRule{"workers", *workers < 0, "0 (one per core) or more"},
+		flagRule{"seeds", *seeds < 1, "at least 1"})
+	if err := checkFlags(fs, set, rules); err != nil {
+		return err
+	}
 
 	exp, err := resolve(*preset, *config, sf, set, *seed, *seeds)
 	if err != nil {
 		return err
 	}
+	defaultByzantine(exp, set, stderr)
+	warnSingleSample(exp, stderr)
 	if set["epochs"] {
 		cache := &sim.DataCache{}
 		for i := range exp.Series {
@@ -213,7 +227,8 @@ func toRows(results []sim.JobResult) []curves.Row {
 	var rows []curves.Row
 	for _, r := range results {
 		for _, p := range r.Points {
-			rows = append(rows, curves.Row{Series: r.Series, Seed: r.Spec.Seed, Epoch: p.Epoch, Round: p.Round, Loss: p.Loss, Gap: p.Gap})
+			rows = append(rows, curves.Row{Series: r.Series, Seed: r.Spec.Seed, Epoch: p.Epoch, Round: p.Round, Loss: p.Loss, Gap: p.Gap,
+				TestLoss: p.TestLoss, TestAccuracy: p.TestAccuracy})
 		}
 	}
 	return rows
@@ -222,13 +237,9 @@ func toRows(results []sim.JobResult) []curves.Row {
 func printSummary(w io.Writer, rows []curves.Row, runs int, rounds int64, elapsed time.Duration) {
 	fmt.Fprintf(w, "%d runs, %d rounds in %.1fs\n", runs, rounds, elapsed.Seconds())
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "series\tseeds\trounds\tepochs\tfinal gap (median)\tbest seed\tworst seed")
-	for _, s := range curves.Summarize(rows) {
-		n := len(s.Round)
-		if n == 0 {
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.3e\t%.3e\t%.3e\n", s.Series, s.Seeds, s.Round[n-1], s.Epoch[n-1], s.Median[n-1], s.Lo[n-1], s.Hi[n-1])
+	fmt.Fprintln(tw, "series\tseeds\trounds\tepochs\tfinal gap (median)\tbest seed\tworst seed\ttest accuracy (median)")
+	for _, s := range summaries(rows) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.3e\t%.3e\t%.3e\t%s\n", s.Series, s.Seeds, s.Rounds, s.Epochs, s.Gap, s.GapBest, s.GapWorst, accuracyText(s.TestAccuracy))
 	}
 	tw.Flush()
 }
@@ -251,9 +262,20 @@ func writeOutputs(dir string, exp *experiment.Experiment, rows []curves.Row, std
 	if exp.Preset != "" {
 		title += ": " + exp.Preset
 	}
-	if err := curves.PlotPNG(filepath.Join(dir, "curves.png"), title, rows, false); err != nil {
+	written := []string{filepath.Join(dir, "curves.csv"), filepath.Join(dir, "config.json")}
+	// The report is written whatever the plot does: a plot that fails is said so in it.
+	info, plotErr := curves.Draw(filepath.Join(dir, "curves.png"), title, rows, false)
+	written = append(written, info.Files...)
+	if err := up.WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(simReport(title, exp, rows, info, plotErr))); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s\n", strings.Join([]string{filepath.Join(dir, "curves.csv"), filepath.Join(dir, "curves.png"), filepath.Join(dir, "config.json")}, ", "))
+	written = append(written, filepath.Join(dir, "report.md"))
+	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(written, ", "))
+	if info.Note != "" {
+		fmt.Fprintf(stdout, "plot: %s\n", info.Note)
+	}
+	if plotErr != nil {
+		fmt.Fprintf(stdout, "plot: not drawn: %v\n", plotErr)
+	}
 	return nil
 }

@@ -32,7 +32,7 @@ func TestSimIsByteReproducible(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two runs with the same flags wrote different curves.csv")
 	}
-	if !bytes.HasPrefix(a, []byte("series,seed,epoch,round,loss,gap\n")) {
+	if !bytes.HasPrefix(a, []byte("series,seed,epoch,round,loss,gap,test_loss,test_accuracy\n")) {
 		t.Fatalf("curves.csv header: %q", strings.SplitN(string(a), "\n", 2)[0])
 	}
 	// Both series, two seeds each, 400/20 + 1 points per run.
@@ -45,7 +45,7 @@ func TestSimIsByteReproducible(t *testing.T) {
 	if !bytes.Equal(a, again) {
 		t.Fatal("re-running config.json gave a different curves.csv")
 	}
-	for _, f := range []string{"curves.png", "config.json"} {
+	for _, f := range []string{"curves.png", "curves.svg", "config.json", "report.md"} {
 		if _, err := os.Stat(filepath.Join(first, f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,20 +49,26 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bin := fs.String("peer", "", "peer binary (default: next to testnet, else go build)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up on a series after this long")
 	grace := fs.Duration("grace", 5*time.Second, "how long peers may take to stop after SIGTERM before they are killed")
-	detach := fs.Bool("d", false, "run in the background; follow with `testnet status`, stop with `testnet down`")
+	detach := fs.Bool("d", false, "run in the background; follow with 'testnet status', stop with 'testnet down'")
 	quiet := fs.Bool("quiet", false, "no live view")
-	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with `testnet sim` afterwards")
-	latency := fs.Duration("latency", 0, "delay every protocol message each peer sends, direct or gossiped, by this much (e.g. 50ms; peer --publish-delay)")
+	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with 'testnet sim' afterwards")
+	latency := fs.Duration("latency", 0, "delay every protocol message each peer sends, direct or gossiped, by this much\n(e.g. 50ms; peer --publish-delay)")
+	logLevel := fs.String("log-level", "info", "log level of the peers (debug, info, warn, error), in OUT/member-I/log;\n"+
+		"this harness prints warnings and errors (and debug lines with debug)")
 	profile := fs.Bool("profile", false, "every peer writes a CPU profile to OUT/member-I/cpu.pprof (read with go tool pprof)")
 	var kills, parts, joins, leaves listFlag
-	fs.Var(&joins, "join", "K@ROUND: start K volunteers (keys outside the genesis, one bootstrap address, no genesis file) when the\nnetwork reaches ROUND; they join the run, which is then open (repeatable)")
-	fs.Var(&leaves, "leave", "K@ROUND: K honest members ask to leave when the network reaches ROUND and stop once it is decided;\nthe run is then open (repeatable)")
-	fs.Var(&kills, "kill", "K@ROUND: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
-	fs.Var(&parts, "partition", "FRACTION@ROUND+DURATION: cut a minority of honest peers off for DURATION, both sides blocking each other\n(peer --control; frozen with SIGSTOP if the peer lacks it), e.g. 0.2@50+5s (repeatable)")
-	sf := bindSpecFlags(fs)
+	fs.Var(&joins, "join", "`K@ROUND`: start K volunteers (keys outside the genesis, one bootstrap address, no genesis file) when the\nnetwork reaches ROUND; they join the run, which is then open (repeatable)")
+	fs.Var(&leaves, "leave", "`K@ROUND`: K honest members ask to leave when the network reaches ROUND and stop once it is decided;\nthe run is then open (repeatable)")
+	fs.Var(&kills, "kill", "`K@ROUND`: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
+	fs.Var(&parts, "partition", "`FRACTION@ROUND+DURATION`: cut a minority of honest peers off for DURATION, both sides blocking each other\n(peer --control; frozen with SIGSTOP if the peer lacks it), e.g. 0.2@50+5s (repeatable)")
+	upDefaults := sim.Default()
+	upDefaults.Rounds = defaultUpRounds
+	sf := bindSpecFlags(fs, upDefaults)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: testnet up [flags]\n\nStarts one `peer` process per member on 127.0.0.1, runs the training over the real network,\n"+
-			"and writes report.json, report.md, curves.csv and curves.png to --out.\n--attack takes a comma-separated list (learning-level: %s; network-level: %s), assigned round-robin to the Byzantine peers.\n\n",
+		fmt.Fprintf(stderr, "Usage: testnet up [flags]\n\nStarts one peer process per member on 127.0.0.1, runs the training over the real network,\n"+
+			"and writes report.json, report.md, curves.csv, curves.png and curves.svg to --out.\n\n"+
+			"--attack takes a comma-separated list, assigned round-robin to the Byzantine peers:\n  learning-level: %s\n  network-level:  %s\n"+
+			"-byz defaults to 5, or to the largest b with n > 3b when -n is given without it (consensus needs n > 3·byz).\n\n",
 			"none, bf, lf, alie, ipm, shb, noise, mimic, silent", strings.Join(up.NetworkAttacks, ", "))
 		fs.PrintDefaults()
 	}
@@ -76,11 +83,26 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if set["epochs"] && set["rounds"] {
 		return errors.New("up: give --rounds or --epochs, not both")
 	}
+	rules := append(specRules(&sf.values),
+		flagRule{"epochs", !(*epochs > 0) || math.IsInf(*epochs, 0), "a positive number"},
+		flagRule{"latency", *latency < 0, "0 or a positive duration"},
+		flagRule{"timeout", *timeout <= 0, "a positive duration"},
+		flagRule{"grace", *grace < 0, "0 or a positive duration"})
+	if err := checkFlags(fs, set, rules); err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
+	level, err := parseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
 	attacks, err := up.SplitAttacks(sf.values.Attack)
 	if err != nil {
 		return err
 	}
 	base := up.Options{Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, Profile: *profile, CheckSim: !*noCheck}
+	if set["log-level"] {
+		base.PeerLogLevel = *logLevel
+	}
 	if !set["attack"] {
 		base.Attacks = nil
 	}
@@ -116,6 +138,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defaultByzantine(exp, set, stderr)
 	if *series != "" {
 		if *preset == "" {
 			return errors.New("up: --series needs --preset")
@@ -154,6 +177,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := exp.Validate(); err != nil {
 		return err
 	}
+	if err := checkBFT(exp); err != nil {
+		return fmt.Errorf("up: %w", err)
+	}
+	warnSingleSample(exp, stderr)
 	if *detach && os.Getenv(detachedEnv) == "" {
 		return startDetached(ctx, args, *out, stdout)
 	}
@@ -165,7 +192,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.Remove(pidPath)
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: min(level, slog.LevelWarn)}))
 	var all []curves.Row
 	for _, s := range exp.Series {
 		o := base
@@ -208,14 +235,19 @@ func writeCombined(dir string, exp *experiment.Experiment, rows []curves.Row, st
 	if err := up.WriteFileAtomic(filepath.Join(dir, "curves.csv"), b.Bytes()); err != nil {
 		return err
 	}
-	if err := curves.PlotPNG(filepath.Join(dir, "curves.png"), "byzpp testnet up: "+exp.Preset, rows, false); err != nil {
-		return err
+	info, err := curves.Draw(filepath.Join(dir, "curves.png"), "byzpp testnet up: "+exp.Preset, rows, false)
+	if err != nil {
+		fmt.Fprintf(stdout, "wrote %s (all series); no plot: %v\n", filepath.Join(dir, "curves.csv"), err)
+		return nil
 	}
-	fmt.Fprintf(stdout, "wrote %s and curves.png (all series)\n", filepath.Join(dir, "curves.csv"))
+	fmt.Fprintf(stdout, "wrote %s, curves.png and curves.svg (all series)\n", filepath.Join(dir, "curves.csv"))
+	if info.Note != "" {
+		fmt.Fprintf(stdout, "plot: %s\n", info.Note)
+	}
 	return nil
 }
 
 func printUpSummary(w io.Writer, rep *up.Report, dir string) {
 	fmt.Fprintf(w, "%s: %s\n", rep.Config.Series, up.Verdict(rep))
-	fmt.Fprintf(w, "wrote %s (report.json, report.md, curves.csv, curves.png)\n", dir)
+	fmt.Fprintf(w, "wrote %s (report.json, report.md, curves.csv, curves.png, curves.svg)\n", dir)
 }

@@ -41,6 +41,9 @@ func (nd *Node) byzTick(ctx context.Context) {
 			nd.spam(ctx)
 		}
 	}
+	if nd.atk.voteFlood {
+		nd.floodVotes() // attack_flood.go
+	}
 }
 
 // forge sends one message of the given kind; every kind must be rejected, ignored or dropped by

@@ -13,6 +13,7 @@ import (
 type byzState struct {
 	forged   uint64 // messages forged so far (drives the round-robin of kinds, attack_forge.go)
 	spammed  uint64 // spam messages sent so far
+	flooded  uint64 // flood votes sent so far (attack_flood.go)
 	lastSent uint64 // round of the last unsampled message sent
 
 	// Not an attack: blind state probes of a stuck peer (catchup.go).
@@ -57,7 +58,7 @@ func (nd *Node) sendVoteTwice(ctx context.Context, v consensus.Vote) {
 		nd.log.Debug("signing equivocating votes", "err", errA, "err2", errB)
 		return
 	}
-	nd.loop.votes[voteKey{voter: nd.self, vote: v}] = rawA
+	nd.loop.votes.Put(v, rawA, false)
 	nd.splitPublish(ctx, nd.consT, rawA, rawB, false)
 }
 
@@ -106,4 +107,19 @@ func (nd *Node) sign(body wire.Message) ([]byte, error) {
 		return nil, err
 	}
 	return wire.Marshal(&env)
+}
+
+// corruptSignature returns raw, a signed envelope, with one bit of its signature flipped.
+func (nd *Node) corruptSignature(raw []byte) []byte {
+	var env wire.Envelope
+	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil || len(env.Sig) == 0 {
+		return raw
+	}
+	env.Sig = append([]byte(nil), env.Sig...)
+	env.Sig[len(env.Sig)/2] ^= 0x10
+	out, err := wire.Marshal(&env)
+	if err != nil {
+		return raw
+	}
+	return out
 }

@@ -145,11 +145,11 @@ func (nd *Node) noteSilent(height uint64) {
 	for member := range suspect {
 		suspect[member] = member != nd.self
 	}
-	for key := range nd.loop.votes {
-		if key.vote.Height == height && key.voter >= 0 && key.voter < nd.n {
-			suspect[key.voter] = false
+	nd.loop.votes.Voters(height, func(voter int) {
+		if voter >= 0 && voter < nd.n {
+			suspect[voter] = false
 		}
-	}
+	})
 	for _, s := range suspect {
 		anySuspect = anySuspect || s
 	}

@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/votestore"
 )
 
 // TestSilenceNeedsGrace: a member with no vote at a decided height is named silent only once
@@ -36,7 +37,7 @@ func TestSilenceNeedsGrace(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			nd := &Node{n: 4, self: 0}
-			nd.loop.votes = map[voteKey][]byte{}
+			nd.loop.votes = votestore.New(votestore.PerVoter)
 			for h := uint64(1); h <= c.decide; h++ {
 				if !c.sameTick {
 					nd.loop.ticks += silenceGraceTicks
@@ -45,14 +46,14 @@ func TestSilenceNeedsGrace(t *testing.T) {
 					nd.noteAlive(m, h)
 				}
 				for _, m := range c.voted[h] {
-					nd.loop.votes[voteKey{voter: m, vote: consensus.Vote{Height: h, Voter: m}}] = nil
+					nd.loop.votes.Put(consensus.Vote{Height: h, Voter: m}, nil, false)
 					nd.clearSilent(m, h) // as onVote does
 				}
 				nd.noteSilent(h)
 				for _, m := range c.late[h] {
 					nd.clearSilent(m, h)
 				}
-				clear(nd.loop.votes)
+				nd.loop.votes.PruneBelow(h + 1)
 			}
 			for m := range 4 {
 				if got, want := nd.blames.counts[m][blameSilent], c.wantNamed[m]; got != want {

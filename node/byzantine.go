@@ -40,6 +40,12 @@ const (
 	// AttackTamperRelay, as leader, forwards the votes sent to it with wrong MACs: flipped bits, or
 	// another voter's MAC (attack_relay.go).
 	AttackTamperRelay = "tamper-relay"
+	// AttackBadSigVotes sends every vote with a corrupted signature over its own channels, where
+	// votes count before their signature is checked (direct.go, lazycert.go).
+	AttackBadSigVotes = "badsig-votes"
+	// AttackVoteFlood sends, every tick, voteFloodPerTick validly signed votes for attempts nobody
+	// uses at the current and the next heights, straight to every member (attack_flood.go).
+	AttackVoteFlood = "vote-flood"
 )
 
 // attackMode is the parsed Config.Attack: any set of protocol-level behaviours plus at most one
@@ -47,7 +53,7 @@ const (
 type attackMode struct {
 	mute, wrongDigest, badAgg, equivocate, doubleVote bool
 	censor, withhold, invalid, unsampled, spam        bool
-	dropRelay, tamperRelay                            bool
+	dropRelay, tamperRelay, badSigVotes, voteFlood    bool
 	learning                                          attack.Attack // nil when the member's round messages are honest
 	// falseState is the false-state attack answering state requests (attack_falsestate.go), or "".
 	falseState string
@@ -73,6 +79,8 @@ var protocolAttacks = map[string]func(*attackMode){
 	AttackSpam:        func(a *attackMode) { a.spam = true },
 	AttackDropRelay:   func(a *attackMode) { a.dropRelay = true },
 	AttackTamperRelay: func(a *attackMode) { a.tamperRelay = true },
+	AttackBadSigVotes: func(a *attackMode) { a.badSigVotes = true },
+	AttackVoteFlood:   func(a *attackMode) { a.voteFlood = true },
 }
 
 func init() {
@@ -122,7 +130,7 @@ func parseAttack(spec string) (attackMode, error) {
 
 func attackNames() string {
 	return strings.Join([]string{AttackMute, AttackWrongDigest, AttackBadAgg, AttackEquivocate, AttackDoubleVote,
-		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam, AttackDropRelay, AttackTamperRelay,
+		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam, AttackDropRelay, AttackTamperRelay, AttackBadSigVotes, AttackVoteFlood,
 		AttackFalseStateDigest,
 		AttackFalseStateQuorum, AttackFalseStateBadSig, AttackFalseStateOtherHeight, AttackFalseStateOlder}, ", ")
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
@@ -42,9 +43,16 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 		nd.loop.undecided = &d
 		return
 	}
-	cert, err := nd.candidateCertificate(d)
+	cert, err := nd.decisionCertificate(d) // lazycert.go
 	if err != nil {
-		nd.log.Error("assembling certificate", "height", d.Height, "err", err)
+		if !nd.cm.Status().Decided {
+			// A badly signed precommit was retracted (checkedVote) and the decision with it: consensus
+			// goes on with the height and decides again on a quorum of valid precommits.
+			nd.loop.undecided = nil
+			return
+		}
+		// Keep collecting: a later precommit may complete it (onVoteIn), or a certified state comes.
+		nd.log.Warn("decision waits for a quorum of correctly signed precommits", "height", d.Height, "err", err)
 		nd.loop.undecided = &d
 		return
 	}
@@ -58,8 +66,9 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 	}
 	resp := &wire.StateResponse{Run: nd.run, Height: d.Height, Round: c.Next.Round, X: c.Next.X, G: c.Next.G,
 		Proposal: *content, Cert: cert, Changes: nd.chain.Proofs()}
-	if err := nd.saveDecided(resp, false); err != nil {
-		nd.log.Error("persisting decided state", "height", d.Height, "err", err)
+	if err := nd.saveDecided(resp, true); err != nil {
+		nd.stop(fmt.Errorf("%w: persisting the decided state of height %d: %w", ErrFatal, d.Height, err))
+		return
 	}
 	if h := nd.hooks.afterDecided; h != nil {
 		if nd.hooks.crashed = h(d.Height); nd.hooks.crashed != nil {
@@ -137,12 +146,7 @@ func (nd *Node) recordCommit(st *method.State) {
 func (nd *Node) onNewHeight(ctx context.Context) {
 	k := nd.eng.Round()
 	nd.current.Store(k)
-	for key := range nd.loop.votes {
-		if key.vote.Height < k {
-			delete(nd.loop.votes, key)
-			delete(nd.loop.unverified, key)
-		}
-	}
+	nd.loop.votes.PruneBelow(k)
 	for id, p := range nd.loop.values {
 		if p.Height < k {
 			delete(nd.loop.values, id)
@@ -169,4 +173,14 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 func (nd *Node) point(st *method.State) sim.Point {
 	loss := nd.setup.Objective(st.X)
 	return sim.Point{Round: int(st.Round), Epoch: nd.loop.epoch, Loss: loss, Gap: loss - nd.fstar}
+}
+
+// stop makes Run return err after the current input: the peer cannot go on safely (a decision or an
+// adopted state that is not persisted would leave a journal whose record of votes a restart cannot
+// line up with a state). The first error wins.
+func (nd *Node) stop(err error) {
+	nd.log.Error("stopping", "err", err)
+	if nd.stopErr == nil {
+		nd.stopErr = err
+	}
 }

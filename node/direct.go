@@ -136,11 +136,11 @@ func (nd *Node) broadcast(raw []byte) {
 // it at most once. A vote whose signature fails is forgotten and its signer marked faulty: it sent a
 // vote it did not sign over its own authenticated channel.
 func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
-	raw, ok := nd.loop.votes[k]
+	raw, unverified, ok := nd.loop.votes.Get(k.vote)
 	if !ok {
 		return nil, false
 	}
-	if !nd.loop.unverified[k] {
+	if !unverified {
 		return raw, true
 	}
 	var env wire.Envelope
@@ -151,12 +151,15 @@ func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 	}
 	if err != nil {
 		nd.log.Warn("vote with a bad signature from its own signer", "member", k.voter, "height", k.vote.Height, "err", err)
-		delete(nd.loop.votes, k)
-		delete(nd.loop.unverified, k)
+		nd.loop.votes.Delete(k.vote)
 		nd.markFaulty(k.voter)
+		if nd.cm != nil {
+			// Consensus counted it on arrival: it must not stand behind a decision nobody can certify.
+			_ = nd.cm.Retract(k.vote)
+		}
 		return nil, false
 	}
-	delete(nd.loop.unverified, k)
+	nd.loop.votes.MarkVerified(k.vote)
 	nd.sigs.add(envelopeDigest(raw), k.vote.Height, true)
 	return raw, true
 }

@@ -101,15 +101,15 @@ func TestCheckedVoteDropsABadSignature(t *testing.T) {
 		body := &wire.Vote{Run: nd.run, Type: wire.Precommit, Height: 0, Round: 0, Value: wire.Digest{4}}
 		raw := signed(t, nd, voter, body, tc.corrupt)
 		k := voteKey{voter: voter, vote: consensus.Vote{Type: consensus.Precommit, Value: consensus.ValueID{4}, Voter: voter}}
-		nd.loop.votes[k], nd.loop.unverified[k] = raw, true
+		nd.loop.votes.Put(k.vote, raw, true)
 		got, ok := nd.checkedVote(k)
 		if ok != tc.want || (ok && string(got) != string(raw)) {
 			t.Fatalf("corrupt=%v: ok=%v", tc.corrupt, ok)
 		}
-		if nd.loop.unverified[k] {
+		if _, unverified, _ := nd.loop.votes.Get(k.vote); unverified {
 			t.Fatalf("corrupt=%v: still marked unverified", tc.corrupt)
 		}
-		if _, kept := nd.loop.votes[k]; kept != tc.want {
+		if kept := nd.loop.votes.Has(k.vote); kept != tc.want {
 			t.Fatalf("corrupt=%v: kept=%v", tc.corrupt, kept)
 		}
 		nd.mu.Lock()

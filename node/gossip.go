@@ -137,23 +137,32 @@ func (nd *Node) checkRoundFrom(raw []byte, window bool, from int) (*roundIn, err
 		if err := nd.inWindow(rm.Round, int(env.Signer)); err != nil {
 			return nil, err
 		}
+		// A member caught equivocating on round messages loses its round messages (which of its two
+		// would count is the attacker's choice); its votes and proposals still count (inWindow).
+		if nd.knownFaulty(int(env.Signer)) {
+			return nil, errFaulty
+		}
 	}
 	return &roundIn{msg: rm, raw: raw, digest: sha256.Sum256(raw)}, nil
 }
 
+// inWindow checks that a message of an authenticated signer is for a height this peer works on
+// (current, or up to maxFutureHeights ahead), and records the height the signer was heard at, even
+// far ahead, for the amnesia bound (amnesia.go).
+//
+// It never drops a message for who its signer is. A member known to equivocate still has its votes
+// and proposals counted: consensus tolerates f equivocators by counting each one's first vote per
+// slot, and a Byzantine member chooses which honest peers catch it, so dropping its votes at some
+// peers and not others let it split their views — a lock that peers 2 and 3 could never verify
+// stalled a height for good (TestFaultyMembersVotesCount).
 func (nd *Node) inWindow(round uint64, signer int) error {
+	nd.heard.note(signer, round)
 	cur := nd.current.Load()
 	if round < cur {
 		return errStale
 	}
 	if round > cur+maxFutureHeights {
 		return errFuture
-	}
-	nd.mu.Lock()
-	bad := nd.faulty[signer]
-	nd.mu.Unlock()
-	if bad {
-		return errFaulty
 	}
 	return nil
 }

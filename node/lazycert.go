@@ -2,40 +2,56 @@ package node
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
-// Lazy certificates. Every decided state is persisted and served with the certificate of its decision:
-// a quorum of signed precommits. Checking those signatures at every decision cost each peer a quorum
-// of Ed25519 verifications per round — the largest single item of a peer's CPU on a 20-peer loopback
-// testnet (15%), for certificates that are read only when a laggard asks for the state or the peer
-// restarts. So a decision is stored with a candidate certificate: every precommit for the decided
-// value this peer holds, signatures unchecked (they came over their signers' authenticated channels).
-// A candidate is never handed out or trusted as a certificate: certify turns it into one — checking
-// each signature, dropping bad ones, requiring a quorum — when it is first served and when it is
-// restored. An honest decision always certifies: at least a quorum of members precommitted it, and
-// this peer holds (and keeps, see onNewHeight) every precommit it counted.
+// Certificates. Every decided state is persisted and served with the certificate of its decision: a
+// quorum of correctly signed precommits. Votes that arrive over their signer's own channel (or relayed
+// with its MAC) are counted before their signature is checked (direct.go), so a Byzantine member can
+// have a badly signed precommit counted towards a decision. The decision is still safe — that member
+// did send that precommit, and consensus never relies on a faulty member's vote — but it could not be
+// proven to anyone: a peer that applied it could neither serve the state nor restore it after a
+// restart (TestDecisionsAreCertified). So a decision is applied only with a certificate in hand:
+// decisionCertificate checks signatures (already-checked precommits first, then as few unchecked
+// ones as the quorum needs), drops the bad ones and names their signers, and without a quorum of good
+// ones the decision waits for more precommits (onVoteIn retries it) or for a certified state.
 
-// candidateCertificate assembles, without checking signatures, every stored precommit for the
-// decided value, in member order.
-func (nd *Node) candidateCertificate(d consensus.Decision) (wire.Certificate, error) {
-	var envs []wire.Envelope
-	for voter := range nd.n {
-		v := consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}
-		raw, ok := nd.loop.votes[voteKey{voter: voter, vote: v}]
-		if !ok {
-			continue
+// decisionCertificate assembles a certificate of a quorum of correctly signed precommits for the
+// decided value from the stored votes, in member order, checking signatures not checked yet.
+func (nd *Node) decisionCertificate(d consensus.Decision) (wire.Certificate, error) {
+	q := wire.Quorum(nd.n)
+	var good []int
+	// Already-checked precommits (and our own) cost nothing; take them first.
+	for pass := range 2 {
+		for voter := range nd.n {
+			if len(good) == q {
+				break
+			}
+			k := voteKey{voter: voter, vote: consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}}
+			if _, unverified, ok := nd.loop.votes.Get(k.vote); !ok || (pass == 0) == unverified {
+				continue
+			}
+			if _, ok := nd.checkedVote(k); ok { // direct.go: a bad one is dropped, its signer named
+				good = append(good, voter)
+			}
 		}
+	}
+	if len(good) < q {
+		return wire.Certificate{}, fmt.Errorf("%w: %d correctly signed precommits, need %d", wire.ErrQuorum, len(good), q)
+	}
+	slices.Sort(good)
+	envs := make([]wire.Envelope, 0, q)
+	for _, voter := range good {
+		k := voteKey{voter: voter, vote: consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}}
 		var env wire.Envelope
+		raw, _, _ := nd.loop.votes.Get(k.vote)
 		if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
 			return wire.Certificate{}, err
 		}
 		envs = append(envs, env)
-	}
-	if q := wire.Quorum(nd.n); len(envs) < q {
-		return wire.Certificate{}, fmt.Errorf("%w: %d precommits kept, need %d", wire.ErrQuorum, len(envs), q)
 	}
 	return wire.AssembleCertificate(envs, nd.lim)
 }

@@ -112,6 +112,14 @@ type Node struct {
 	// or written before a machine restart without a clean stop (durability.go): votes this peer sent
 	// may be missing from it (amnesia.go).
 	mayHaveForgotten bool
+	// votedThrough is the height of a persisted consensus record found above the persisted decided
+	// state (its decision's record is missing): this peer signed at that height (persist.go).
+	votedThrough uint64
+	// heard is the highest height heard from each member, for the amnesia bound (amnesia.go).
+	heard heardHeights
+	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
+	// on would leave a journal whose vote record a restart cannot trust.
+	stopErr error
 }
 
 // New builds a node: it loads the data, builds the training setup and restores persisted state. It
@@ -217,7 +225,17 @@ func New(cfg Config) (*Node, error) {
 	nd.current.Store(st.Round)
 	nd.loop.init()
 	nd.loop.firstRound = st.Round
-	nd.amnesia.active = nd.mayHaveForgotten
+	nd.heard = newHeardHeights(nd.n)
+	if nd.mayHaveForgotten {
+		var bound uint64
+		ok := false
+		if nd.store != nil {
+			bound, ok = nd.store.loadSignBound() // signbound.go
+		}
+		nd.amnesia.start(max(bound, nd.votedThrough), ok)
+		nd.log.Warn("this peer may have forgotten votes it sent: it sits out the heights it may have signed at",
+			"through", nd.amnesia.through, "known", ok)
+	}
 	if c := cfg.carried; c != nil && len(c.curve) > 0 {
 		nd.loop.curve, nd.loop.epoch = slices.Clone(c.curve), c.epoch
 		if last := c.curve[len(c.curve)-1]; last.Round != int(st.Round) {
@@ -297,6 +315,9 @@ func (nd *Node) Run(ctx context.Context) (err error) {
 	for {
 		if err := nd.drain(ctx); err != nil {
 			return err
+		}
+		if nd.stopErr != nil {
+			return nd.stopErr
 		}
 		nd.flushRelay(false) // our own vote may have completed a quorum
 		nd.flushOutbox()     // outbox.go: what this turn sent leaves, one write per member

@@ -35,6 +35,10 @@ type store struct {
 	// by a sync); see durability.go.
 	boot     string
 	lastSync time.Time
+	// signBound is the durable sign bound (signbound.go), read on first use.
+	signBound   uint64
+	boundRead   bool
+	boundStride uint64 // signBoundStride unless a test sets it
 }
 
 func newStore(dir string) *store { return &store{dir: dir, boot: readBootID()} }
@@ -322,6 +326,15 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 	ps, err := consensus.DecodePersistentState(craw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, consensusFile, err)
+	}
+	if ps.Height > st.Round {
+		// The record of votes at ps.Height outlived the decided state before it (a failed or lost
+		// write): this peer signed at ps.Height and cannot resume there from an older state.
+		nd.log.Warn("persisted consensus state is ahead of the persisted decided state: sitting out the heights it voted at",
+			"consensus", ps.Height, "state", st.Round)
+		nd.mayHaveForgotten = true
+		nd.votedThrough = ps.Height
+		return st, nil, nil
 	}
 	if ps.Height != st.Round {
 		// The consensus state belongs to a height already decided (or, after a crash between the two

@@ -11,6 +11,7 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/votestore"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -32,8 +33,7 @@ type loopState struct {
 	crafting   bool
 	sent       map[uint64]bool                          // rounds whose message we sent
 	values     map[consensus.ValueID]*wire.Proposal     // content of every value seen, by value id
-	votes      map[voteKey][]byte                       // signed envelopes of votes, for certificates and relay
-	unverified map[voteKey]bool                         // stored votes whose signature is not checked yet
+	votes      *votestore.Store                         // signed envelopes of votes, for certificates and relay
 	pending    map[consensus.ValueID]consensus.Proposal // proposals waiting for fetched messages
 	fetching   map[engine.Digest]bool
 	undecided  *consensus.Decision // a decision whose value we could not yet derive
@@ -59,8 +59,7 @@ type loopState struct {
 func (l *loopState) init() {
 	l.sent = map[uint64]bool{}
 	l.values = map[consensus.ValueID]*wire.Proposal{}
-	l.votes = map[voteKey][]byte{}
-	l.unverified = map[voteKey]bool{}
+	l.votes = votestore.New(votestore.PerVoter)
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
 	l.relay.init()
@@ -245,11 +244,8 @@ func (nd *Node) onVote(in *voteIn) {
 		return
 	}
 	key := voteKey{voter: cv.Voter, vote: cv}
-	if _, ok := nd.loop.votes[key]; !ok && len(nd.loop.votes) < 64*nd.n*(maxFutureHeights+1) {
-		nd.loop.votes[key] = in.raw
-		if in.unverified {
-			nd.loop.unverified[key] = true
-		}
+	// Stored within the voter's own allowance (votestore): a flooding member evicts only its own votes.
+	if nd.loop.votes.Put(cv, in.raw, in.unverified) {
 		nd.relayCount(key) // relay.go: the leader's quorum count
 	}
 	_ = nd.cm.StepVote(cv)
@@ -298,6 +294,9 @@ func (nd *Node) drain(ctx context.Context) error {
 			if err := nd.store.beforeSend(); err != nil {
 				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
 			}
+			if err := nd.store.coverSigning(highestSigned(rd.Messages)); err != nil { // signbound.go
+				return fmt.Errorf("%w: %w", ErrFatal, err)
+			}
 		}
 		for _, m := range rd.Messages {
 			if nd.abstains(m) { // amnesia.go: what it signed before may be forgotten
@@ -338,10 +337,26 @@ func (nd *Node) drain(ctx context.Context) error {
 			if err := nd.hooks.crashed; err != nil {
 				return err
 			}
+			if nd.stopErr != nil {
+				return nd.stopErr
+			}
 		}
 		nd.maybePropose()
 	}
 	return nil
+}
+
+// highestSigned is the highest height among our consensus messages.
+func highestSigned(ms []consensus.Message) uint64 {
+	var h uint64
+	for _, m := range ms {
+		if m.Kind == consensus.KindProposal {
+			h = max(h, m.Proposal.Height)
+		} else {
+			h = max(h, m.Vote.Height)
+		}
+	}
+	return h
 }
 
 // send signs and gossips one of our consensus messages.
@@ -368,7 +383,7 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 	case consensus.KindVote:
 		v := m.Vote
 		key := voteKey{voter: nd.self, vote: v}
-		if raw, ok := nd.loop.votes[key]; ok {
+		if raw, _, ok := nd.loop.votes.Get(key.vote); ok {
 			nd.broadcast(raw) // a rebroadcast: the same signed bytes (Ed25519 is deterministic anyway)
 			return
 		}
@@ -378,7 +393,10 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 			nd.log.Debug("signing vote", "err", err)
 			return
 		}
-		nd.loop.votes[key] = raw
+		if nd.atk.badSigVotes {
+			raw = nd.corruptSignature(raw) // attack_send.go
+		}
+		nd.loop.votes.Put(v, raw, false)
 		nd.sendVote(v, raw) // relay.go: through the leader, or to everyone
 	}
 }

@@ -288,7 +288,8 @@ func (nd *Node) adopt(ctx context.Context, s *wire.StateResponse) {
 	st := &method.State{Round: s.Round, X: s.X, G: s.G}
 	nd.eng.Reset(st)
 	if err := nd.saveDecided(s, true); err != nil {
-		nd.log.Error("persisting adopted state", "err", err)
+		nd.stop(fmt.Errorf("%w: persisting the adopted state of round %d: %w", ErrFatal, s.Round, err))
+		return
 	}
 	nd.advanceTo(ctx, s.Round)
 }

@@ -44,10 +44,15 @@ func (b bucketing) Aggregate(inputs [][]float64, ctx Context) ([]float64, error)
 // bucketMeans returns the means of inputs perm[0:s], perm[s:2s], …, each accumulated in permutation
 // order as Σ x_i/size (see addScaled).
 func bucketMeans(inputs [][]float64, dim int, perm []int, s int) [][]float64 {
+	count := (len(perm) + s - 1) / s
+	return bucketMeansIn(inputs, dim, perm, s, make([]float64, count*dim), make([][]float64, count))
+}
+
+// bucketMeansIn is bucketMeans into the caller's backing (count·dim floats, overwritten) and out
+// (count slices).
+func bucketMeansIn(inputs [][]float64, dim int, perm []int, s int, backing []float64, out [][]float64) [][]float64 {
 	n := len(perm)
-	count := (n + s - 1) / s
-	backing := make([]float64, count*dim)
-	out := make([][]float64, count)
+	clear(backing)
 	for l := range out {
 		y := backing[l*dim : (l+1)*dim : (l+1)*dim]
 		members := perm[l*s : min((l+1)*s, n)]

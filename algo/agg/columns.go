@@ -11,8 +11,12 @@ const columnBlock = 256
 // forEachColumn calls fn(c, column) for every coordinate c in increasing order, where column holds
 // inputs[0][c], …, inputs[N−1][c] in input order in a scratch slice that fn may reorder.
 func forEachColumn(inputs [][]float64, dim int, fn func(c int, column []float64)) {
+	forEachColumnIn(inputs, dim, make([]float64, min(columnBlock, dim)*len(inputs)), fn)
+}
+
+// forEachColumnIn is forEachColumn with the caller's scratch of min(columnBlock, dim)·N floats.
+func forEachColumnIn(inputs [][]float64, dim int, scratch []float64, fn func(c int, column []float64)) {
 	n := len(inputs)
-	scratch := make([]float64, min(columnBlock, dim)*n)
 	for c0 := 0; c0 < dim; c0 += columnBlock {
 		c1 := min(c0+columnBlock, dim)
 		for i, v := range inputs {

@@ -12,15 +12,20 @@ func (median) Aggregate(inputs [][]float64, _ Context) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := len(inputs)
 	out := make([]float64, dim)
 	forEachColumn(inputs, dim, func(c int, col []float64) {
-		if n%2 == 1 {
-			out[c] = selectKth(col, n/2) + 0 // +0 normalises −0, see midpoint
-			return
-		}
-		low := selectKth(col, n/2-1)
-		out[c] = midpoint(low, minOf(col[n/2:]))
+		out[c] = medianOf(col)
 	})
 	return checkOutput("cm", out)
+}
+
+// medianOf returns the median of col (reordering it): the middle value, or for an even count the
+// midpoint of the two middle values.
+func medianOf(col []float64) float64 {
+	n := len(col)
+	if n%2 == 1 {
+		return selectKth(col, n/2) + 0 // +0 normalises −0, see midpoint
+	}
+	low := selectKth(col, n/2-1)
+	return midpoint(low, minOf(col[n/2:]))
 }

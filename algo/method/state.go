@@ -33,6 +33,14 @@ func (s *State) NextPoint(lr float64) []float64 {
 	return x1
 }
 
+// NextPointInto is NextPoint written into dst (reused when large enough; it must not overlap s.X or
+// s.G).
+func (s *State) NextPointInto(dst []float64, lr float64) []float64 {
+	x1 := append(dst[:0], s.X...)
+	vec.Axpy(-lr, s.G, x1)
+	return x1
+}
+
 // Digest is the SHA-256 of a canonical encoding of the state: the round and the IEEE-754 bits of x and g.
 // Honest peers compare digests to check that they derived bit-identical states.
 func (s *State) Digest() [32]byte {

@@ -36,7 +36,8 @@ type Scorer struct {
 	leaves []int32 // the distinct nodes where rows end
 	rowTo  []int32 // index into leaves of each row
 
-	scratch sync.Pool // of *scorerScratch
+	mu      sync.Mutex
+	scratch *scorerScratch // one call's buffers; a concurrent call makes its own
 }
 
 type scorerScratch struct {
@@ -158,10 +159,18 @@ func (s *Scorer) buildTrie(key []uint32, products int) {
 	}
 }
 
-func (s *Scorer) getScratch() *scorerScratch {
-	if sc, ok := s.scratch.Get().(*scorerScratch); ok {
-		return sc
+// getScratch returns buffers for one call and a function that gives them back.
+func (s *Scorer) getScratch() (*scorerScratch, func()) {
+	if s.mu.TryLock() {
+		if s.scratch == nil {
+			s.scratch = s.newScratch()
+		}
+		return s.scratch, s.mu.Unlock
 	}
+	return s.newScratch(), func() {}
+}
+
+func (s *Scorer) newScratch() *scorerScratch {
 	return &scorerScratch{
 		table:   make([]float64, len(s.values)*s.lr.features),
 		partial: make([]float64, len(s.parent)),
@@ -200,8 +209,8 @@ func (s *Scorer) Loss(x []float64) float64 {
 	if s.lr == nil {
 		return s.m.Loss(x, s.d, nil)
 	}
-	sc := s.getScratch()
-	defer s.scratch.Put(sc)
+	sc, done := s.getScratch()
+	defer done()
 	s.logits(x, sc)
 	return s.loss(x, sc)
 }
@@ -211,8 +220,8 @@ func (s *Scorer) Score(x []float64) (loss, accuracy float64) {
 	if s.lr == nil {
 		return s.m.Loss(x, s.d, nil), Accuracy(s.m, x, s.d)
 	}
-	sc := s.getScratch()
-	defer s.scratch.Put(sc)
+	sc, done := s.getScratch()
+	defer done()
 	s.logits(x, sc)
 	correct := 0
 	for r, y := range s.d.Labels {

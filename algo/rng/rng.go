@@ -38,6 +38,13 @@ const (
 
 // New returns the stream for (seed, round, purpose, member). Pass member 0 when the stream is shared.
 func New(seed, round uint64, purpose Purpose, member uint64) *rand.Rand {
+	a, b := key(seed, round, purpose, member)
+	return rand.New(rand.NewPCG(a, b))
+}
+
+// key is the PCG seed of the stream (seed, round, purpose, member): the first 16 bytes of the SHA-256
+// of their little-endian encoding and a version tag.
+func key(seed, round uint64, purpose Purpose, member uint64) (uint64, uint64) {
 	var buf [40]byte
 	binary.LittleEndian.PutUint64(buf[0:], seed)
 	binary.LittleEndian.PutUint64(buf[8:], round)
@@ -45,7 +52,24 @@ func New(seed, round uint64, purpose Purpose, member uint64) *rand.Rand {
 	binary.LittleEndian.PutUint64(buf[24:], member)
 	copy(buf[32:], "byzpp/v1")
 	h := sha256.Sum256(buf[:])
-	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(h[0:]), binary.LittleEndian.Uint64(h[8:])))
+	return binary.LittleEndian.Uint64(h[0:]), binary.LittleEndian.Uint64(h[8:])
+}
+
+// Stream is a reusable random stream: Reset gives the stream New would, without allocating. The
+// zero value is ready to use; a Stream is not safe for concurrent use, and the *rand.Rand that Reset
+// returns is the same one every time (a Reset restarts it).
+type Stream struct {
+	pcg rand.PCG
+	r   *rand.Rand
+}
+
+// Reset restarts the stream as New(seed, round, purpose, member) and returns it.
+func (s *Stream) Reset(seed, round uint64, purpose Purpose, member uint64) *rand.Rand {
+	if s.r == nil {
+		s.r = rand.New(&s.pcg)
+	}
+	s.pcg.Seed(key(seed, round, purpose, member))
+	return s.r
 }
 
 // IntN returns a uniform integer in [0, n) without modulo bias (Lemire's method). It panics if n <= 0.
@@ -84,7 +108,13 @@ func Normal(r *rand.Rand) float64 {
 
 // Perm returns a uniform permutation of 0..n-1 (Fisher–Yates).
 func Perm(r *rand.Rand, n int) []int {
-	p := make([]int, n)
+	return PermInto(make([]int, n), r, n)
+}
+
+// PermInto is Perm writing into dst (grown if it is shorter than n): the same permutation, no
+// allocation when dst is large enough.
+func PermInto(dst []int, r *rand.Rand, n int) []int {
+	p := slices.Grow(dst[:0], n)[:n]
 	for i := range p {
 		p[i] = i
 	}

@@ -45,3 +45,27 @@ func BenchmarkSampleMinibatch(b *testing.B) {
 		buf = SampleInto(buf, r, 32561, 32)
 	}
 }
+
+func TestStreamAndPermIntoMatchNewAndPerm(t *testing.T) {
+	var s Stream
+	var buf []int
+	for seed := range uint64(50) {
+		for _, p := range []Purpose{Coin, Bucket, Minibatch, Attack} {
+			a, b := New(seed, seed*7, p, 3), s.Reset(seed, seed*7, p, 3)
+			for range 20 {
+				if x, y := a.Uint64(), b.Uint64(); x != y {
+					t.Fatalf("seed %d purpose %d: Stream gives %d, New %d", seed, p, y, x)
+				}
+			}
+			n := int(seed % 23)
+			want := Perm(New(seed, 1, p, 0), n)
+			buf = PermInto(buf, s.Reset(seed, 1, p, 0), n)
+			if !slices.Equal(buf, want) {
+				t.Fatalf("PermInto %v, Perm %v", buf, want)
+			}
+		}
+	}
+	if testing.AllocsPerRun(100, func() { s.Reset(1, 2, Bucket, 3).Uint64() }) != 0 {
+		t.Error("Stream.Reset allocates")
+	}
+}

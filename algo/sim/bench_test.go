@@ -32,3 +32,22 @@ func BenchmarkFig1Partial(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFig1PartialRounds is the rounds of BenchmarkFig1Partial alone: 1000 of them, recording
+// only the last (the setup, f* and the data are prepared once, outside the timing).
+func BenchmarkFig1PartialRounds(b *testing.B) {
+	s := fig1PartialSpec(b, 1000)
+	s.EvalEvery = 1 << 30
+	s.TestData = NoTestData
+	st, err := Build(s, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := NewRunner(st, 0).Run(context.Background(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -65,48 +65,117 @@ func NewRunner(st *Setup, fstar float64) *Runner {
 // RoundMessages returns the messages of round st.Round's sample, sorted by member: honest members'
 // honest messages and Byzantine members' crafted ones (silent members send none).
 func (r *Runner) RoundMessages(st *method.State) []method.Message {
+	var rs roundScratch
+	plan := r.Setup.Method.PlanRound(r.Setup.Spec.Seed, st.Round)
+	return r.roundMessages(st, plan, &rs)
+}
+
+// roundScratch holds what computing a round's messages needs, reused from round to round by Run. A
+// message returned by roundMessages may share memory with it until the next call.
+type roundScratch struct {
+	x1        []float64
+	own, flip []method.MessageScratch // per member: its honest message, and the label-flipped one
+	msgs      []method.Message
+	honest    [][]float64
+	dense     []float64 // backing of honest
+	full      []fullGrad
+	attack    rng.Stream
+	view      attack.View
+
+	// The round being computed, for honestMessage and the view's Own and Flipped, which are made
+	// once per scratch rather than per message.
+	r      *Runner
+	st     *method.State
+	plan   method.Plan
+	member int
+}
+
+// honestMessage returns member i's honest message of the current round, on d (nil: its own shard).
+// On a full round a member's message is its full gradient at x^{k+1}: members holding the same shard
+// (every member, in the paper's setting) send the same vector, so it is computed once.
+func (rs *roundScratch) honestMessage(i int, d *data.Dataset) compress.Vector {
+	r, plan := rs.r, rs.plan
+	c, seed := &r.Setup.Method, r.Setup.Spec.Seed
+	if !plan.Full || d != nil {
+		sc := &rs.own[i]
+		if d != nil {
+			sc = &rs.flip[i]
+		}
+		return r.Members[i].HonestMessageInto(c, seed, rs.st, rs.x1, plan, d, sc)
+	}
+	shard := r.Members[i].Data
+	for _, f := range rs.full {
+		if f.shard == shard {
+			return f.vec
+		}
+	}
+	v := r.Members[i].HonestMessageInto(c, seed, rs.st, rs.x1, plan, nil, &rs.own[i])
+	rs.full = append(rs.full, fullGrad{shard, v})
+	return v
+}
+
+// fullGrad is the full-round message computed for a shard (members holding the same shard send the
+// same vector).
+type fullGrad struct {
+	shard *data.Dataset
+	vec   compress.Vector
+}
+
+// roundMessages is RoundMessages for the round's plan (c.PlanRound(seed, st.Round)), computed in rs.
+func (r *Runner) roundMessages(st *method.State, plan method.Plan, rs *roundScratch) []method.Message {
 	s := r.Setup
 	c := &s.Method
 	seed := s.Spec.Seed
-	plan := c.PlanRound(seed, st.Round)
-	var msgs []method.Message
-	var honest [][]float64
+	n := len(r.Members)
+	if len(rs.own) < n {
+		rs.own = make([]method.MessageScratch, n)
+		rs.flip = make([]method.MessageScratch, n)
+	}
+	rs.x1 = st.NextPointInto(rs.x1, c.LR)
+	msgs := rs.msgs[:0]
+	honest := rs.honest[:0]
+	rs.full = rs.full[:0]
+	dim := len(st.X)
 	byzInSample := 0
-	// On a full round a member's message is its full gradient at x^{k+1}: members holding the same
-	// shard (every member, in the paper's setting) send the same vector, so compute it once.
-	fullGrads := map[*data.Dataset]compress.Vector{}
-	honestMessage := func(i int, d *data.Dataset) compress.Vector {
-		if !plan.Full || d != nil {
-			return r.Members[i].HonestMessage(c, seed, st, plan, d)
+	if rs.r != r {
+		rs.r = r
+		rs.view.Own = func() compress.Vector { return rs.honestMessage(rs.member, nil) }
+		rs.view.Flipped = func() compress.Vector { return rs.honestMessage(rs.member, r.Setup.FlippedShard(rs.member)) }
+	}
+	rs.st, rs.plan = st, plan
+	for _, i := range plan.Sample {
+		if !s.Byzantine[i] {
+			continue
 		}
-		shard := r.Members[i].Data
-		if v, ok := fullGrads[shard]; ok {
-			return v
-		}
-		v := r.Members[i].HonestMessage(c, seed, st, plan, nil)
-		fullGrads[shard] = v
-		return v
+		byzInSample++
+	}
+	if cap(rs.dense) < (len(plan.Sample)-byzInSample)*dim {
+		rs.dense = make([]float64, (len(plan.Sample)-byzInSample)*dim)
 	}
 	for _, i := range plan.Sample {
 		if s.Byzantine[i] {
-			byzInSample++
 			continue
 		}
-		v := honestMessage(i, nil)
+		v := rs.honestMessage(i, nil)
 		msgs = append(msgs, method.Message{Member: i, Vec: v})
-		honest = append(honest, v.ToDense())
+		h := rs.dense[len(honest)*dim : (len(honest)+1)*dim : (len(honest)+1)*dim]
+		clear(h) // then h = 0 + v, what ToDense gives
+		v.AddTo(h)
+		honest = append(honest, h)
 	}
 	for _, i := range plan.Sample {
 		if !s.Byzantine[i] {
 			continue
 		}
-		view := &attack.View{
+		rs.member = i
+		view := &rs.view
+		*view = attack.View{
 			Config: c, State: st, X0: s.X0, Plan: plan, Member: i,
 			Members: s.Spec.Members, Byz: s.Spec.Byzantine, ByzInSample: byzInSample,
 			Honest:  honest,
-			Own:     func() compress.Vector { return honestMessage(i, nil) },
-			Flipped: func() compress.Vector { return honestMessage(i, s.FlippedShard(i)) },
-			Rand:    rng.New(seed, st.Round, rng.Attack, uint64(i)),
+			Own:     view.Own,
+			Flipped: view.Flipped,
+			Rand:    rs.attack.Reset(seed, st.Round, rng.Attack, uint64(i)),
 		}
 		// A message that is not a finite vector of the right size never reaches the model: on the
 		// network every peer's validator rejects it, here it is dropped the same way.
@@ -115,6 +184,7 @@ func (r *Runner) RoundMessages(st *method.State) []method.Message {
 		}
 	}
 	sortMessages(msgs)
+	rs.msgs, rs.honest = msgs, honest
 	return msgs
 }
 
@@ -162,6 +232,14 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 	res := &Result{}
 	ev := r.startEvaluator(s.Spec.Rounds/s.Spec.EvalEvery + 2)
 	defer ev.stop()
+	// The rounds reuse their buffers: a state from ws lives until the call after next, the messages
+	// until the next round.
+	var (
+		ws     method.Workspace
+		rs     roundScratch
+		stream rng.Stream
+		sample []int
+	)
 	epoch := 0.0
 	record := func() {
 		res.Points = append(res.Points, Point{Round: int(st.Round), Epoch: epoch})
@@ -174,9 +252,10 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 				return nil, err
 			}
 		}
-		plan := s.Method.PlanRound(s.Spec.Seed, st.Round)
-		msgs := r.RoundMessages(st)
-		next, out, err := method.Step(&s.Method, s.Spec.Seed, st, msgs)
+		plan := s.Method.PlanRoundInto(s.Spec.Seed, st.Round, sample, &stream)
+		sample = plan.Sample
+		msgs := r.roundMessages(st, plan, &rs)
+		next, out, err := ws.Step(&s.Method, s.Spec.Seed, st, msgs)
 		if errors.Is(err, method.ErrMessage) {
 			// Only honest messages can still be malformed here: they are, when the model has
 			// diverged so far that gradients overflow. Record that and stop.
@@ -220,7 +299,7 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 		res.Points = append(res.Points, Point{Round: res.Diverged, Epoch: epoch, Loss: math.Inf(1), Gap: math.Inf(1),
 			TestLoss: testLoss, TestAccuracy: math.NaN()})
 	}
-	res.Final = st
+	res.Final = st.Clone()
 	return res, nil
 }
 

@@ -308,7 +308,12 @@ func exchange(s network.Stream, req []byte, maxResp int) ([]byte, error) {
 	if err := s.CloseWrite(); err != nil {
 		return nil, err
 	}
-	r := bufio.NewReader(s)
+	return readResponse(bufio.NewReader(s), maxResp)
+}
+
+// readResponse reads a response (status byte, then a frame) of at most maxResp bytes; an error
+// response becomes a *RemoteError.
+func readResponse(r *bufio.Reader, maxResp int) ([]byte, error) {
 	status, err := r.ReadByte()
 	if err != nil {
 		return nil, fmt.Errorf("reading response status: %w", err)

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,8 @@ import (
 //     this host has joined (a topic once joined stays allowed, so a peer's subscription announced while
 //     this host is between leaving and rejoining a topic is not lost);
 //   - otherwise any topic under the prefix;
-//   - in both, at most MaxTopicsPerPeer topics per peer and MaxSubscriptionsPerRPC entries per RPC.
+//   - in both, at most MaxTopicsPerPeer topics per peer besides the joined and allowlisted ones, and
+//     MaxSubscriptionsPerRPC entries per RPC.
 //
 // A peer that goes over a cap, or that keeps naming topics that are not tracked (MaxTopicsPerPeer of
 // them for each report), is reported as invalid input, which graylists and then blocks an untrusted
@@ -88,7 +90,7 @@ func (f *subFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pb.RPC_Sub
 		f.h.invalid(InvalidInput{Peer: from, Protocol: "gossipsub", Reason: ReasonSubscriptionFlood}, true)
 		return nil, pubsub.ErrTooManySubscriptions
 	}
-	subs = pubsub.FilterSubscriptions(subs, func(string) bool { return true }) // dedup
+	subs = dedupSubs(subs)
 	var (
 		out            []*pb.RPC_SubOpts
 		flood, unknown bool
@@ -122,7 +124,7 @@ func (f *subFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pb.RPC_Sub
 			}
 		case known:
 			out = append(out, sub)
-		case len(ps.topics) >= g.MaxTopicsPerPeer:
+		case len(ps.topics) >= g.MaxTopicsPerPeer && !f.explicitLocked(t):
 			flood = true
 		default:
 			ps.topics[t] = struct{}{}
@@ -137,6 +139,33 @@ func (f *subFilter) FilterIncomingSubscriptions(from peer.ID, subs []*pb.RPC_Sub
 		f.h.invalid(InvalidInput{Peer: from, Protocol: "gossipsub", Reason: ReasonUnknownTopics}, true)
 	}
 	return out, nil
+}
+
+// explicitLocked: t is joined or allowlisted, so tracked beyond MaxTopicsPerPeer (the allowlist is
+// this host's own and small).
+func (f *subFilter) explicitLocked(t string) bool {
+	_, ok := f.allowed[t]
+	return ok
+}
+
+// dedupSubs keeps the last entry for each topic, in the order of the RPC (pubsub.FilterSubscriptions
+// returns them in map order, which would make the per-peer cap keep a random subset). A subscribe and
+// an unsubscribe of one topic in one RPC cancel out, as in pubsub.FilterSubscriptions.
+func dedupSubs(subs []*pb.RPC_SubOpts) []*pb.RPC_SubOpts {
+	idx := make(map[string]int, len(subs))
+	out := make([]*pb.RPC_SubOpts, 0, len(subs))
+	for _, s := range subs {
+		t := s.GetTopicid()
+		i, ok := idx[t]
+		switch {
+		case !ok:
+			idx[t] = len(out)
+			out = append(out, s)
+		case out[i] != nil && out[i].GetSubscribe() != s.GetSubscribe():
+			out[i] = nil
+		}
+	}
+	return slices.DeleteFunc(out, func(s *pb.RPC_SubOpts) bool { return s == nil })
 }
 
 // forget drops what the filter knows of p (gossipsub dropped p's topic state too).
@@ -186,5 +215,6 @@ func (h *Host) AllowTopics(names ...string) {
 	h.subs.allow(true, names...)
 }
 
-// TrackedTopics is how many topics gossipsub tracks for peer p (at most GossipConfig.MaxTopicsPerPeer).
+// TrackedTopics is how many topics gossipsub tracks for peer p (at most GossipConfig.MaxTopicsPerPeer
+// besides the topics this host joined or allowlisted).
 func (h *Host) TrackedTopics(p peer.ID) int { return h.subs.tracked(p) }

@@ -93,6 +93,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	workers := fs.Int("workers", 0, "runs in parallel (0: one per core)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file")
+	timings := fs.Bool("timings", false, "print on stderr where the wall time went (start-up, data, f*, rounds, scoring, outputs)")
+	tm := simTimings{began: time.Now()}
 	sf := bindSpecFlags(fs, sim.Default())
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: testnet sim [flags]\n\nTrains in one process, deterministically from the seed. Defaults are the paper's Figure 1 setting.\n\n")
@@ -142,6 +144,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 
+	tm.resolved = time.Now()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -174,6 +177,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	elapsed := time.Since(start)
+	tm.ran = time.Now()
+	tm.addRuns(results)
+	if *timings {
+		defer func() { tm.print(stderr) }()
+	}
 
 	rows := toRows(results)
 	printSummary(stdout, rows, len(jobs), total, elapsed)
@@ -181,6 +189,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stdout, "(give --out DIR to write curves.csv, curves.png and config.json)")
 		return nil
 	}
+	defer func() { tm.wrote = time.Now() }()
 	return writeOutputs(*out, exp, rows, stdout)
 }
 

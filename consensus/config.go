@@ -59,7 +59,23 @@ type Config struct {
 	FutureBufferPerSender int
 	// Logger receives debug logs of every transition; nil discards them.
 	Logger *slog.Logger
+
+	// mutation is for tests only: it breaks one rule on purpose so that the fault-schedule checker
+	// (faultsched_test.go) can show it catches the bug. The zero value is the correct machine, and
+	// nothing outside this package can set it.
+	mutation mutation
 }
+
+// mutation names a deliberate bug for Config.mutation (tests only).
+type mutation uint8
+
+const (
+	mutationNone mutation = iota
+	// mutationIgnoreLock prevotes a fresh proposal (line 23) although locked on another value.
+	mutationIgnoreLock
+	// mutationWeakPOL accepts a proof of lock (line 28) with f+1 prevotes instead of 2f+1.
+	mutationWeakPOL
+)
 
 // ErrConfig is wrapped by every Config.Validate error.
 var ErrConfig = errors.New("consensus: invalid config")

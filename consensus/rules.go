@@ -138,6 +138,16 @@ func (m *Machine) roundRules() bool {
 		m.precommitTimeoutSet = true
 		m.schedule(onTimeoutPrecommit, m.round)
 	}
+	// Not in Algorithm 1: 2f+1 nil precommits. No value can be decided in this attempt any more — the
+	// members that can still precommit one are the others (n − (2f+1 − f) of them, fewer than 2f+1)
+	// — so the precommit timeout could only end in the next attempt: start it now. Moving to a later
+	// attempt is always safe (locks, not timing, keep decisions consistent); this saves a timeout
+	// after every attempt whose leader was dead or whose proposal was refused.
+	if l.precommits.count(ValueID{}) >= m.quorum && m.round < maxRound {
+		m.log.Debug("nil precommit quorum: next attempt", "height", m.height, "round", m.round)
+		m.startRound(m.round + 1)
+		return true
+	}
 	return false
 }
 
@@ -147,7 +157,7 @@ func (m *Machine) onProposal(l *roundLog) bool {
 	for _, sp := range l.proposals {
 		p := sp.p
 		if p.POLRound == -1 { // line 22
-			if sp.valid && (m.lockedRound == -1 || m.lockedValue == p.Value) { // line 23
+			if sp.valid && (m.lockedRound == -1 || m.lockedValue == p.Value || m.cfg.mutation == mutationIgnoreLock) { // line 23
 				m.prevote(p.Value)
 			} else {
 				m.prevote(ValueID{})
@@ -157,7 +167,11 @@ func (m *Machine) onProposal(l *roundLog) bool {
 		// Line 28: the proof of lock is 2f+1 prevotes for v in round vr < round_p (vr ≥ 0 and
 		// vr < p.Round = round_p were checked on receipt).
 		pol := m.hlog.round(uint32(p.POLRound))
-		if pol == nil || pol.prevotes.count(p.Value) < m.quorum {
+		need := m.quorum
+		if m.cfg.mutation == mutationWeakPOL {
+			need = m.weak
+		}
+		if pol == nil || pol.prevotes.count(p.Value) < need {
 			continue
 		}
 		if sp.valid && (m.lockedRound <= p.POLRound || m.lockedValue == p.Value) { // line 29

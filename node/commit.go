@@ -118,9 +118,11 @@ func (nd *Node) advanceTo(ctx context.Context, k uint64) {
 		return
 	}
 	if nd.finished() {
-		// Training is over: stay at the last decision (still serving it to laggards).
+		// Training is over: stay at the last decision, still serving it to laggards; Peer writes the
+		// final model and stops after its grace period (model.go).
 		nd.current.Store(k)
 		nd.recordCommit(st)
+		nd.markEnded()
 		return
 	}
 	if err := nd.cm.StartHeight(k); err != nil {
@@ -128,6 +130,7 @@ func (nd *Node) advanceTo(ctx context.Context, k uint64) {
 	}
 	nd.recordCommit(st)
 	nd.onNewHeight(ctx)
+	nd.giveUpOnDeadProposer() // presumed.go
 }
 
 // finished reports whether the genesis' number of rounds has been decided.
@@ -169,10 +172,13 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 	nd.sendOwn(ctx)
 }
 
-// point records the honest objective at st (the same numbers sim.Runner records).
+// point records the honest objective at st and its held-out scores (the same numbers sim.Runner
+// records; NaN scores when the spec has no test set).
 func (nd *Node) point(st *method.State) sim.Point {
 	loss := nd.setup.Objective(st.X)
-	return sim.Point{Round: int(st.Round), Epoch: nd.loop.epoch, Loss: loss, Gap: loss - nd.fstar}
+	testLoss, testAcc := nd.testScore(st.X) // model.go
+	return sim.Point{Round: int(st.Round), Epoch: nd.loop.epoch, Loss: loss, Gap: loss - nd.fstar,
+		TestLoss: testLoss, TestAccuracy: testAcc}
 }
 
 // stop makes Run return err after the current input: the peer cannot go on safely (a decision or an

@@ -150,7 +150,7 @@ func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 		err = env.Verify(nd.keys[k.voter])
 	}
 	if err != nil {
-		nd.log.Warn("vote with a bad signature from its own signer", "member", k.voter, "height", k.vote.Height, "err", err)
+		nd.log.Warn("vote with a bad signature from its own signer", "voter", k.voter, "height", k.vote.Height, "err", err)
 		nd.loop.votes.Delete(k.vote)
 		nd.markFaulty(k.voter)
 		if nd.cm != nil {

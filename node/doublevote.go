@@ -35,7 +35,7 @@ func (nd *Node) checkDoubleVote(v consensus.Vote) bool {
 	if !nd.recordVote(v) {
 		return false
 	}
-	nd.log.Warn("double vote", "member", v.Voter, "height", v.Height, "attempt", v.Round, "type", v.Type)
+	nd.log.Warn("double vote", "voter", v.Voter, "height", v.Height, "attempt", v.Round, "type", v.Type)
 	nd.markFaulty(v.Voter)
 	return true
 }

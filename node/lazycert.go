@@ -81,7 +81,7 @@ func (nd *Node) certify(cand wire.Certificate) (wire.Certificate, error) {
 		e := wire.Envelope{Version: wire.Version, Type: wire.TypeVote, Signer: s, Body: body, Sig: cand.Sigs[j]}
 		nd.verified.Add(1)
 		if e.Verify(keys[s]) != nil {
-			nd.log.Warn("precommit with a bad signature left out of a certificate", "member", s, "height", cand.Height)
+			nd.log.Warn("precommit with a bad signature left out of a certificate", "signer", s, "height", cand.Height)
 			continue
 		}
 		out.Signers = append(out.Signers, s)

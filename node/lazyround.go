@@ -40,7 +40,7 @@ func (nd *Node) checkedRound(s *engine.Stored) bool {
 		err = env.Verify(nd.keys[env.Signer])
 	}
 	if err != nil {
-		nd.log.Warn("round message with a bad signature from its own author", "member", s.Msg.Member, "err", err)
+		nd.log.Warn("round message with a bad signature from its own author", "author", s.Msg.Member, "err", err)
 		nd.markFaulty(s.Msg.Member)
 		return false
 	}

@@ -117,6 +117,8 @@ type Node struct {
 	votedThrough uint64
 	// heard is the highest height heard from each member, for the amnesia bound (amnesia.go).
 	heard heardHeights
+	// end: the signal that the run's final state is held, and the held-out scorer (model.go).
+	end nodeEnd
 	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
 	// on would leave a journal whose vote record a restart cannot trust.
 	stopErr error
@@ -223,7 +225,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: consensus: %w", err)
 	}
 	nd.current.Store(st.Round)
+	if nd.finished() {
+		nd.markEnded() // restored at the end of the run (model.go)
+	}
 	nd.loop.init()
+	nd.loop.lastHeard = make([]uint64, nd.n)
 	nd.loop.firstRound = st.Round
 	nd.heard = newHeardHeights(nd.n)
 	if nd.mayHaveForgotten {

@@ -32,6 +32,7 @@ type Peer struct {
 	obs     Status // the observer's status while there is no Node
 	// lastChain is the member history as of the last epoch that ended or the last state observed.
 	lastChain *roster.Chain
+	end       EndOfRun // what Run does at the end of the run (model.go)
 }
 
 // Observer pacing.
@@ -59,8 +60,8 @@ func NewPeer(cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: building the training setup: %w", err)
 	}
-	p := &Peer{cfg: cfg, dim: setup.Model.Dim()}
-	p.obs = Status{Member: -1, Step: "observing", Loss: math.NaN(), Gap: math.NaN()}
+	p := &Peer{cfg: cfg, dim: setup.Model.Dim(), end: EndOfRun{Linger: -1}}
+	p.obs = Status{Member: -1, Step: "observing", Loss: math.NaN(), Gap: math.NaN(), TestLoss: math.NaN(), TestAccuracy: math.NaN()}
 	return p, nil
 }
 
@@ -93,7 +94,8 @@ func (p *Peer) setNode(nd *Node) {
 	p.mu.Unlock()
 }
 
-// Run drives the peer until ctx ends (nil), it left the run, or a fatal error.
+// Run drives the peer until ctx ends (nil), it left the run, the run finished (ErrRunFinished, see
+// EndOfRun), or a fatal error.
 func (p *Peer) Run(ctx context.Context) error {
 	cfg := p.cfg
 	if err := cfg.Host.Handle(protoAddrs, 64<<10, p.serveAddrs); err != nil {
@@ -129,8 +131,15 @@ func (p *Peer) Run(ctx context.Context) error {
 		p.setNode(nd)
 		mctx, stopMaintain := context.WithCancel(ctx)
 		go p.maintain(mctx, nd)
-		err = nd.Run(ctx)
+		nctx, stopNode := context.WithCancel(ctx)
+		ended := make(chan error, 1)
+		go func() { ended <- p.watchEnd(nctx, nd, stopNode) }() // model.go
+		err = nd.Run(nctx)
+		stopNode()
 		stopMaintain()
+		if endErr := <-ended; err == nil && endErr != nil {
+			return endErr // ErrRunFinished, or the final model could not be written
+		}
 		p.mu.Lock()
 		p.lastChain = nd.chain
 		p.mu.Unlock()

@@ -149,11 +149,11 @@ func (nd *Node) addRound(r *roundIn) {
 		nd.loop.memberB += uint64(len(r.raw))
 		nd.serve(r.msg.Round, r.digest, r.raw)
 	case errors.Is(err, engine.ErrEquivocation):
-		nd.log.Warn("round message equivocation", "member", r.msg.Member, "round", r.msg.Round)
+		nd.log.Warn("round message equivocation", "author", r.msg.Member, "round", r.msg.Round)
 		nd.markFaulty(int(r.msg.Member))
 	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, engine.ErrWrongRound), errors.Is(err, engine.ErrWrongState):
 	default:
-		nd.log.Debug("round message dropped", "member", r.msg.Member, "round", r.msg.Round, "err", err)
+		nd.log.Debug("round message dropped", "author", r.msg.Member, "round", r.msg.Round, "err", err)
 	}
 }
 
@@ -319,7 +319,7 @@ func (nd *Node) drain(ctx context.Context) error {
 		}
 		for _, e := range rd.Evidence {
 			nd.loop.evidence++
-			nd.log.Warn("equivocation evidence", "member", e.Member, "height", e.Height, "attempt", e.Round,
+			nd.log.Warn("equivocation evidence", "culprit", e.Member, "height", e.Height, "attempt", e.Round,
 				"kind", e.First.Kind)
 			nd.markFaulty(e.Member)
 		}

@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/hex"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -12,13 +13,17 @@ import (
 
 // Status is a snapshot of a running peer, for /status, metrics and tests.
 type Status struct {
-	Member       int     `json:"member"`
-	Round        uint64  `json:"round"`   // round being decided (= rounds decided so far)
-	Attempt      uint32  `json:"attempt"` // consensus attempt within the round
-	Leader       int     `json:"leader"`  // leader of (round, attempt)
-	Step         string  `json:"step"`
-	Loss         float64 `json:"loss"` // honest objective at the last recorded point
-	Gap          float64 `json:"gap"`  // loss − f*, NaN when f* is unknown
+	Member  int     `json:"member"`
+	Round   uint64  `json:"round"`   // round being decided (= rounds decided so far)
+	Attempt uint32  `json:"attempt"` // consensus attempt within the round
+	Leader  int     `json:"leader"`  // leader of (round, attempt)
+	Step    string  `json:"step"`
+	Loss    float64 `json:"loss"` // honest objective at the last recorded point
+	Gap     float64 `json:"gap"`  // loss − f*, NaN when f* is unknown
+	// TestLoss and TestAccuracy score the model of the last recorded point on the spec's held-out set
+	// (NaN without one): sim.Point's numbers.
+	TestLoss     float64 `json:"test_loss"`
+	TestAccuracy float64 `json:"test_accuracy"`
 	Digest       string  `json:"digest"`
 	RoundsPerSec float64 `json:"rounds_per_second"`
 	Decided      uint64  `json:"decided"` // rounds decided by this peer since it started
@@ -113,8 +118,10 @@ func (nd *Node) publishStatus() {
 		RoundsPerSec: rps, Decided: nd.loop.decided, Evidence: nd.loop.evidence, BadProposals: nd.loop.badProps,
 		AttemptsFailed: nd.loop.attemptsFailed,
 	}
+	s.TestLoss, s.TestAccuracy = math.NaN(), math.NaN()
 	if c := nd.loop.curve; len(c) > 0 {
-		s.Loss, s.Gap = c[len(c)-1].Loss, c[len(c)-1].Gap
+		last := c[len(c)-1]
+		s.Loss, s.Gap, s.TestLoss, s.TestAccuracy = last.Loss, last.Gap, last.TestLoss, last.TestAccuracy
 	}
 	if nd.roundT != nil {
 		s.Rejected = nd.roundT.Rejects().Total() + nd.consT.Rejects().Total()

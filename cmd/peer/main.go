@@ -22,6 +22,13 @@ Usage:
            [--data PATH] [--http ADDR] [--log-format text|json] [--log-level debug|info|warn|error] [--attack NAME]
            [--pprof] [--cpuprofile FILE] [--dht [--dht-server]] [--mdns] [--nat]
            [--conn-low N] [--conn-high N] [--publish-delay DURATION] [--control]
+           [--model PATH] [--linger DURATION | --serve-after-end]
+                                         at the run's last round: write the final model (PATH.npy +
+                                         PATH.json), serve it --linger (30s) to laggards, exit 0
+  peer export --state DIR --out PATH [--genesis FILE]
+                                         write the final model of a stopped peer (PATH.npy, PATH.json)
+  peer verify-model --genesis FILE --model PATH
+                                         check a model's certificate against the run's genesis
   peer keygen --key FILE                 create (or read) an identity and print its peer ID
   peer genesis --members ID,ID,... [--preset NAME | spec flags] --out genesis.json
   peer help [command]
@@ -55,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runKeygen(args[1:], stdout, stderr)
 	case "genesis":
 		return runGenesis(args[1:], stdout, stderr)
+	case "export":
+		return runExport(args[1:], stdout, stderr)
+	case "verify-model":
+		return runVerifyModel(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		if len(args) > 1 {
 			return run(ctx, []string{args[1], "-h"}, stdout, stderr)

@@ -64,11 +64,22 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	connLow := fs.Int("conn-low", p2p.DefaultConnLow, "connection manager low watermark: trimming stops at this many connections")
 	connHigh := fs.Int("conn-high", p2p.DefaultConnHigh, "connection manager high watermark: above this many connections,\n"+
 		"unprotected ones are trimmed (fellow members are protected)")
+	modelPath := fs.String("model", "", "where the final model is written at the end of the run: PATH.npy (the weights, NumPy)\n"+
+		"and PATH.json (run id, round, digest, certificate); default: model.* in the --state directory")
+	linger := fs.Duration("linger", defaultLinger, "after the run's last round is decided, keep serving the final certified state this long\n"+
+		"(to members still catching up), then exit 0")
+	serveAfterEnd := fs.Bool("serve-after-end", false, "after the run's last round, keep serving the final state until stopped (instead of --linger)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *keyPath == "" || *stateDir == "" {
 		return errors.New("run: --key and --state are required (no home directory to default to)")
+	}
+	if *linger < 0 {
+		return fmt.Errorf("run: --linger must not be negative, got %v", *linger)
+	}
+	if *modelPath == "" {
+		*modelPath = filepath.Join(*stateDir, "model")
 	}
 	logger, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -132,6 +143,11 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	end := node.EndOfRun{ModelPath: *modelPath, Linger: *linger}
+	if *serveAfterEnd {
+		end.Linger = -1
+	}
+	nd.SetEndOfRun(end) // node/model.go
 	for _, a := range host.Addrs() {
 		fmt.Fprintln(stdout, a)
 	}
@@ -171,8 +187,15 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"relay_bundles_out", s.RelayBundlesOut, "relay_bundles_in", s.RelayBundlesIn, "relay_handovers_out", s.RelayHandoversOut,
 		"relay_round_bundles_out", s.RelayRoundBundlesOut, "speculated", s.Speculated, "speculation_misses", s.SpeculationMisses, "speculation_resends", s.SpeculationResends,
 		"relay_mac_failures", s.RelayMACFailures, "relay_fallbacks", s.RelayFallbacks)
+	if errors.Is(err, node.ErrRunFinished) {
+		return nil // the run is complete: exit 0
+	}
 	return err
 }
+
+// defaultLinger is how long a peer keeps serving the final state after the run's end (node/model.go
+// says why it does): long enough for a member a few rounds behind to fetch it.
+const defaultLinger = 30 * time.Second
 
 // progress logs one line every progressEvery until ctx ends.
 func progress(ctx context.Context, nd statusSource, logger *slog.Logger) {
@@ -216,6 +239,8 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 	gauge("attempt", "Consensus attempt within the round.", func(s node.Status) float64 { return float64(s.Attempt) })
 	gauge("loss", "Honest objective at the last recorded round.", func(s node.Status) float64 { return s.Loss })
 	gauge("gap", "Loss minus f*.", func(s node.Status) float64 { return s.Gap })
+	gauge("test_loss", "Objective on the held-out set at the last recorded round (NaN without one).", func(s node.Status) float64 { return s.TestLoss })
+	gauge("test_accuracy", "Accuracy on the held-out set at the last recorded round (NaN without one).", func(s node.Status) float64 { return s.TestAccuracy })
 	gauge("rounds_per_second", "Decided rounds per second since start.", func(s node.Status) float64 { return s.RoundsPerSec })
 	gauge("rounds_decided", "Rounds decided since start.", func(s node.Status) float64 { return float64(s.Decided) })
 	gauge("equivocations", "Equivocation evidence seen.", func(s node.Status) float64 { return float64(s.Evidence) })
@@ -246,13 +271,17 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 			// The recorded points, for harnesses that write curves.csv.
 			var pts []map[string]any
 			for _, p := range s.Curve {
-				pts = append(pts, map[string]any{"round": p.Round, "epoch": finite(p.Epoch), "loss": finite(p.Loss), "gap": finite(p.Gap)})
+				pts = append(pts, map[string]any{"round": p.Round, "epoch": finite(p.Epoch), "loss": finite(p.Loss), "gap": finite(p.Gap),
+					"test_loss": finite(p.TestLoss), "test_accuracy": finite(p.TestAccuracy)})
 			}
 			out["curve"] = pts
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+	if m, ok := nd.(modelSource); ok {
+		serveModel(mux, m) // model.go: GET /model and /model.npy
+	}
 	if withControl {
 		mux.Handle("/control/block", controlHandler(host, logger, true))
 		if l, ok := nd.(leaver); ok {
@@ -284,7 +313,7 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 func statusJSON(s node.Status) map[string]any {
 	f := finite
 	return map[string]any{"member": s.Member, "round": s.Round, "attempt": s.Attempt, "leader": s.Leader,
-		"step": s.Step, "loss": f(s.Loss), "gap": f(s.Gap), "digest": s.Digest, "rounds_per_second": f(s.RoundsPerSec),
+		"step": s.Step, "loss": f(s.Loss), "gap": f(s.Gap), "test_loss": f(s.TestLoss), "test_accuracy": f(s.TestAccuracy), "digest": s.Digest, "rounds_per_second": f(s.RoundsPerSec),
 		"decided": s.Decided, "evidence": s.Evidence, "bad_proposals": s.BadProposals, "rejected": s.Rejected,
 		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
 		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,

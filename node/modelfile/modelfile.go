@@ -38,6 +38,8 @@ import (
 	"strings"
 
 	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/model"
+	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p/wire"
@@ -390,4 +392,26 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Score returns the held-out loss and accuracy of the weights x under spec (the model kind, data and
+// test set of the run; NaN, NaN when the spec has no test set): the numbers testnet sim and the
+// peers' /status give for the same weights (model.Scorer, the bits of model.Accuracy).
+func Score(spec sim.Spec, x []float64, cache *sim.DataCache) (loss, accuracy float64, err error) {
+	if cache == nil {
+		cache = &sim.DataCache{}
+	}
+	setup, err := sim.Build(spec, cache)
+	if err != nil {
+		return math.NaN(), math.NaN(), err
+	}
+	if setup.Model.Dim() != len(x) {
+		return math.NaN(), math.NaN(), fmt.Errorf("modelfile: %d weights, the spec's model has %d", len(x), setup.Model.Dim())
+	}
+	d, err := cache.LoadTest(&setup.Spec, setup.Dataset, setup.Model)
+	if err != nil || d == nil {
+		return math.NaN(), math.NaN(), err
+	}
+	loss, accuracy = model.NewScorer(setup.Model, d).Score(x)
+	return loss, accuracy, nil
 }

@@ -94,12 +94,16 @@ type fsSchedule struct {
 	MaxDelay uint64 // before GST
 	Events   []fsEvent
 	Targets  uint64 // heights to decide after GST
-	mutation mutation
+	// StatusEvery is the period of the applications' catch-up announcements (a lagging member
+	// adopts the others' decision certificates); slow catch-up lets attempts run on after one
+	// member decided.
+	StatusEvery uint64
+	mutation    mutation
 }
 
 func (s *fsSchedule) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed=%d n=%d f=%d gst=%d drop=%.2f dup=%.2f delay≤%d", s.Seed, s.N, s.F, s.GST, s.DropP, s.DupP, s.MaxDelay)
+	fmt.Fprintf(&b, "seed=%d n=%d f=%d gst=%d drop=%.2f dup=%.2f delay≤%d status-every=%d", s.Seed, s.N, s.F, s.GST, s.DropP, s.DupP, s.MaxDelay, s.StatusEvery)
 	for i, k := range s.Byz {
 		if k != fsHonest {
 			fmt.Fprintf(&b, " byz%d=%s", i, k)
@@ -131,11 +135,11 @@ func drawSchedule(seed uint64, n int) *fsSchedule {
 	f := (n - 1) / 3
 	s := &fsSchedule{Seed: seed, N: n, F: f, Byz: make([]fsByz, n), Amnesiac: make([]bool, n), Targets: 3}
 	b := f
-	if r.IntN(3) == 0 {
+	if r.IntN(4) == 0 {
 		b = r.IntN(f + 1)
 	}
 	perm := r.Perm(n)
-	lockGame := r.IntN(2) == 0 // the Byzantine members form one coalition
+	lockGame := r.IntN(5) < 3 // the Byzantine members (mostly) form one coalition
 	for _, m := range perm[:b] {
 		k := fsByz(1 + r.IntN(5))
 		if lockGame && r.IntN(4) != 0 {
@@ -153,6 +157,7 @@ func drawSchedule(seed uint64, n int) *fsSchedule {
 	s.DropP = 0.3 * r.Float64()
 	s.DupP = 0.1 * r.Float64()
 	s.MaxDelay = 2 + uint64(r.IntN(14))
+	s.StatusEvery = 16 << r.IntN(4)
 	insts := n + len(s.Twins)
 	// Crashes of honest members (and of Twins instances: a Twin is honest code too).
 	for range r.IntN(2 + n/2) {
@@ -549,7 +554,7 @@ func (sim *fsSim) tick(in *fsInst) {
 			sim.violate("inst %d StartHeight(%d): %v", in.idx, in.app, err)
 		}
 	}
-	if (in.kind == fsHonest || in.kind == fsTwins) && sim.now%16 == uint64(in.idx)%16 {
+	if (in.kind == fsHonest || in.kind == fsTwins) && sim.now%sim.s.StatusEvery == uint64(in.idx)%sim.s.StatusEvery {
 		h := in.app
 		for to := range sim.insts {
 			sim.send(in.idx, to, envelope{status: &h}, 0)
@@ -670,8 +675,8 @@ func (sim *fsSim) decide(in *fsInst, d Decision, how string) {
 	}
 	if in.honest() {
 		if prev, ok := sim.decided[d.Height]; ok && prev != d.Value {
-			sim.violate("AGREEMENT: honest inst %d decides %s at height %d (round %d, by %s), another decided %s",
-				in.idx, d.Value, d.Height, d.Round, how, prev)
+			sim.violate("AGREEMENT: honest inst %d decides %x at height %d (round %d, by %s), another decided %x",
+				in.idx, d.Value[:], d.Height, d.Round, how, prev[:])
 		} else if !ok {
 			sim.decided[d.Height] = d.Value
 			sim.note("height %d decided %s by inst %d round %d (%s)", d.Height, d.Value, in.idx, d.Round, how)
@@ -726,15 +731,23 @@ func (sim *fsSim) lockGame() {
 // polCandidate picks a value prevoted in an earlier attempt of h (for a re-proposal with a proof of
 // lock, real or short of a quorum), or reports none.
 func (sim *fsSim) polCandidate(h uint64, r uint32) (ValueID, int32, bool) {
-	var cands []Vote
+	type cand struct {
+		v ValueID
+		r uint32
+	}
+	var cands []cand
 	for rr := range r {
-		cands = append(cands, sim.prevotes[[2]uint64{h, uint64(rr)}]...)
+		for _, v := range sim.prevotes[[2]uint64{h, uint64(rr)}] {
+			if c := (cand{v.Value, rr}); !slices.Contains(cands, c) {
+				cands = append(cands, c)
+			}
+		}
 	}
 	if len(cands) == 0 {
 		return ValueID{}, -1, false
 	}
-	v := cands[sim.r.IntN(len(cands))]
-	return v.Value, int32(v.Round), true
+	c := cands[sim.r.IntN(len(cands))]
+	return c.v, int32(c.r), true
 }
 
 // attack sends the coalition's messages for (h, r): when a coalition member leads, proposals a to X
@@ -749,9 +762,29 @@ func (sim *fsSim) attack(h uint64, r uint32) bool {
 			gamers = append(gamers, i)
 		}
 	}
+	// X gets a and Y gets b. Targeted (half the time): X holds exactly as many non-coalition members
+	// as complete a quorum with the coalition, so that X can lock on a and the one member of X that
+	// gets the coalition's precommits decide it while the others move on to the next attempt, where
+	// the rest of X and Y form a quorum with the coalition on a fresh value or a re-proposal with a
+	// proof of lock short of a quorum — unless locks and proof checks hold.
 	inX := make([]bool, len(sim.insts))
-	for i := range inX {
-		inX[i] = sim.r.IntN(2) == 0
+	var outside []int
+	for i, in := range sim.insts {
+		if in.kind != fsLockGame {
+			outside = append(outside, i)
+		}
+	}
+	targeted := sim.r.IntN(2) == 0
+	if k := Quorum(sim.s.N) - len(gamers); targeted && k > 0 && k < len(outside) {
+		sim.r.Shuffle(len(outside), func(i, j int) { outside[i], outside[j] = outside[j], outside[i] })
+		for _, i := range outside[:k] {
+			inX[i] = true
+		}
+	} else {
+		targeted = false
+		for i := range inX {
+			inX[i] = sim.r.IntN(2) == 0
+		}
 	}
 	var a, b ValueID
 	polA, polB := int32(-1), int32(-1)
@@ -804,10 +837,14 @@ func (sim *fsSim) attack(h uint64, r uint32) bool {
 	}
 	// Precommits for a go to a few members only (sometimes a single one), nil to the rest.
 	z := make([]bool, len(sim.insts))
-	for i := range z {
-		z[i] = inX[i] && sim.r.IntN(3) == 0
+	if targeted {
+		z[outside[sim.r.IntN(Quorum(sim.s.N)-len(gamers))]] = true
+	} else {
+		for i := range z {
+			z[i] = inX[i] && sim.r.IntN(3) == 0
+		}
+		z[sim.r.IntN(len(z))] = true
 	}
-	z[sim.r.IntN(len(z))] = true
 	delay := uint64(sim.r.IntN(8))
 	for _, g := range gamers {
 		for to := range sim.insts {

@@ -59,6 +59,11 @@ func Markdown(rep *Report, plot PlotNote) string {
 	if rep.TestSource != "" {
 		fmt.Fprintf(&b, "\nHeld-out score: %s.\n", rep.TestSource)
 	}
+	if m := rep.Model; m != nil {
+		fmt.Fprintf(&b, "\nFinal model: `model.npy` (the weights; `numpy.load(\"model.npy\")`) and `model.json` (run, round %d, state digest %.12s…, "+
+			"the certificate of %d of %d members), served by member %d. Check it: `peer verify-model --genesis genesis.json --model model.json`.\n",
+			m.Round, m.Digest, m.Signers, m.Members, m.From)
+	}
 	if plot.Missing != "" {
 		fmt.Fprintf(&b, "\nNo plot: %s\n", plot.Missing)
 	} else {

@@ -48,6 +48,9 @@ type curvePoint struct {
 	Epoch Num `json:"epoch"`
 	Loss  Num `json:"loss"`
 	Gap   Num `json:"gap"`
+	// Held-out scores (null, read as NaN, from a peer without a test set or one that predates them).
+	TestLoss     Num `json:"test_loss"`
+	TestAccuracy Num `json:"test_accuracy"`
 }
 
 // maxStatusBytes bounds a /status body (the curve of a long run included).

@@ -95,12 +95,15 @@ type Report struct {
 	// TestAccuracy and TestLoss score the honest peers' final model on the held-out set TestData
 	// (null when there is none or the harness could not get the model); TestSource says where the
 	// scored model came from, or why there is no score.
-	TestData     string       `json:"test_data,omitempty"`
-	TestAccuracy Num          `json:"test_accuracy"`
-	TestLoss     Num          `json:"test_loss"`
-	TestSource   string       `json:"test_source,omitempty"`
-	Peers        []PeerReport `json:"peers"`
-	Events       []Event      `json:"events,omitempty"`
+	TestData     string `json:"test_data,omitempty"`
+	TestAccuracy Num    `json:"test_accuracy"`
+	TestLoss     Num    `json:"test_loss"`
+	TestSource   string `json:"test_source,omitempty"`
+	// Model is the final model written to the out folder (model.npy, model.json), when an honest
+	// peer served it.
+	Model  *ModelReport `json:"model,omitempty"`
+	Peers  []PeerReport `json:"peers"`
+	Events []Event      `json:"events,omitempty"`
 
 	simCheckable bool
 }
@@ -182,7 +185,7 @@ func rows(series string, seed uint64, curve []curvePoint) []curves.Row {
 	out := make([]curves.Row, 0, len(curve))
 	for _, p := range curve {
 		out = append(out, curves.Row{Series: series, Seed: seed, Epoch: float64(p.Epoch), Round: p.Round, Loss: float64(p.Loss), Gap: float64(p.Gap),
-			TestLoss: math.NaN(), TestAccuracy: math.NaN()})
+			TestLoss: float64(p.TestLoss), TestAccuracy: float64(p.TestAccuracy)})
 	}
 	return out
 }
@@ -265,7 +268,9 @@ func SameRows(a, b []curves.Row) (bool, string) {
 
 func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoint) error {
 	rs := rows(o.Series, rep.Config.Spec.Seed, curve)
+	scored := rep.Model != nil && !math.IsNaN(float64(rep.TestAccuracy)) // model.go: the served final model
 	switch {
+	case scored:
 	case rep.TestData == "":
 		rep.TestSource = "no held-out set (the spec's test_data)"
 	case rep.Outcome != "done":
@@ -282,7 +287,7 @@ func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoi
 			if !ok && rep.SimComparable {
 				o.Logger.Warn("the network's curve differs from sim's", "where", where)
 			}
-			if rep.TestData != "" {
+			if rep.TestData != "" && !scored {
 				rs = scoreFromReplay(rep, rs, want, final)
 			}
 		} else {

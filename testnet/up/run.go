@@ -63,6 +63,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	// The curve is read before the peers stop; any honest peer that answers will do, as they agree.
 	curve := d.fetchCurve()
+	var fm *finalModel
+	if runErr == nil {
+		// model.go: the final model, from an honest peer that still serves it (peers linger after the end).
+		var err error
+		if fm, err = d.fetchModel(pl.genesis); err != nil {
+			o.Logger.Warn("no final model from the honest peers", "err", err)
+		}
+	}
 	wall := time.Since(tr.start).Seconds()
 	stop()
 	snap := tr.snapshot(procs, phase)
@@ -72,6 +80,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	_ = writeState(o.Out, state)
 	rep := buildReport(&o, pl, tr, snap, curve, wall)
+	if fm != nil {
+		if err := writeModel(&o, rep, fm); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
 	if err := writeOutputs(ctx, &o, rep, curve); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -151,6 +164,11 @@ func (d *driver) checkExits() error {
 		if p.leaving && p.err == nil {
 			p.expected = true // it left the run, as asked
 			d.tr.event(d.procs, "left the run (its leave was decided) and stopped", []int{p.index})
+			continue
+		}
+		if s := d.tr.last[p.index]; p.err == nil && s != nil && s.Round >= d.tr.target {
+			p.expected = true // the run is over for it: it wrote the model, lingered and exited 0
+			d.tr.event(d.procs, "finished the run and exited", []int{p.index})
 			continue
 		}
 		return fmt.Errorf("%w: member %d (attack %q): %v; see %s:\n%s", ErrPeerExited, p.index, p.attack, p.err,

@@ -80,6 +80,24 @@ func (median) AggregateInto(dst []float64, inputs [][]float64, _ Context, s *Scr
 	}
 	n := len(inputs)
 	out := dst[:dim]
+	switch n {
+	// One or two inputs (bucketing's two buckets of a 4-member sample): the median is the value, or
+	// the midpoint of the two, which is what medianOf computes (the midpoint of the smaller and the
+	// larger is that of the two in either order: addition is commutative), with no transposition.
+	case 1:
+		for c, a := range inputs[0][:dim] {
+			out[c] = a + 0
+		}
+		_, err = checkOutput("cm", out)
+		return err
+	case 2:
+		b := inputs[1][:dim]
+		for c, a := range inputs[0][:dim] {
+			out[c] = midpoint(a, b[c])
+		}
+		_, err = checkOutput("cm", out)
+		return err
+	}
 	s.columns = grow(s.columns, min(columnBlock, dim)*n)
 	forEachColumnIn(inputs, dim, s.columns, func(c int, col []float64) {
 		out[c] = medianOf(col)

@@ -35,6 +35,7 @@ type Scorer struct {
 	prod   []uint32
 	leaves []int32 // the distinct nodes where rows end
 	rowTo  []int32 // index into leaves of each row
+	keys   []int32 // 2·rowTo[r] + label of each row: where its loss terms are in scorerScratch.lin
 
 	mu      sync.Mutex
 	scratch *scorerScratch // one call's buffers; a concurrent call makes its own
@@ -42,6 +43,7 @@ type Scorer struct {
 
 type scorerScratch struct {
 	table, partial, z, e []float64
+	lin                  []float64 // per leaf u: the linear loss term for label 0 (2u) and 1 (2u+1)
 }
 
 // maxProducts bounds the product table (distinct values × features) of a Scorer; beyond it the data
@@ -54,6 +56,11 @@ func NewScorer(m Model, d *data.Dataset) *Scorer {
 	lr, ok := m.(*LogReg)
 	if !ok || d.Rows() == 0 || d.Features > lr.features {
 		return s
+	}
+	for _, y := range d.Labels {
+		if math.Float64bits(y) != 0 && y != 1 { // −0: the label formulas would need a third case
+			return s
+		}
 	}
 	valueID := map[uint64]uint32{}
 	ids := make([]uint32, d.NNZ())
@@ -81,6 +88,10 @@ func NewScorer(m Model, d *data.Dataset) *Scorer {
 		ids[k] = ids[k]*uint32(features) + uint32(j)
 	}
 	s.buildTrie(ids, len(s.values)*features)
+	s.keys = make([]int32, d.Rows())
+	for r, u := range s.rowTo {
+		s.keys[r] = 2*u + int32(d.Labels[r])
+	}
 	s.lr = lr
 	return s
 }
@@ -176,6 +187,7 @@ func (s *Scorer) newScratch() *scorerScratch {
 		partial: make([]float64, len(s.parent)),
 		z:       make([]float64, len(s.leaves)),
 		e:       make([]float64, len(s.leaves)),
+		lin:     make([]float64, 2*len(s.leaves)),
 	}
 }
 
@@ -202,6 +214,14 @@ func (s *Scorer) logits(x []float64, sc *scorerScratch) {
 		sc.e[u] = -math.Abs(z)
 	}
 	expInto(sc.e, sc.e)
+	// The loss terms of logisticFromExp for either label, once per distinct row.
+	for u, z := range sc.z {
+		neg := uint64(int64(math.Float64bits(z)) >> 63)
+		pos := math.Float64frombits(math.Float64bits(z) &^ neg) // max(z, 0)
+		sc.lin[2*u] = pos - float64(0.0*z)
+		sc.lin[2*u+1] = pos - float64(1.0*z)
+		sc.e[u] = 1 + sc.e[u] // u = 1 + e^−|z|
+	}
 }
 
 // Loss returns m.Loss(x, d, nil), bit for bit.
@@ -224,12 +244,9 @@ func (s *Scorer) Score(x []float64) (loss, accuracy float64) {
 	defer done()
 	s.logits(x, sc)
 	correct := 0
-	for r, y := range s.d.Labels {
-		predicted := 0.0
-		if sc.z[s.rowTo[r]] > 0 {
-			predicted = 1
-		}
-		if predicted == y {
+	z := sc.z
+	for _, k := range s.keys {
+		if (z[k>>1] > 0) == (k&1 == 1) { // predicted 1 exactly when the label is 1
 			correct++
 		}
 	}
@@ -254,19 +271,17 @@ func (s *Scorer) loss(x []float64, sc *scorerScratch) float64 {
 	for range chunks {
 		accs = append(accs, acc{logs: newLogSum()})
 	}
-	labels, rowTo, zs, es := s.d.Labels, s.rowTo, sc.z, sc.e
-	rowTo = rowTo[:n]
+	keys, lin, us := s.keys[:n], sc.lin, sc.e
 	for i := range chunkRows {
 		for c := range accs {
 			r := c*chunkRows + i
 			if r >= n {
 				break
 			}
-			u := rowTo[r]
-			lin, uu := logisticLoss(zs[u], labels[r], es[u])
+			k := keys[r]
 			a := &accs[c]
-			a.linear += lin
-			a.logs.add(uu)
+			a.linear += lin[k]
+			a.logs.add(us[k>>1])
 		}
 	}
 	var sum float64
@@ -279,10 +294,4 @@ func (s *Scorer) loss(x []float64, sc *scorerScratch) float64 {
 		}
 	}
 	return meanLoss(x, s.lr.l2, sum, n)
-}
-
-// logisticLoss is logisticFromExp without σ: the loss terms of a row.
-func logisticLoss(z, y, e float64) (linear, u float64) {
-	neg := uint64(int64(math.Float64bits(z)) >> 63)
-	return math.Float64frombits(math.Float64bits(z)&^neg) - float64(y*z), 1 + e
 }

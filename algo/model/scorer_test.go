@@ -55,6 +55,9 @@ func TestScorerMatchesLossRandom(t *testing.T) {
 	e := &data.Dataset{Name: "e", Features: 3, Indptr: []int{0, 0, 2, 2, 4, 6}, Indices: []int32{0, 2, 0, 2, 0, 1},
 		Values: []float64{1, -2, 1, -2, 1, 0.5}, Labels: []float64{1, 0, 0, 1, 1}}
 	checkScorer(t, "small", NewLogReg(5, 0), e, true)
+	// A label −0 (Validate allows it): falls back.
+	e.Labels[1] = math.Copysign(0, -1)
+	checkScorer(t, "label −0", NewLogReg(5, 0), e, false)
 	// Too many distinct values for the product table: falls back.
 	big := randomDataset(6, 3000, 600, 0.5)
 	checkScorer(t, "fallback", NewLogReg(600, 0.1), big, false)

@@ -153,7 +153,9 @@ func SampleInto(dst []int, r *rand.Rand, n, k int) []int {
 			continue
 		}
 		out = append(out, 0)
-		copy(out[i+1:], out[i:])
+		for m := len(out) - 1; m > i; m-- { // a few elements: cheaper than copy's call to memmove
+			out[m] = out[m-1]
+		}
 		out[i] = t
 	}
 	return out

@@ -57,7 +57,7 @@ type Runner struct {
 func NewRunner(st *Setup, fstar float64) *Runner {
 	r := &Runner{Setup: st, FStar: fstar}
 	for i, sh := range st.Shards {
-		r.Members = append(r.Members, &method.Member{Index: i, Model: st.Model, Data: sh})
+		r.Members = append(r.Members, &method.Member{Index: i, Model: st.Model, Data: sh, Packed: st.packed(sh)})
 	}
 	return r
 }

@@ -26,6 +26,9 @@ type Setup struct {
 
 	flipOnce sync.Once
 
+	packOnce sync.Once
+	packs    map[*data.Dataset]*model.Packed // model.Pack of each shard (nil: does not pack)
+
 	objectiveOnce   sync.Once
 	objectiveShards []objectiveShard // distinct honest shards in order of first appearance
 }
@@ -156,6 +159,23 @@ func Build(s Spec, cache *DataCache) (*Setup, error) {
 		Spec: s, Method: mc, Model: m, Dataset: d, Shards: shards, Byzantine: byz, Attack: att,
 		X0: m.Init(s.Seed),
 	}, nil
+}
+
+// packed returns model.Pack(sh) for a shard of st (nil when it does not pack or the model is not
+// logistic regression), packing each distinct shard once.
+func (st *Setup) packed(sh *data.Dataset) *model.Packed {
+	st.packOnce.Do(func() {
+		st.packs = map[*data.Dataset]*model.Packed{}
+		if _, ok := st.Model.(*model.LogReg); !ok {
+			return
+		}
+		for _, d := range st.Shards {
+			if _, done := st.packs[d]; !done {
+				st.packs[d] = model.Pack(d)
+			}
+		}
+	})
+	return st.packs[sh]
 }
 
 // HonestShards returns the shards of the honest members (the objective f averages over them).

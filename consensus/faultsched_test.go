@@ -94,6 +94,9 @@ type fsSchedule struct {
 	MaxDelay uint64 // before GST
 	Events   []fsEvent
 	Targets  uint64 // heights to decide after GST
+	// noAbstain makes amnesiac members sign again at once (a broken harness knob: the checker must
+	// then catch them signing conflicting votes).
+	noAbstain bool
 	// StatusEvery is the period of the applications' catch-up announcements (a lagging member
 	// adopts the others' decision certificates); slow catch-up lets attempts run on after one
 	// member decided.
@@ -135,7 +138,7 @@ func drawSchedule(seed uint64, n int) *fsSchedule {
 	f := (n - 1) / 3
 	s := &fsSchedule{Seed: seed, N: n, F: f, Byz: make([]fsByz, n), Amnesiac: make([]bool, n), Targets: 3}
 	b := f
-	if r.IntN(4) == 0 {
+	if r.IntN(3) == 0 {
 		b = r.IntN(f + 1)
 	}
 	perm := r.Perm(n)
@@ -150,7 +153,11 @@ func drawSchedule(seed uint64, n int) *fsSchedule {
 			s.Twins = append(s.Twins, m)
 		}
 	}
-	for _, m := range perm[b : b+r.IntN(f-b+1)] {
+	a := f - b
+	if r.IntN(2) == 0 {
+		a = r.IntN(f - b + 1)
+	}
+	for _, m := range perm[b : b+a] {
 		s.Amnesiac[m] = true
 	}
 	s.GST = 50 + uint64(r.IntN(550))
@@ -175,6 +182,13 @@ func drawSchedule(seed uint64, n int) *fsSchedule {
 			e.Mode, e.Back = crashOlder, 1+r.IntN(4)
 		}
 		s.Events = append(s.Events, e)
+	}
+	// Amnesia-prone members lose recent saves in a crash or two.
+	for _, m := range perm[b : b+a] {
+		for range 1 + r.IntN(2) {
+			s.Events = append(s.Events, fsEvent{At: uint64(r.IntN(int(s.GST))), Kind: "crash", Inst: m,
+				Down: 5 + uint64(r.IntN(80)), Mode: crashOlder, Back: 1 + r.IntN(4)})
+		}
 	}
 	// Partitions (sequential, each healing before the next and before GST).
 	for at := uint64(r.IntN(100)); r.IntN(3) != 0 && at+10 < s.GST; {
@@ -253,6 +267,8 @@ type fsSim struct {
 	slots     map[slotKey]Message // first message each honest member emitted in each slot
 	attacked  map[[2]uint64]bool
 	evidence  int
+	amnesiac  int // restarts from an older save
+	abstained int // messages amnesiac members withheld
 
 	violations []string
 	log        []string // notable happenings, for a failing seed's report
@@ -488,6 +504,7 @@ func (sim *fsSim) crash(in *fsInst, e *fsEvent) {
 		in.saves = in.saves[:len(in.saves)-lost]
 		if lost > 0 {
 			in.through = max(in.through, in.signedMax)
+			sim.amnesiac++
 		}
 	}
 	sim.note("crash inst %d (member %d) mode %d, %d saves lost, abstains through %d", in.idx, in.member, e.Mode, lost, in.through)
@@ -614,7 +631,8 @@ func (sim *fsSim) drain(in *fsInst) {
 // emit sends one message of an instance's machine, as its kind dictates.
 func (sim *fsSim) emit(in *fsInst, msg Message) {
 	h := int64(msg.Height())
-	if h <= in.through {
+	if h <= in.through && !sim.s.noAbstain {
+		sim.abstained++
 		return // amnesiac: it may have signed something else here before
 	}
 	in.signedMax = max(in.signedMax, h)
@@ -643,6 +661,9 @@ func (sim *fsSim) emit(in *fsInst, msg Message) {
 		other := msg
 		if msg.Kind == KindProposal {
 			other.Proposal.Value = sim.value(msg.Proposal.Height, msg.Proposal.Round, in.member, 0x40+byte(sim.r.IntN(4)))
+			if sim.r.IntN(4) == 0 {
+				other.Proposal.Value = invalidValue(msg.Proposal.Height, msg.Proposal.Round, in.member)
+			}
 			other.Proposal.POLRound = -1
 		} else if msg.Vote.Value.IsNil() {
 			vals := sim.proposals[[2]uint64{msg.Vote.Height, uint64(msg.Vote.Round)}]
@@ -728,20 +749,32 @@ func (sim *fsSim) lockGame() {
 	}
 }
 
-// polCandidate picks a value prevoted in an earlier attempt of h (for a re-proposal with a proof of
-// lock, real or short of a quorum), or reports none.
+// polCandidate picks a value prevoted in an earlier attempt of h, for a re-proposal with that attempt
+// as its proof of lock; half the time only among those short of a quorum of prevotes (a forged proof
+// that correct members must refuse). It reports false if there is none.
 func (sim *fsSim) polCandidate(h uint64, r uint32) (ValueID, int32, bool) {
 	type cand struct {
 		v ValueID
 		r uint32
 	}
-	var cands []cand
+	var cands, short []cand
+	count := make(map[cand]int)
 	for rr := range r {
 		for _, v := range sim.prevotes[[2]uint64{h, uint64(rr)}] {
-			if c := (cand{v.Value, rr}); !slices.Contains(cands, c) {
+			c := cand{v.Value, rr}
+			if count[c] == 0 {
 				cands = append(cands, c)
 			}
+			count[c]++
 		}
+	}
+	for _, c := range cands {
+		if count[c] < Quorum(sim.s.N) {
+			short = append(short, c)
+		}
+	}
+	if len(short) > 0 && sim.r.IntN(2) == 0 {
+		cands = short
 	}
 	if len(cands) == 0 {
 		return ValueID{}, -1, false
@@ -794,6 +827,9 @@ func (sim *fsSim) attack(h uint64, r uint32) bool {
 				if v, pr, ok := sim.polCandidate(h, r); ok {
 					return v, pr
 				}
+			}
+			if sim.r.IntN(8) == 0 {
+				return invalidValue(h, r, leader), -1 // not in the application's set
 			}
 			return sim.value(h, r, leader, variant), -1
 		}
@@ -888,6 +924,8 @@ type fsResult struct {
 	ticks      uint64
 	heights    uint64 // heights decided by every honest member
 	evidence   int
+	amnesiac   int
+	abstained  int
 }
 
 func (r fsResult) failed() bool { return len(r.violations) > 0 }
@@ -949,7 +987,8 @@ func runSchedule(s *fsSchedule) fsResult {
 		sim.violate("LIVENESS: honest members did not all reach height %d within %d ticks after GST: %s",
 			target, fsLivenessBound(s.N), strings.Join(st, "; "))
 	}
-	res := fsResult{s: s, violations: sim.violations, log: sim.log, ticks: sim.now, evidence: sim.evidence}
+	res := fsResult{s: s, violations: sim.violations, log: sim.log, ticks: sim.now, evidence: sim.evidence,
+		amnesiac: sim.amnesiac, abstained: sim.abstained}
 	res.heights = ^uint64(0)
 	for _, in := range sim.insts {
 		if in.honest() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -17,10 +18,11 @@ import (
 //
 // BYZPP_TWINS_SEED=N and BYZPP_TWINS_SCHEDULES=N do the same as the flags.
 var (
-	twinsSeed      = flag.Int64("twins.seed", -1, "replay this one fault schedule (with its event log)")
-	twinsSchedules = flag.Int("twins.schedules", 0, "fault schedules TestFaultSchedules runs (0: 300, 60 with -short)")
-	twinsFirst     = flag.Uint64("twins.first", 0, "first seed of TestFaultSchedules")
-	twinsMutant    = flag.String("twins.mutant", "", "run the schedules against a mutant: ignore-lock or weak-pol")
+	twinsSeed       = flag.Int64("twins.seed", -1, "replay this one fault schedule (with its event log)")
+	twinsSchedules  = flag.Int("twins.schedules", 0, "fault schedules TestFaultSchedules runs (0: 300, 60 with -short)")
+	twinsFirst      = flag.Uint64("twins.first", 0, "first seed of TestFaultSchedules")
+	twinsMutant     = flag.String("twins.mutant", "", "run the schedules against a mutant: ignore-lock or weak-pol")
+	twinsMutantRate = flag.Int("twins.mutant.rate", 0, "TestFaultSchedulesCatchMutants: run this many schedules per mutant and count failures")
 )
 
 var fsMutants = map[string]mutation{"ignore-lock": mutationIgnoreLock, "weak-pol": mutationWeakPOL}
@@ -65,7 +67,7 @@ func TestFaultSchedules(t *testing.T) {
 	failures := 0
 	byN := map[int]int{}
 	var ticks, heights uint64
-	var evidence, twins, amnesia, crashes int
+	var evidence, twins, amnesia, crashes, amnesiac, abstained int
 	for i := range count {
 		seed := *twinsFirst + uint64(i)
 		s := drawSchedule(seed, 0)
@@ -75,6 +77,8 @@ func TestFaultSchedules(t *testing.T) {
 		ticks += res.ticks
 		heights += res.heights
 		evidence += res.evidence
+		amnesiac += res.amnesiac
+		abstained += res.abstained
 		twins += len(s.Twins)
 		for _, a := range s.Amnesiac {
 			if a {
@@ -94,8 +98,9 @@ func TestFaultSchedules(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d schedules (by n: %v): %d ticks, %d heights decided by all honest members, %d twins, %d amnesia-prone members, %d crashes, %d evidence reports, %d failed",
-		count, byN, ticks, heights, twins, amnesia, crashes, evidence, failures)
+	t.Logf("%d schedules (by n: %v): %d ticks, %d heights decided by all honest members, %d twins, %d amnesia-prone members, "+
+		"%d crashes, %d restarts from an older save (%d messages withheld), %d evidence reports, %d failed",
+		count, byN, ticks, heights, twins, amnesia, crashes, amnesiac, abstained, evidence, failures)
 }
 
 func mutFlag() string {
@@ -107,22 +112,42 @@ func mutFlag() string {
 
 // TestFaultSchedulesCatchMutants shows that the checker finds each of the review's mutants — a machine
 // that prevotes a fresh value although locked on another (line 23), and one that accepts a proof of
-// lock of f+1 prevotes (line 28) — within a bounded number of schedules.
+// lock of f+1 prevotes (line 28) — within a bounded number of schedules. With
+// -twins.mutant.rate=N it instead runs N schedules against each mutant and reports how many fail.
 func TestFaultSchedulesCatchMutants(t *testing.T) {
-	limit := 2000
+	limit, rate := 2000, *twinsMutantRate
 	for _, name := range []string{"ignore-lock", "weak-pol"} {
 		t.Run(name, func(t *testing.T) {
-			for seed := range uint64(limit) {
+			caught, first := 0, ""
+			kinds := map[string]int{}
+			for seed := range uint64(max(limit, rate)) {
+				if rate > 0 && seed >= uint64(rate) {
+					break
+				}
 				s := drawSchedule(seed, 0)
 				s.mutation = fsMutants[name]
 				res := runSchedule(s)
-				if res.failed() {
-					t.Logf("mutant %s caught after %d schedules (seed %d, n=%d): %s\nreplay: go test ./consensus/ -run 'TestFaultSchedules$' -v -twins.seed=%d -twins.mutant=%s",
+				if !res.failed() {
+					continue
+				}
+				caught++
+				kind, _, _ := strings.Cut(strings.SplitN(res.violations[0], ": ", 2)[1], ":")
+				kinds[kind]++
+				if first == "" {
+					first = fmt.Sprintf("mutant %s caught after %d schedules (seed %d, n=%d): %s\nreplay: go test ./consensus/ -run 'TestFaultSchedules$' -v -twins.seed=%d -twins.mutant=%s",
 						name, seed+1, seed, s.N, res.violations[0], seed, name)
-					return
+				}
+				if rate == 0 {
+					break
 				}
 			}
-			t.Fatalf("mutant %s survived %d schedules", name, limit)
+			if caught == 0 {
+				t.Fatalf("mutant %s survived %d schedules", name, max(limit, rate))
+			}
+			t.Log(first)
+			if rate > 0 {
+				t.Logf("mutant %s: %d of %d schedules fail (%v)", name, caught, rate, kinds)
+			}
 		})
 	}
 }
@@ -135,4 +160,20 @@ func TestFaultSchedulesDeterministic(t *testing.T) {
 			t.Fatalf("seed %d: two runs differ: %d/%d ticks, %d/%d heights", seed, a.ticks, b.ticks, a.heights, b.heights)
 		}
 	}
+}
+
+// TestFaultSchedulesCatchAmnesia: without abstention, a member restarted from an older save signs
+// votes contradicting ones it sent before it crashed, and the checker says so.
+func TestFaultSchedulesCatchAmnesia(t *testing.T) {
+	limit := 3000
+	for seed := range uint64(limit) {
+		s := drawSchedule(seed, 0)
+		s.noAbstain = true
+		res := runSchedule(s)
+		if res.failed() {
+			t.Logf("amnesia without abstention caught after %d schedules (seed %d, n=%d): %s", seed+1, seed, s.N, res.violations[0])
+			return
+		}
+	}
+	t.Fatalf("amnesiac members voting again went unnoticed in %d schedules", limit)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/modelfile"
 	"github.com/byzpp/byzpp/testnet/curves"
 )
 
@@ -130,7 +132,24 @@ func TestUpEqualsSim(t *testing.T) {
 			t.Errorf("member %d ended on %s, sim on %x", p.Index, p.FinalDigest, d)
 		}
 	}
-	for _, f := range []string{"report.json", "report.md", "curves.png", "genesis.json", StateFile} {
+	// The final model: served by an honest peer, written to the out folder, the simulator's weights,
+	// certified by the run, scored as the simulator scores it (and so are the curve's points).
+	g, err := genesis.Load(filepath.Join(out, "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := modelfile.Read(filepath.Join(out, "model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := modelfile.Verify(g, m); err != nil || !slices.Equal(m.X, res.Final.X) || rep.Model == nil || rep.Model.Round != 20 {
+		t.Errorf("final model: verify %v, sim's weights %v, report %+v", err, slices.Equal(m.X, res.Final.X), rep.Model)
+	}
+	if last, lastGot := want[len(want)-1], got[len(got)-1]; float64(rep.TestAccuracy) != last.TestAccuracy || math.IsNaN(last.TestAccuracy) ||
+		lastGot.TestAccuracy != last.TestAccuracy || lastGot.TestLoss != last.TestLoss {
+		t.Errorf("test accuracy %v (curve %v), sim's %v", rep.TestAccuracy, lastGot.TestAccuracy, last.TestAccuracy)
+	}
+	for _, f := range []string{"report.json", "report.md", "curves.png", "genesis.json", StateFile, "model.npy", "model.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}

@@ -190,7 +190,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	defer func() { tm.wrote = time.Now() }()
-	return writeOutputs(*out, exp, rows, stdout)
+	if err := writeOutputs(*out, exp, rows, stdout); err != nil {
+		return err
+	}
+	return writeSimModel(*out, results, stdout) // simmodel.go
 }
 
 // resolve builds the experiment: a config file or a preset or the defaults, then the flags given on

@@ -113,7 +113,7 @@ func FromState(g *genesis.Genesis, s *wire.StateResponse, members []string) (*Mo
 		return nil, err
 	}
 	m := &Model{X: slices.Clone(s.X)}
-	m.Meta = describe(g, s.Round, s.X, s.G)
+	m.Meta = describe(g.Spec, g.Name, s.Round, s.X, s.G)
 	m.Meta.Source = "peer"
 	m.Meta.Run = hex.EncodeToString(run[:])
 	m.Meta.Height = s.Height
@@ -139,26 +139,24 @@ func FromState(g *genesis.Genesis, s *wire.StateResponse, members []string) (*Mo
 	return m, nil
 }
 
-// Uncertified makes the model file of a state no consensus decided (testnet sim's): it has everything
-// but the proof, and Verify refuses it.
-func Uncertified(g *genesis.Genesis, st *method.State, source string) *Model {
-	m := &Model{X: slices.Clone(st.X), Meta: describe(g, st.Round, st.X, st.G)}
+// Uncertified makes the model file of a state no consensus decided (testnet sim's final state of a
+// spec): everything but the proof, so Verify refuses it.
+func Uncertified(spec sim.Spec, name string, st *method.State, source string) *Model {
+	m := &Model{X: slices.Clone(st.X), Meta: describe(spec, name, st.Round, st.X, st.G)}
 	m.Meta.Source = source
-	if g.Name != "" {
-		m.Meta.Name = g.Name
-	}
+	m.Meta.G = base64.StdEncoding.EncodeToString(f64le(st.G))
 	return m
 }
 
-func describe(g *genesis.Genesis, round uint64, x, gv []float64) Meta {
+func describe(spec sim.Spec, name string, round uint64, x, gv []float64) Meta {
 	d := (&method.State{Round: round, X: x, G: gv}).Digest()
-	meta := Meta{Format: Format, Name: g.Name, Round: round, RunRounds: g.Spec.Rounds, StateDigest: hex.EncodeToString(d[:]),
-		Dim: len(x), Model: g.Spec.Model, Data: g.Spec.Data}
+	meta := Meta{Format: Format, Name: name, Round: round, RunRounds: spec.Rounds, StateDigest: hex.EncodeToString(d[:]),
+		Dim: len(x), Model: spec.Model, Data: spec.Data}
 	if round > 0 {
 		meta.Height = round - 1
 	}
-	if g.Spec.Model == "mlp" {
-		meta.Hidden = g.Spec.Hidden
+	if spec.Model == "mlp" {
+		meta.Hidden = spec.Hidden
 	}
 	return meta
 }

@@ -231,7 +231,7 @@ func TestRoundTripAndVerify(t *testing.T) {
 // TestUncertifiedRefused: testnet sim's model (no consensus) reads back but does not verify.
 func TestUncertifiedRefused(t *testing.T) {
 	r := newRun(t)
-	m := Uncertified(r.g, &method.State{Round: 30, X: []float64{1, 2}, G: []float64{0, 0}}, "testnet sim")
+	m := Uncertified(r.g.Spec, "sim", &method.State{Round: 30, X: []float64{1, 2}, G: []float64{0, 0}}, "testnet sim")
 	dir := t.TempDir()
 	if _, _, err := m.Write(filepath.Join(dir, "model")); err != nil {
 		t.Fatal(err)

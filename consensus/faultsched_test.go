@@ -101,12 +101,14 @@ type fsSchedule struct {
 	// adopts the others' decision certificates); slow catch-up lets attempts run on after one
 	// member decided.
 	StatusEvery uint64
-	mutation    mutation
+	// ByzLeaders makes Byzantine members lead half of the attempts (see fsProposer).
+	ByzLeaders bool
+	mutation   mutation
 }
 
 func (s *fsSchedule) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed=%d n=%d f=%d gst=%d drop=%.2f dup=%.2f delay≤%d status-every=%d", s.Seed, s.N, s.F, s.GST, s.DropP, s.DupP, s.MaxDelay, s.StatusEvery)
+	fmt.Fprintf(&b, "seed=%d n=%d f=%d gst=%d drop=%.2f dup=%.2f delay≤%d status-every=%d byz-leaders=%v", s.Seed, s.N, s.F, s.GST, s.DropP, s.DupP, s.MaxDelay, s.StatusEvery, s.ByzLeaders)
 	for i, k := range s.Byz {
 		if k != fsHonest {
 			fmt.Fprintf(&b, " byz%d=%s", i, k)
@@ -165,6 +167,7 @@ func drawSchedule(seed uint64, n int) *fsSchedule {
 	s.DupP = 0.1 * r.Float64()
 	s.MaxDelay = 2 + uint64(r.IntN(14))
 	s.StatusEvery = 16 << r.IntN(4)
+	s.ByzLeaders = r.IntN(2) == 0
 	insts := n + len(s.Twins)
 	// Crashes of honest members (and of Twins instances: a Twin is honest code too).
 	for range r.IntN(2 + n/2) {
@@ -274,12 +277,25 @@ type fsSim struct {
 	log        []string // notable happenings, for a failing seed's report
 }
 
-func fsProposer(seed uint64, n int) func(uint64, uint32) int {
+// fsProposer is the leader schedule: a hash of (seed, height, attempt); with s.ByzLeaders, a
+// Byzantine member leads half of the attempts (Twins explores leader schedules as part of the fault
+// schedule, since the dangerous ones need a faulty leader at the right moment).
+func fsProposer(s *fsSchedule) func(uint64, uint32) int {
+	var byz []int
+	for i, k := range s.Byz {
+		if k != fsHonest {
+			byz = append(byz, i)
+		}
+	}
+	seed, n, bias := s.Seed, s.N, s.ByzLeaders && len(byz) > 0
 	return func(h uint64, r uint32) int {
 		x := seed ^ (h * 0x9e3779b97f4a7c15) ^ (uint64(r)+1)*0xbf58476d1ce4e5b9
 		x ^= x >> 31
 		x *= 0x94d049bb133111eb
 		x ^= x >> 29
+		if bias && x&(1<<63) != 0 {
+			return byz[(x>>1)%uint64(len(byz))]
+		}
 		return int(x % uint64(n))
 	}
 }
@@ -291,7 +307,7 @@ func newFsSim(s *fsSchedule) *fsSim {
 		prevotes: make(map[[2]uint64][]Vote), pvSeen: make(map[Vote]bool), decided: make(map[uint64]ValueID),
 		slots: make(map[slotKey]Message), attacked: make(map[[2]uint64]bool),
 	}
-	proposer := fsProposer(s.Seed, s.N)
+	proposer := fsProposer(s)
 	mk := func(idx, member int) {
 		cfg := Config{
 			Self: member, N: s.N, Proposer: proposer,
@@ -801,13 +817,15 @@ func (sim *fsSim) attack(h uint64, r uint32) bool {
 	// the rest of X and Y form a quorum with the coalition on a fresh value or a re-proposal with a
 	// proof of lock short of a quorum — unless locks and proof checks hold.
 	inX := make([]bool, len(sim.insts))
-	var outside []int
+	var outside []int // the members still working on h, to split (the coalition sees everything)
 	for i, in := range sim.insts {
-		if in.kind != fsLockGame {
-			outside = append(outside, i)
+		if in.kind != fsLockGame && in.m != nil {
+			if st := in.m.Status(); st.Height == h && !st.Decided {
+				outside = append(outside, i)
+			}
 		}
 	}
-	targeted := sim.r.IntN(2) == 0
+	targeted := sim.r.IntN(4) != 0
 	if k := Quorum(sim.s.N) - len(gamers); targeted && k > 0 && k < len(outside) {
 		sim.r.Shuffle(len(outside), func(i, j int) { outside[i], outside[j] = outside[j], outside[i] })
 		for _, i := range outside[:k] {
@@ -882,6 +900,7 @@ func (sim *fsSim) attack(h uint64, r uint32) bool {
 		z[sim.r.IntN(len(z))] = true
 	}
 	delay := uint64(sim.r.IntN(8))
+	sim.note("attack h%d r%d leader %d targeted=%v X=%v z=%v a=%s/%d b=%s/%d", h, r, leader, targeted, inX, z, a, polA, b, polB)
 	for _, g := range gamers {
 		for to := range sim.insts {
 			pv := Vote{Type: Prevote, Height: h, Round: r, Value: a, Voter: g}

@@ -19,7 +19,7 @@ import (
 // BYZPP_TWINS_SEED=N and BYZPP_TWINS_SCHEDULES=N do the same as the flags.
 var (
 	twinsSeed       = flag.Int64("twins.seed", -1, "replay this one fault schedule (with its event log)")
-	twinsSchedules  = flag.Int("twins.schedules", 0, "fault schedules TestFaultSchedules runs (0: 300, 60 with -short)")
+	twinsSchedules  = flag.Int("twins.schedules", 0, "fault schedules TestFaultSchedules runs (0: 250, 60 with -short)")
 	twinsFirst      = flag.Uint64("twins.first", 0, "first seed of TestFaultSchedules")
 	twinsMutant     = flag.String("twins.mutant", "", "run the schedules against a mutant: ignore-lock or weak-pol")
 	twinsMutantRate = flag.Int("twins.mutant.rate", 0, "TestFaultSchedulesCatchMutants: run this many schedules per mutant and count failures")
@@ -56,7 +56,7 @@ func TestFaultSchedules(t *testing.T) {
 		}
 		return
 	}
-	count := 300
+	count := 250
 	if testing.Short() {
 		count = 60
 	}

@@ -363,3 +363,25 @@ func TestGaterTemporaryBlock(t *testing.T) {
 		}
 	})
 }
+
+// TestResourceLimits: the resource manager's limits follow the configured budget, not the machine.
+func TestResourceLimits(t *testing.T) {
+	c := Config{ConnHigh: 256, ConnLow: 96, ResourceMemory: 1 << 30, ResourceFDs: 2048}
+	l := resourceLimits(c).ToPartialLimitConfig()
+	if l.System.ConnsInbound != 256 || l.System.ConnsOutbound != 256 || l.System.Conns != 512 {
+		t.Fatalf("system connections %+v", l.System)
+	}
+	if l.PeerDefault.Conns != 8 || l.PeerDefault.ConnsInbound != 4 {
+		t.Fatalf("per-peer connections %+v", l.PeerDefault)
+	}
+	if l.System.Memory != 1<<30 {
+		t.Fatalf("system memory %d, budget %d", l.System.Memory, 1<<30)
+	}
+	small := resourceLimits(Config{ConnHigh: 8, ResourceMemory: 256 << 20, ResourceFDs: 512}).ToPartialLimitConfig()
+	if small.System.ConnsInbound != 32 {
+		t.Fatalf("tiny ConnHigh not raised to the floor: %+v", small.System)
+	}
+	if small.System.Memory >= l.System.Memory {
+		t.Fatalf("memory does not follow the budget: %d vs %d", small.System.Memory, l.System.Memory)
+	}
+}

@@ -47,3 +47,36 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("valid bootstrap list rejected: %v", err)
 	}
 }
+
+func TestConfigValidateAbuse(t *testing.T) {
+	ed, _, _ := crypto.GenerateEd25519Key(rand.Reader)
+	valid := p2p.Config{Key: ed}
+	cases := map[string]func(c *p2p.Config){
+		"negative max inbound": func(c *p2p.Config) { c.Stream.MaxInbound = -1 },
+		"negative frame time":  func(c *p2p.Config) { c.Stream.FrameTimeout = -time.Second },
+		"negative rate":        func(c *p2p.Config) { c.Stream.MinRate = -1 },
+		"negative idle":        func(c *p2p.Config) { c.Stream.IdleTimeout = -time.Second },
+		"negative topic cap":   func(c *p2p.Config) { c.Gossip.MaxTopicsPerPeer = -1 },
+		"negative rpc cap":     func(c *p2p.Config) { c.Gossip.MaxSubscriptionsPerRPC = -1 },
+		"empty topic":          func(c *p2p.Config) { c.Gossip.Topics = []string{""} },
+		"negative window":      func(c *p2p.Config) { c.Abuse.InvalidWindow = -time.Second },
+		"negative block":       func(c *p2p.Config) { c.Abuse.BlockFor = -time.Second },
+		"negative burst":       func(c *p2p.Config) { c.Abuse.NewConnBurst = -1 },
+		"bad exempt net":       func(c *p2p.Config) { c.Abuse.ExemptNets = []string{"10.0.0.0"} },
+		"tiny resource budget": func(c *p2p.Config) { c.ResourceMemory = 1 << 20 },
+		"too few fds":          func(c *p2p.Config) { c.ResourceFDs = 8 },
+	}
+	for name, change := range cases {
+		c := valid
+		change(&c)
+		if err := c.Validate(); !errors.Is(err, p2p.ErrConfig) {
+			t.Errorf("%s: got %v, want ErrConfig", name, err)
+		}
+	}
+	ok := valid
+	ok.Abuse = p2p.AbuseConfig{InvalidThreshold: -1, NewConnRate: -1, ExemptNets: []string{"10.0.0.0/8", "fd00::/8"}}
+	ok.Gossip.Topics = []string{"round/abc", "consensus/abc"}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid abuse settings rejected: %v", err)
+	}
+}

@@ -19,8 +19,22 @@
 //     broken stream (retrying while a starting peer does not serve the protocol yet). For a fully
 //     connected committee this replaces gossip's flood-and-forward, and the secure channel
 //     authenticates the sender (see direct.go).
-//   - Blocking (BlockPeer): one Gater is at once the connection gater, gossipsub's blacklist and the
-//     stream handlers' check; node bans equivocators with it and testnets make partitions.
+//   - Blocking (BlockPeer, BlockPeerFor): one Gater is at once the connection gater, gossipsub's
+//     blacklist and the stream handlers' check; node bans equivocators with it, testnets make partitions
+//     and the host blocks peers that keep sending invalid input for a while.
+//   - Hostile input (abuse.go, subfilter.go): every inbound stream has deadlines (a frame must arrive
+//     within StreamConfig.FrameTimeout plus its length at MinRate; a direct stream idle for IdleTimeout
+//     is reset, and senders close theirs at half that), caps checked before allocation, a bound per
+//     peer and a global bound (StreamConfig.MaxInbound); the Allow option of Handle and HandleDirect
+//     refuses peers before a byte is read. Gossip subscriptions are tracked only under the protocol
+//     prefix (or only for an allowlist, AllowTopics), at most GossipConfig.MaxTopicsPerPeer per peer.
+//     Every provably invalid input — an oversized, malformed or truncated frame, a missed deadline, a
+//     subscription flood — is reported to the OnInvalidInput hook, counted by reason, lowers an
+//     untrusted peer's gossip score and, at AbuseConfig.InvalidThreshold within InvalidWindow, blocks
+//     it for BlockFor; trusted peers (SetTrusted: the members) are only reported. New inbound
+//     connections from untrusted peers are rate-limited per IPv4 /24 and IPv6 /48 (loopback exempt),
+//     and libp2p's resource manager is scaled to an explicit budget (Config.ResourceMemory,
+//     ResourceFDs, ConnHigh).
 //   - Discovery: bootstrap peers with retry and backoff (Bootstrap), a private Kademlia DHT under the
 //     protocol prefix with rendezvous advertising, and optional mDNS.
 //   - Byte counters (Traffic) from libp2p's bandwidth reporter and from the payloads this package moves.

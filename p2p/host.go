@@ -156,7 +156,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			ErrAddrInUse, got, cfg.ListenAddrs)
 	}
 
-	h, err := attach(lh, cfg.Options, gater, bw, true)
+	h, err := attach(lh, cfg.Options, gater, bw, true, true)
 	if err != nil {
 		_ = lh.Close()
 		return nil, err
@@ -181,15 +181,18 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // NewFromHost starts byzpp's services on an existing libp2p host, which the returned Host then owns
 // (Host.Close closes it). The Host's Gater is not installed in that host's network, so blocking works
 // by closing connections from blocked peers as they appear and by refusing their gossip and streams.
-// Traffic.WireIn/WireOut stay 0. ctx bounds the setup only.
+// Traffic.WireIn/WireOut stay 0. The new-connection rate limit (AbuseConfig.NewConnRate) applies
+// only if NewConnRate is set explicitly, and then by closing connections over the rate as they appear.
+// ctx bounds the setup only.
 func NewFromHost(ctx context.Context, lh host.Host, opts Options) (*Host, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return attach(lh, opts, NewGater(), nil, false)
+	// Mocknet tests put many hosts in one /24: without an explicit NewConnRate the limit stays off.
+	return attach(lh, opts, NewGater(), nil, false, opts.Abuse.NewConnRate > 0)
 }
 
-func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter, gated bool) (*Host, error) {
+func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter, gated, limitConns bool) (*Host, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -210,7 +213,7 @@ func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter, gated
 		gated:    gated,
 	}
 	h.subs = newSubFilter(h)
-	if a := opts.Abuse; a.NewConnRate > 0 {
+	if a := opts.Abuse; limitConns && a.NewConnRate > 0 {
 		exempt, _ := parsePrefixes(a.ExemptNets) // validated above
 		gater.conns = newPrefixLimiter(a.NewConnRate, a.NewConnBurst, exempt)
 	}
@@ -305,7 +308,8 @@ func newResourceManager(cfg Config) (network.ResourceManager, error) {
 // resourceLimits are libp2p's default limits (with its service limits) scaled to
 // Config.ResourceMemory and ResourceFDs, with connection counts set from ConnHigh: up to ConnHigh
 // inbound and ConnHigh outbound, twice ConnHigh in all (QUIC and TCP to one peer, dials racing), a
-// quarter of that still in the handshake, and 8 per peer.
+// quarter of that still in the handshake, and 8 per peer; all of them together use at most
+// ResourceMemory.
 func resourceLimits(cfg Config) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
@@ -315,6 +319,8 @@ func resourceLimits(cfg Config) rcmgr.ConcreteLimitConfig {
 	return rcmgr.PartialLimitConfig{
 		System: rcmgr.ResourceLimits{
 			Conns: conns, ConnsInbound: rcmgr.LimitVal(high), ConnsOutbound: rcmgr.LimitVal(high),
+			// Scale adds its per-GiB increase to a base; the budget is the budget.
+			Memory: rcmgr.LimitVal64(cfg.ResourceMemory),
 		},
 		Transient: rcmgr.ResourceLimits{
 			Conns: conns / 4, ConnsInbound: rcmgr.LimitVal(high / 4), ConnsOutbound: rcmgr.LimitVal(high / 4),

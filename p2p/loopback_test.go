@@ -210,3 +210,19 @@ func TestLoopbackMDNS(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopbackManyPeersOneAddress: more peers than libp2p's per-IP limits and the new-connection burst
+// connect to one host from 127.0.0.1 (loopback is exempt), as in a single-machine testnet.
+func TestLoopbackManyPeersOneAddress(t *testing.T) {
+	const n = 24
+	hub := newLoopbackHost(t, 100, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for i := range n {
+		h := newLoopbackHost(t, 101+i, nil)
+		if err := h.Connect(ctx, hub.Addrs()[0]); err != nil {
+			t.Fatalf("peer %d: %v", i, err)
+		}
+	}
+	waitFor(ctx, t, "every peer connected", func() bool { return len(hub.Peers()) == n })
+}

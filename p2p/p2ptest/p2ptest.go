@@ -67,7 +67,8 @@ func NewMockNetworkWith(t testing.TB, n int, cfg Config) *Network {
 	}
 	if opts.Abuse.ExemptNets == nil {
 		// Every test host is in 10.0.0.0/8 (most in one /24): exempt it from the new-connection rate
-		// limit, as loopback is for real testnets. Tests of the limit set their own list.
+		// limit, as loopback is for real testnets (the limit is off on mocknet hosts anyway unless
+		// NewConnRate is set). Tests of the limit set their own list.
 		opts.Abuse.ExemptNets = []string{"10.0.0.0/8", "127.0.0.0/8", "::1/128"}
 	}
 	net := &Network{Mocknet: mocknet.New()}

@@ -222,7 +222,6 @@ func TestSubscriptionFloodBlocked(t *testing.T) {
 	})
 }
 
-
 // openRaw opens a raw stream to protocol proto (under the default prefix) and writes payload; nil
 // if the far end reset it while it opened.
 func openRaw(t *testing.T, from, to *p2p.Host, proto string, payload []byte) network.Stream {

@@ -62,7 +62,7 @@ func (m *Member) HonestMessageInto(c *Config, seed uint64, st *State, x1 []float
 		return compress.Dense(grad)
 	}
 	if c.Batch <= 256 {
-		s.rows = rng.SampleInto(s.rows, s.stream.Reset(seed, plan.Round, rng.Minibatch, uint64(m.Index)), d.Rows(), c.Batch)
+		s.rows = s.stream.SampleInto(s.rows, seed, plan.Round, rng.Minibatch, uint64(m.Index), d.Rows(), c.Batch)
 	} else {
 		s.rows = Minibatch(seed, plan.Round, m.Index, d.Rows(), c.Batch)
 	}

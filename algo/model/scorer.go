@@ -33,6 +33,7 @@ type Scorer struct {
 	// prod[i] is the product-table entry node i adds to its parent's partial sum.
 	parent []int32
 	prod   []uint32
+	nodes  []uint64 // parent<<32 | prod of nodes 1..: the loop's one load per node
 	leaves []int32 // the distinct nodes where rows end
 	rowTo  []int32 // index into leaves of each row
 	keys   []int32 // 2·rowTo[r] + label of each row: where its loss terms are in scorerScratch.lin
@@ -88,6 +89,10 @@ func NewScorer(m Model, d *data.Dataset) *Scorer {
 		ids[k] = ids[k]*uint32(features) + uint32(j)
 	}
 	s.buildTrie(ids, len(s.values)*features)
+	s.nodes = make([]uint64, len(s.parent))
+	for i := 1; i < len(s.parent); i++ {
+		s.nodes[i] = uint64(s.parent[i])<<32 | uint64(s.prod[i])
+	}
 	s.keys = make([]int32, d.Rows())
 	for r, u := range s.rowTo {
 		s.keys[r] = 2*u + int32(d.Labels[r])
@@ -201,12 +206,12 @@ func (s *Scorer) logits(x []float64, sc *scorerScratch) {
 			t[j] = x[j] * val
 		}
 	}
-	partial, table, parent, prod := sc.partial, sc.table, s.parent, s.prod
+	partial, table, nodes := sc.partial, sc.table, s.nodes
 	partial[0] = 0
-	parent = parent[:len(partial)]
-	prod = prod[:len(partial)]
+	nodes = nodes[:len(partial)]
 	for i := 1; i < len(partial); i++ {
-		partial[i] = table[prod[i]] + partial[parent[i]]
+		nd := nodes[i]
+		partial[i] = table[uint32(nd)] + partial[nd>>32]
 	}
 	for u, n := range s.leaves {
 		z := partial[n]

@@ -161,6 +161,45 @@ func SampleInto(dst []int, r *rand.Rand, n, k int) []int {
 	return out
 }
 
+// SampleInto on the stream: s.Reset(seed, round, purpose, member), then the sample SampleInto(dst,
+// n, k) draws from it (the same integers), drawing from the PCG without going through rand.Rand.
+func (s *Stream) SampleInto(dst []int, seed, round uint64, purpose Purpose, member uint64, n, k int) []int {
+	s.pcg.Seed(key(seed, round, purpose, member))
+	if k > n {
+		k = n
+	}
+	if k > 256 {
+		panic("rng: SampleInto with k > 256")
+	}
+	out := dst[:0]
+	for j := n - k; j < n; j++ {
+		// IntN(j+1) on the PCG.
+		bound := uint64(j + 1)
+		hi, lo := bits.Mul64(s.pcg.Uint64(), bound)
+		if lo < bound {
+			threshold := -bound % bound
+			for lo < threshold {
+				hi, lo = bits.Mul64(s.pcg.Uint64(), bound)
+			}
+		}
+		t := int(hi)
+		i := len(out)
+		for i > 0 && out[i-1] > t {
+			i--
+		}
+		if i > 0 && out[i-1] == t {
+			out = append(out, j)
+			continue
+		}
+		out = append(out, 0)
+		for m := len(out) - 1; m > i; m-- {
+			out[m] = out[m-1]
+		}
+		out[i] = t
+	}
+	return out
+}
+
 // Sample returns k distinct integers drawn uniformly from 0..n-1, sorted ascending. k is capped at n.
 // Small samples (k ≤ 256) use Floyd's algorithm, which costs O(k²) and no memory proportional to n —
 // a minibatch of 32 rows from 32,561 must not touch 32,561 ints; larger ones a partial Fisher–Yates.

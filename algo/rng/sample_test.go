@@ -31,6 +31,10 @@ func TestSampleIntoMatchesFloydSorted(t *testing.T) {
 			if !slices.Equal(buf, want) {
 				t.Fatalf("seed %d, n %d, k %d: SampleInto %v, want %v", seed, n, k, buf, want)
 			}
+			var st Stream
+			if got := st.SampleInto(nil, seed, 0, Minibatch, 0, n, k); !slices.Equal(got, want) {
+				t.Fatalf("seed %d, n %d, k %d: Stream.SampleInto %v, want %v", seed, n, k, got, want)
+			}
 			if got := Sample(New(seed, 0, Minibatch, 0), n, k); !slices.Equal(got, want) {
 				t.Fatalf("seed %d, n %d, k %d: Sample %v, want %v", seed, n, k, got, want)
 			}
@@ -39,10 +43,12 @@ func TestSampleIntoMatchesFloydSorted(t *testing.T) {
 }
 
 func BenchmarkSampleMinibatch(b *testing.B) {
-	r := New(1, 0, Minibatch, 0)
+	var s Stream
 	var buf []int
+	k := uint64(0)
 	for b.Loop() {
-		buf = SampleInto(buf, r, 32561, 32)
+		k++
+		buf = s.SampleInto(buf, 1, k, Minibatch, 0, 32561, 32)
 	}
 }
 

@@ -128,3 +128,44 @@ func TestRunEndsWithModel(t *testing.T) {
 		t.Errorf("tampered model: %v", err)
 	}
 }
+
+// TestLateMemberFinishesWhileOthersLinger: a member that starts only after the others decided the
+// last round (3 of 4 are a quorum) catches up from the final certified state they keep serving during
+// their grace period, writes the same final weights, and exits by itself — what --linger is for.
+func TestLateMemberFinishesWhileOthersLinger(t *testing.T) {
+	const n, rounds = 4, 30
+	tn := newTestnet(t, n, rounds)
+	for i := range n - 1 {
+		tn.start(i, "--bootstrap", tn.addr((i+1)%(n-1)), "--linger", "30s")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for i := range n - 1 {
+		for s := tn.status(i); s == nil || num(s, "round") != rounds; s = tn.status(i) {
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d did not reach the end: %v", i, s)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	tn.start(n-1, "--bootstrap", tn.addr(0), "--linger", "1s")
+	select {
+	case err := <-tn.done[n-1]:
+		if err != nil {
+			t.Fatalf("late member: %v\n%s", err, tail(tn.logs[n-1].String(), 3000))
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatalf("the late member did not finish while the others lingered:\n%s", tail(tn.logs[n-1].String(), 3000))
+	}
+	tn.cancel[n-1] = nil
+	late, err := os.ReadFile(filepath.Join(tn.dir, "state-"+strconv.Itoa(n-1), "model.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(filepath.Join(tn.dir, "state-0", "model.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(late, first) {
+		t.Error("the late member's final model differs from member 0's")
+	}
+}

@@ -11,6 +11,11 @@ import (
 func checkScorer(t *testing.T, name string, m Model, d *data.Dataset, trie bool) {
 	t.Helper()
 	s := NewScorer(m, d)
+	checkScorerOf(t, name, m, s, []*data.Dataset{d}, trie)
+}
+
+func checkScorerOf(t *testing.T, name string, m Model, s *Scorer, ds []*data.Dataset, trie bool) {
+	t.Helper()
 	if (s.lr != nil) != trie {
 		t.Fatalf("%s: trie used = %v, want %v", name, s.lr != nil, trie)
 	}
@@ -19,13 +24,20 @@ func checkScorer(t *testing.T, name string, m Model, d *data.Dataset, trie bool)
 		if i == 1 {
 			x[0] = math.Copysign(0, -1)
 		}
-		want := m.Loss(x, d, nil)
-		wantAcc := Accuracy(m, x, d)
+		losses, accs := make([]float64, len(ds)), make([]float64, len(ds))
+		s.Scores(x, losses, accs)
+		for j, d := range ds {
+			want := m.Loss(x, d, nil)
+			wantAcc := Accuracy(m, x, d)
+			if math.Float64bits(losses[j]) != math.Float64bits(want) || math.Float64bits(accs[j]) != math.Float64bits(wantAcc) {
+				t.Fatalf("%s, data set %d, scale %g: scorer %v / %v, Loss %v, Accuracy %v", name, j, scale, losses[j], accs[j], want, wantAcc)
+			}
+		}
 		got := s.Loss(x)
 		loss, acc := s.Score(x)
-		if math.Float64bits(got) != math.Float64bits(want) || math.Float64bits(loss) != math.Float64bits(want) ||
-			math.Float64bits(acc) != math.Float64bits(wantAcc) {
-			t.Fatalf("%s, scale %g: scorer %v %v / %v, Loss %v, Accuracy %v", name, scale, got, loss, acc, want, wantAcc)
+		if math.Float64bits(got) != math.Float64bits(losses[0]) || math.Float64bits(loss) != math.Float64bits(losses[0]) ||
+			math.Float64bits(acc) != math.Float64bits(accs[0]) {
+			t.Fatalf("%s, scale %g: Loss %v, Score %v %v, Scores %v %v", name, scale, got, loss, acc, losses[0], accs[0])
 		}
 	}
 }
@@ -45,6 +57,17 @@ func TestScorerMatchesLossA9A(t *testing.T) {
 		checkScorer(t, name+" 9000 rows", m, d.Subset(seq(9000)), true)
 		checkScorer(t, name+" mlp", NewMLP(123, 3, 0.01), d.Subset(seq(5000)), false)
 	}
+	// Both at once, sharing their trie, and a subset beside them.
+	a, _ := data.Load("a9a", data.ReadOptions{Features: 123})
+	b, _ := data.Load("a9a.t", data.ReadOptions{Features: 123})
+	a.NormalizeRows()
+	b.NormalizeRows()
+	m := NewLogReg(123, 0.01)
+	ds := []*data.Dataset{a, b, b.Subset(seq(5000))}
+	s := NewScorer(m, ds...)
+	t.Logf("a9a + a9a.t: %d nodes, %d leaves", len(s.nodes)-1, len(s.leaves))
+	checkScorerOf(t, "a9a + a9a.t", m, s, ds, true)
+	checkScorerOf(t, "mlp, two sets", NewMLP(123, 3, 0.01), NewScorer(NewMLP(123, 3, 0.01), ds[2], ds[2].Subset(seq(100))), []*data.Dataset{ds[2], ds[2].Subset(seq(100))}, false)
 }
 
 func TestScorerMatchesLossRandom(t *testing.T) {

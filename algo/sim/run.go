@@ -340,11 +340,38 @@ func (r *Runner) startEvaluator(capacity int) *evaluator {
 		pending: make(chan []float64, capacity), scores: make([]score, 0, capacity), done: make(chan struct{})}
 	go func() {
 		defer close(ev.done)
+		var (
+			sc     *model.Scorer
+			shards []objectiveShard
+			losses []float64
+		)
 		for x := range ev.pending {
 			t := time.Now()
-			loss := r.Setup.Objective(x)
-			tl, ta := r.Score(x)
-			ev.scores = append(ev.scores, score{loss, tl, ta})
+			if sc == nil {
+				// One scorer for the held-out set (first, the only accuracy wanted) and the distinct
+				// honest shards: their rows share one trie.
+				shards = r.Setup.distinctHonest()
+				ds := []*data.Dataset{r.Test}
+				if r.Test == nil {
+					ds = ds[:0]
+				}
+				for _, sh := range shards {
+					ds = append(ds, sh.d)
+				}
+				sc = model.NewScorer(r.Setup.Model, ds...)
+				losses = make([]float64, len(ds))
+			}
+			p := score{testLoss: math.NaN(), testAccuracy: math.NaN()}
+			if r.Test != nil {
+				var acc [1]float64
+				sc.Scores(x, losses, acc[:])
+				p.loss = objectiveOf(shards, losses[1:])
+				p.testLoss, p.testAccuracy = losses[0], acc[0]
+			} else {
+				sc.Scores(x, losses, nil)
+				p.loss = objectiveOf(shards, losses)
+			}
+			ev.scores = append(ev.scores, p)
 			ev.busy += time.Since(t)
 		}
 	}()

@@ -36,6 +36,7 @@ type Setup struct {
 // objectiveShard is one distinct honest shard of the objective: how many honest members hold it, and
 // its Scorer.
 type objectiveShard struct {
+	d      *data.Dataset
 	count  int
 	scorer *model.Scorer
 }
@@ -215,6 +216,16 @@ func (st *Setup) FlippedShard(i int) *data.Dataset {
 // model.Scorer: the bits of Model.Loss over the whole shard, in less time). It is safe for concurrent
 // use.
 func (st *Setup) Objective(x []float64) float64 {
+	shards := st.distinctHonest()
+	losses := make([]float64, len(shards))
+	for i, sh := range shards {
+		losses[i] = sh.scorer.Loss(x)
+	}
+	return objectiveOf(shards, losses)
+}
+
+// distinctHonest returns the distinct honest shards with their counts and scorers, made on first use.
+func (st *Setup) distinctHonest() []objectiveShard {
 	st.objectiveOnce.Do(func() {
 		index := map[*data.Dataset]int{}
 		for _, sh := range st.HonestShards() {
@@ -222,15 +233,21 @@ func (st *Setup) Objective(x []float64) float64 {
 			if !ok {
 				i = len(st.objectiveShards)
 				index[sh] = i
-				st.objectiveShards = append(st.objectiveShards, objectiveShard{scorer: model.NewScorer(st.Model, sh)})
+				st.objectiveShards = append(st.objectiveShards, objectiveShard{d: sh, scorer: model.NewScorer(st.Model, sh)})
 			}
 			st.objectiveShards[i].count++
 		}
 	})
+	return st.objectiveShards
+}
+
+// objectiveOf is f from the loss of each distinct honest shard: Σ count·loss / G, summed in shard
+// order. Objective and the runner's scoring both go through it, so they give the same bits.
+func objectiveOf(shards []objectiveShard, losses []float64) float64 {
 	var total float64
 	n := 0
-	for _, sh := range st.objectiveShards {
-		total += float64(sh.count) * sh.scorer.Loss(x)
+	for i, sh := range shards {
+		total += float64(sh.count) * losses[i]
 		n += sh.count
 	}
 	return total / float64(n)

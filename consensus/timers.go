@@ -192,3 +192,17 @@ func (m *Machine) repeat(msg Message) {
 	msg.Rebroadcast = true
 	m.msgs = append(m.msgs, msg)
 }
+
+// GiveUpOnProposer ends the wait for the proposal of attempt r of height h now, as its propose timeout
+// would (lines 57–60: prevote nil), when the application knows the proposer is not there — it has
+// heard nothing from it for a long time. It reports whether the machine was waiting there. Like every
+// timeout it affects liveness only: giving up early on a live proposer costs that attempt, never
+// safety.
+func (m *Machine) GiveUpOnProposer(h uint64, r uint32) bool {
+	if !m.started || m.decision != nil || h != m.height || r != m.round || m.step != StepPropose {
+		return false
+	}
+	m.log.Debug("giving up on the proposer", "height", h, "round", r)
+	m.fire(timeout{kind: onTimeoutPropose, height: h, round: r, at: m.now})
+	return true
+}

@@ -41,16 +41,22 @@ func (a *amnesia) start(bound uint64, ok bool) {
 func (nd *Node) abstains(m consensus.Message) bool {
 	a := &nd.amnesia
 	if !a.active {
-		return false
+		// Output consensus produced before the amnesia ended may still be pending for a height at or
+		// below the bound (a proposal refused just before an adoption): never sign there either.
+		return a.through > 0 && ownHeight(m) <= a.through
 	}
 	if !a.frozen {
 		a.through = max(a.through, nd.loop.maxSeen, nd.heard.highest(), nd.eng.Round())
 	}
-	h := m.Vote.Height
+	return ownHeight(m) <= a.through
+}
+
+// ownHeight is the height of one of our consensus messages.
+func ownHeight(m consensus.Message) uint64 {
 	if m.Kind == consensus.KindProposal {
-		h = m.Proposal.Height
+		return m.Proposal.Height
 	}
-	return h <= a.through
+	return m.Vote.Height
 }
 
 // amnesiaAdvance fixes the bound at the first commit or adoption (before moving to height k) and

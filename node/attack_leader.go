@@ -18,7 +18,7 @@ func (nd *Node) collectDone() bool {
 	if nd.atk.censor {
 		return waited >= window+window/2
 	}
-	return nd.eng.Complete() || waited >= window
+	return nd.sampleHeldOrDead() || waited >= window // presumed.go: no wait for the dead
 }
 
 // leaderChoice returns the inclusion list and state digest this peer proposes for candidate c: c's

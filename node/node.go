@@ -229,7 +229,7 @@ func New(cfg Config) (*Node, error) {
 		nd.markEnded() // restored at the end of the run (model.go)
 	}
 	nd.loop.init()
-	nd.loop.lastHeard = make([]uint64, nd.n)
+	nd.loop.lastHeard, nd.loop.everHeard = make([]uint64, nd.n), make([]bool, nd.n)
 	nd.loop.firstRound = st.Round
 	nd.heard = newHeardHeights(nd.n)
 	if nd.mayHaveForgotten {

@@ -51,6 +51,11 @@ type loopState struct {
 	relay      relayState
 	spec       speculation // our message sent ahead of the decision it depends on (speculate.go)
 
+	// lastHeard is, per member, the tick anything was last heard from it (presumed.go).
+	lastHeard []uint64
+	everHeard []bool
+	heardAny  bool
+
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
 	attemptsFailed uint64
@@ -72,6 +77,7 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		if nd.beyondEpoch(e.msg.Round) {
 			return // for the next epoch's Node (membership.go)
 		}
+		nd.heardFrom(int(e.msg.Member))              // presumed.go
 		nd.noteAlive(int(e.msg.Member), e.msg.Round) // blame.go: it runs, so silence is withholding
 		nd.addRound(e)
 		nd.afterMessages(ctx)
@@ -187,6 +193,7 @@ func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
 		nd.loop.values[cp.Value] = p
 	}
 	nd.noteHeight(p.Height, in.signer)
+	nd.heardFrom(in.signer)                  // presumed.go
 	nd.noteLeaderProposal(p.Height, p.Round) // relay.go: the leader works
 	nd.noteSpecProposal(p)                   // speculate.go: did it include our message sent ahead?
 	switch {
@@ -235,6 +242,7 @@ func (nd *Node) onVote(in *voteIn) {
 	cv := consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
+	nd.heardFrom(cv.Voter) // presumed.go
 	// blame.go: a vote that arrives after this peer decided its height still is not silence.
 	nd.clearSilent(cv.Voter, v.Height)
 	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
@@ -264,6 +272,7 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.loop.ticks++
 	nd.relayTick() // relay.go: nothing waits longer than a tick; fallback to all-to-all
 	nd.cm.Tick()
+	nd.giveUpOnDeadProposer() // presumed.go
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
 	nd.byzTick(ctx)       // attack_forge.go: forged and spam messages of a Byzantine peer

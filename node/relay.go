@@ -190,7 +190,7 @@ func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
 		return false
 	}
 	leader := nd.relayLeader(v)
-	if leader == nd.self || !nd.loop.relay.heardLeader[v.Height] || !nd.pairs.ok[leader] {
+	if leader == nd.self || !nd.loop.relay.heardLeader[v.Height] || !nd.pairs.ok[leader] || nd.presumedDead(leader) {
 		return false
 	}
 	frame, err := (&wire.AuthVote{Envelope: raw, MACs: nd.pairs.authenticator(envelopeDigest(raw))}).Marshal()

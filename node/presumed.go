@@ -1,0 +1,90 @@
+package node
+
+import "github.com/byzpp/byzpp/consensus"
+
+// Presumed-dead members. Volunteers' laptops crash, sleep and lose their network; Tendermint only
+// tolerates that through timeouts, and a timeout per dead member per height — the leader waiting out
+// its collection window for a dead sampled member's message, every member waiting out the propose
+// timeout of a dead leader, votes sent to a dead relay leader — took a 4-member run from 15 decided
+// rounds per second of protocol time to 0.9 with one member dead (TestCrashTolerantRate). So each
+// peer keeps its own view of who is alive: a member it has heard nothing from (no vote, proposal or
+// round message, directly or relayed under the member's own signature or MAC) for presumedDeadTicks
+// is presumed dead, until anything from it arrives again. A leader then proposes without waiting for
+// the messages of sampled members presumed dead; a member gives up on a presumed-dead proposer at once
+// (consensus.Machine.GiveUpOnProposer: its propose timeout, early); votes for a presumed-dead relay
+// leader go to every member instead. Each of these is a local choice of when to stop waiting, which
+// Tendermint leaves to each member: a wrong presumption costs an attempt or a member's message in
+// one round, never agreement. Messages of a member presumed dead that arrive anyway are still used.
+
+// presumedDeadTicks is how long a member must have been silent to be presumed dead: the time a
+// height may take before a peer asks for a certified state (onTick), two seconds by default.
+func (nd *Node) presumedDeadTicks() uint64 {
+	t := nd.gen.Timeouts
+	return uint64(t.ProposeBase + t.PrevoteBase + t.PrecommitBase)
+}
+
+// heardFrom records that member is alive now. The silence of every member is counted from the first
+// time this peer hears anyone, not from its start: a peer whose network is slow to come up must not
+// presume everyone dead.
+func (nd *Node) heardFrom(member int) {
+	if member < 0 || member >= len(nd.loop.lastHeard) {
+		return
+	}
+	if !nd.loop.heardAny {
+		nd.loop.heardAny = true
+		for i := range nd.loop.lastHeard {
+			nd.loop.lastHeard[i] = nd.loop.ticks
+		}
+	}
+	nd.loop.lastHeard[member] = nd.loop.ticks
+	nd.loop.everHeard[member] = true
+}
+
+// presumedDead reports whether member has been silent for presumedDeadTicks (never this peer).
+func (nd *Node) presumedDead(member int) bool {
+	if !nd.loop.heardAny || member == nd.self || member < 0 || member >= len(nd.loop.lastHeard) {
+		return false
+	}
+	wait := nd.presumedDeadTicks()
+	if !nd.loop.everHeard[member] {
+		// Never heard at all: it may be starting late (a testnet's processes start seconds apart, and
+		// proposing without a late starter's message would leave the simulator's curve). Ten times
+		// the patience, then it is presumed dead like any other.
+		wait *= neverHeardPatience
+	}
+	return nd.loop.ticks-nd.loop.lastHeard[member] > wait
+}
+
+// neverHeardPatience multiplies presumedDeadTicks for a member never heard since this peer started.
+const neverHeardPatience = 10
+
+// sampleHeldOrDead reports whether the leader holds the message of every member sampled in the
+// current round that is not presumed dead: it need not wait any longer.
+func (nd *Node) sampleHeldOrDead() bool {
+	if nd.eng.Complete() {
+		return true
+	}
+	k := nd.eng.Round()
+	held := make(map[int]bool, len(nd.eng.Plan(k).Sample))
+	for _, s := range nd.eng.Held(k) {
+		held[s.Msg.Member] = true
+	}
+	for _, m := range nd.eng.Plan(k).Sample {
+		if !held[m] && !nd.presumedDead(m) {
+			return false
+		}
+	}
+	return true
+}
+
+// giveUpOnDeadProposer ends the wait for the current attempt's proposal when its proposer is presumed
+// dead.
+func (nd *Node) giveUpOnDeadProposer() {
+	st := nd.cm.Status()
+	if !st.Started || st.Decided || st.Step != consensus.StepPropose {
+		return
+	}
+	if p := nd.leaderOf(st.Height, st.Round); nd.presumedDead(p) {
+		nd.cm.GiveUpOnProposer(st.Height, st.Round)
+	}
+}

@@ -39,8 +39,8 @@ type Scorer struct {
 	keys  []int32
 	first []int
 
-	mu      sync.Mutex
-	scratch *scorerScratch // one call's buffers; a concurrent call makes its own
+	mu   sync.Mutex
+	free []*scorerScratch // buffers of calls done, for the next ones
 }
 
 type scorerScratch struct {
@@ -193,15 +193,23 @@ func (s *Scorer) buildTrie(key []uint32, indptr []int, products int) []int32 {
 	return rowTo
 }
 
-// getScratch returns buffers for one call and a function that gives them back.
+// getScratch returns buffers for one call and a function that gives them back: as many sets are
+// made as calls ever run at once.
 func (s *Scorer) getScratch() (*scorerScratch, func()) {
-	if s.mu.TryLock() {
-		if s.scratch == nil {
-			s.scratch = s.newScratch()
-		}
-		return s.scratch, s.mu.Unlock
+	s.mu.Lock()
+	var sc *scorerScratch
+	if n := len(s.free); n > 0 {
+		sc, s.free = s.free[n-1], s.free[:n-1]
 	}
-	return s.newScratch(), func() {}
+	s.mu.Unlock()
+	if sc == nil {
+		sc = s.newScratch()
+	}
+	return sc, func() {
+		s.mu.Lock()
+		s.free = append(s.free, sc)
+		s.mu.Unlock()
+	}
 }
 
 func (s *Scorer) newScratch() *scorerScratch {

@@ -51,3 +51,23 @@ func BenchmarkFig1PartialRounds(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFig1PartialSetup is what a run does before its first round: Build (data from a fresh cache),
+// f* (from its cache), the runner and its packed data, the held-out set.
+func BenchmarkFig1PartialSetup(b *testing.B) {
+	s := fig1PartialSpec(b, 1000)
+	for b.Loop() {
+		cache := &DataCache{}
+		st, err := Build(s, cache)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.FStar(); err != nil {
+			b.Fatal(err)
+		}
+		r := NewRunner(st, 0)
+		if r.Test, err = cache.LoadTest(&st.Spec, st.Dataset, st.Model); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -285,7 +285,7 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 	waited := time.Now()
 	scores := ev.wait()
 	res.Timings.Wait = time.Since(waited)
-	res.Timings.Scoring = ev.busy
+	res.Timings.Scoring = ev.busy // both goroutines' time
 	for i := range res.Points {
 		p := &res.Points[i]
 		p.Loss, p.TestLoss, p.TestAccuracy = scores[i].loss, scores[i].testLoss, scores[i].testAccuracy
@@ -323,59 +323,80 @@ func (t Timings) Add(u Timings) Timings {
 // score is what the evaluator computes for one recorded point.
 type score struct{ loss, testLoss, testAccuracy float64 }
 
-// evaluator scores recorded points on its own goroutine, in the order they were submitted.
+// evalItem is one recorded point waiting for its score.
+type evalItem struct {
+	x     []float64
+	score score
+}
+
+// evaluator scores recorded points on a goroutine of its own while the rounds go on; when they are
+// over, the rounds' goroutine scores what is left alongside it (wait). Each point's score is stored
+// with the point, so the order in which they are scored does not matter.
 type evaluator struct {
+	r       *Runner
 	dim     int
 	backing []float64 // copies of the submitted points, dim each
-	pending chan []float64
-	scores  []score
-	busy    time.Duration
+	items   []*evalItem
+	pending chan *evalItem
 	done    chan struct{}
 	stopped bool
+
+	once   sync.Once
+	scorer *model.Scorer // the held-out set (first, the only accuracy wanted) and the distinct honest shards
+	shards []objectiveShard
+
+	mu   sync.Mutex
+	busy time.Duration
 }
 
 func (r *Runner) startEvaluator(capacity int) *evaluator {
 	dim := len(r.Setup.X0)
-	ev := &evaluator{dim: dim, backing: make([]float64, 0, capacity*dim),
-		pending: make(chan []float64, capacity), scores: make([]score, 0, capacity), done: make(chan struct{})}
+	ev := &evaluator{r: r, dim: dim, backing: make([]float64, 0, capacity*dim), items: make([]*evalItem, 0, capacity),
+		pending: make(chan *evalItem, capacity), done: make(chan struct{})}
 	go func() {
 		defer close(ev.done)
-		var (
-			sc     *model.Scorer
-			shards []objectiveShard
-			losses []float64
-		)
-		for x := range ev.pending {
-			t := time.Now()
-			if sc == nil {
-				// One scorer for the held-out set (first, the only accuracy wanted) and the distinct
-				// honest shards: their rows share one trie.
-				shards = r.Setup.distinctHonest()
-				ds := []*data.Dataset{r.Test}
-				if r.Test == nil {
-					ds = ds[:0]
-				}
-				for _, sh := range shards {
-					ds = append(ds, sh.d)
-				}
-				sc = model.NewScorer(r.Setup.Model, ds...)
-				losses = make([]float64, len(ds))
-			}
-			p := score{testLoss: math.NaN(), testAccuracy: math.NaN()}
-			if r.Test != nil {
-				var acc [1]float64
-				sc.Scores(x, losses, acc[:])
-				p.loss = objectiveOf(shards, losses[1:])
-				p.testLoss, p.testAccuracy = losses[0], acc[0]
-			} else {
-				sc.Scores(x, losses, nil)
-				p.loss = objectiveOf(shards, losses)
-			}
-			ev.scores = append(ev.scores, p)
-			ev.busy += time.Since(t)
-		}
+		ev.work()
 	}()
 	return ev
+}
+
+// work scores pending points until there are none left and no more will come.
+func (ev *evaluator) work() {
+	var busy time.Duration
+	losses := make([]float64, 0, 4)
+	for it := range ev.pending {
+		t := time.Now()
+		ev.once.Do(func() {
+			// One scorer for the held-out set and the distinct honest shards: their rows share a trie.
+			r := ev.r
+			ev.shards = r.Setup.distinctHonest()
+			var ds []*data.Dataset
+			if r.Test != nil {
+				ds = append(ds, r.Test)
+			}
+			for _, sh := range ev.shards {
+				ds = append(ds, sh.d)
+			}
+			ev.scorer = model.NewScorer(r.Setup.Model, ds...)
+		})
+		p := score{testLoss: math.NaN(), testAccuracy: math.NaN()}
+		if ev.r.Test != nil {
+			losses = append(losses[:0], make([]float64, 1+len(ev.shards))...)
+			var acc [1]float64
+			ev.scorer.Scores(it.x, losses, acc[:])
+			p.loss = objectiveOf(ev.shards, losses[1:])
+			p.testLoss, p.testAccuracy = losses[0], acc[0]
+		} else {
+			losses = append(losses[:0], make([]float64, len(ev.shards))...)
+			ev.scorer.Scores(it.x, losses, nil)
+			p.loss = objectiveOf(ev.shards, losses)
+		}
+		it.score = p
+		busy += time.Since(t)
+	}
+	ev.mu.Lock()
+	ev.busy += busy
+	ev.mu.Unlock()
 }
 
 // submit queues a copy of x. Points beyond the capacity given at the start are copied separately, and
@@ -389,14 +410,22 @@ func (ev *evaluator) submit(x []float64) {
 	} else {
 		c = slices.Clone(x)
 	}
-	ev.pending <- c
+	it := &evalItem{x: c}
+	ev.items = append(ev.items, it)
+	ev.pending <- it
 }
 
-// wait returns the scores of every submitted point, in order.
+// wait scores what is still pending on this goroutine too and returns the scores of every submitted
+// point, in order.
 func (ev *evaluator) wait() []score {
 	ev.stop()
+	ev.work()
 	<-ev.done
-	return ev.scores
+	scores := make([]score, len(ev.items))
+	for i, it := range ev.items {
+		scores[i] = it.score
+	}
+	return scores
 }
 
 // stop lets the evaluator goroutine end once it has scored what was submitted (Run defers it, so an

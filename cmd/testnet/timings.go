@@ -32,8 +32,8 @@ func (t *simTimings) print(w io.Writer) {
 	fmt.Fprintf(w, "    setup (data, shards)   %s  summed over runs\n", ms(t.runs.Setup))
 	fmt.Fprintf(w, "    f*                     %s\n", ms(t.runs.FStar))
 	fmt.Fprintf(w, "    rounds                 %s\n", ms(t.runs.Rounds))
-	fmt.Fprintf(w, "    scoring (alongside)    %s  objective + held-out set, on its own goroutine\n", ms(t.runs.Scoring))
-	fmt.Fprintf(w, "    waiting for scoring    %s\n", ms(t.runs.Wait))
+	fmt.Fprintf(w, "    scoring                %s  objective + held-out set: on its own goroutine during the rounds, then on both\n", ms(t.runs.Scoring))
+	fmt.Fprintf(w, "    scoring after rounds   %s\n", ms(t.runs.Wait))
 	if !t.wrote.IsZero() {
 		fmt.Fprintf(w, "  outputs (csv, plot, …)   %s\n", ms(t.wrote.Sub(t.ran)))
 	}

@@ -1001,7 +1001,8 @@ func runSchedule(s *fsSchedule) fsResult {
 				continue
 			}
 			ms := in.m.Status()
-			st = append(st, fmt.Sprintf("inst %d app %d machine h%d r%d %s through %d", in.idx, in.app, ms.Height, ms.Round, ms.Step, in.through))
+			st = append(st, fmt.Sprintf("inst %d app %d machine h%d r%d %s locked %s@%d valid %s@%d through %d", in.idx, in.app,
+				ms.Height, ms.Round, ms.Step, ms.LockedValue, ms.LockedRound, ms.ValidValue, ms.ValidRound, in.through))
 		}
 		sim.violate("LIVENESS: honest members did not all reach height %d within %d ticks after GST: %s",
 			target, fsLivenessBound(s.N), strings.Join(st, "; "))

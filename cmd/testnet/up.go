@@ -56,9 +56,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "log level of the peers (debug, info, warn, error), in OUT/member-I/log;\n"+
 		"this harness prints warnings and errors (and debug lines with debug)")
 	profile := fs.Bool("profile", false, "every peer writes a CPU profile to OUT/member-I/cpu.pprof (read with go tool pprof)")
-	var kills, parts, joins, leaves listFlag
+	var kills, crashes, parts, joins, leaves listFlag
 	fs.Var(&joins, "join", "`K@ROUND`: start K volunteers (keys outside the genesis, one bootstrap address, no genesis file) when the\nnetwork reaches ROUND; they join the run, which is then open (repeatable)")
 	fs.Var(&leaves, "leave", "`K@ROUND`: K honest members ask to leave when the network reaches ROUND and stop once it is decided;\nthe run is then open (repeatable)")
+	fs.Var(&crashes, "crash", "`K@ROUND`: SIGKILL K honest peers when the network reaches ROUND and never restart them (repeatable)")
 	fs.Var(&kills, "kill", "`K@ROUND`: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
 	fs.Var(&parts, "partition", "`FRACTION@ROUND+DURATION`: cut a minority of honest peers off for DURATION, both sides blocking each other\n(peer --control; frozen with SIGSTOP if the peer lacks it), e.g. 0.2@50+5s (repeatable)")
 	upDefaults := sim.Default()
@@ -108,6 +109,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	for _, k := range kills {
 		kf, err := up.ParseKill(k)
+		if err != nil {
+			return err
+		}
+		base.Kills = append(base.Kills, kf)
+	}
+	for _, c := range crashes {
+		kf, err := up.ParseCrash(c)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,19 @@ type Kill struct {
 	Count int
 	Round uint64
 	Down  time.Duration
+	// Forever: a --crash K@ROUND fault — the peers are killed and never restarted (a laptop that is
+	// gone); the others must go on without them.
+	Forever bool
+}
+
+// ParseCrash parses "K@ROUND" for --crash.
+func ParseCrash(s string) (Kill, error) {
+	k, err := ParseKill(s)
+	if err != nil {
+		return Kill{}, fmt.Errorf("%w: --crash %q: want K@ROUND", ErrOptions, s)
+	}
+	k.Forever, k.Down = true, 0
+	return k, nil
 }
 
 // Partition is a --partition FRACTION@ROUND+DURATION fault: once the honest peers reach Round, a

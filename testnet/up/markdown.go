@@ -37,6 +37,9 @@ func Markdown(rep *Report, plot PlotNote) string {
 	for _, k := range rep.Config.Kills {
 		faults = append(faults, "kill "+k)
 	}
+	for _, k := range rep.Config.Crashes {
+		faults = append(faults, "crash "+k+" (never restarted)")
+	}
 	for _, p := range rep.Config.Partitions {
 		faults = append(faults, "partition "+p)
 	}

@@ -246,3 +246,26 @@ func TestGomaxprocs(t *testing.T) {
 		t.Errorf("peer environment has no GOMAXPROCS")
 	}
 }
+
+func TestParseCrash(t *testing.T) {
+	k, err := ParseCrash("2@50")
+	if err != nil || k.Count != 2 || k.Round != 50 || !k.Forever || k.Down != 0 {
+		t.Fatalf("ParseCrash(2@50) = %+v, %v", k, err)
+	}
+	for _, bad := range []string{"", "2", "0@5", "x@5", "2@-1"} {
+		if _, err := ParseCrash(bad); !errors.Is(err, ErrOptions) {
+			t.Errorf("ParseCrash(%q): %v, want ErrOptions", bad, err)
+		}
+	}
+}
+
+func TestCrashedPeersAreNotCounted(t *testing.T) {
+	p := &proc{honest: true}
+	if !p.counted() {
+		t.Fatal("an honest running peer is not counted")
+	}
+	p.crashed = true
+	if p.counted() {
+		t.Fatal("a peer crashed for good still counts for progress")
+	}
+}

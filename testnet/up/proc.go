@@ -30,6 +30,7 @@ type proc struct {
 	cut      bool          // on the minority side of a partition made by blocking
 	restarts int
 	restart  time.Time // when a killed peer is due to come back (zero: not pending)
+	crashed  bool      // killed for good by --crash
 	// volunteer: not a genesis member; started by a --join. leaving: asked to leave (--leave); it
 	// exits by itself once its leave is decided.
 	volunteer bool
@@ -38,7 +39,9 @@ type proc struct {
 
 // counted reports whether the peer is an honest member whose progress the run waits for: started,
 // not on its way out.
-func (p *proc) counted() bool { return p.honest && !p.leaving && (!p.volunteer || p.cmd != nil) }
+func (p *proc) counted() bool {
+	return p.honest && !p.leaving && !p.crashed && (!p.volunteer || p.cmd != nil)
+}
 
 func (p *proc) logPath() string { return filepath.Join(p.dir, "log") }
 

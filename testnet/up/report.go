@@ -22,6 +22,7 @@ type Config struct {
 	Series     string   `json:"series"`
 	Attacks    []string `json:"attacks,omitempty"` // the list given, assigned round-robin
 	Kills      []string `json:"kills,omitempty"`
+	Crashes    []string `json:"crashes,omitempty"`
 	Partitions []string `json:"partitions,omitempty"`
 	Joins      []string `json:"joins,omitempty"`  // --join K@ROUND: volunteers that joined the open run
 	Leaves     []string `json:"leaves,omitempty"` // --leave K@ROUND: members that left it
@@ -114,6 +115,10 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 		cfg.RunID = fmt.Sprintf("%x", id)
 	}
 	for _, k := range o.Kills {
+		if k.Forever {
+			cfg.Crashes = append(cfg.Crashes, fmt.Sprintf("%d@%d", k.Count, k.Round))
+			continue
+		}
 		cfg.Kills = append(cfg.Kills, fmt.Sprintf("%d@%d", k.Count, k.Round))
 	}
 	for _, p := range o.Partitions {

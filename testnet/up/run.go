@@ -199,12 +199,20 @@ func (d *driver) faults() error {
 	for d.kills < len(d.o.Kills) && hi >= d.o.Kills[d.kills].Round {
 		k := d.o.Kills[d.kills]
 		d.kills++
-		victims := firstHonest(d.honest(), k.Count)
+		victims := firstHonest(d.runningHonest(), k.Count)
 		for _, i := range victims {
 			d.procs[i].kill9()
+			if k.Forever {
+				d.procs[i].crashed = true // no restart; no longer counted for progress
+				continue
+			}
 			d.procs[i].restart = now.Add(k.Down)
 		}
-		d.tr.event(d.procs, fmt.Sprintf("killed with SIGKILL (restart in %v)", k.Down), victims)
+		if k.Forever {
+			d.tr.event(d.procs, "crashed (SIGKILL, never restarted)", victims)
+		} else {
+			d.tr.event(d.procs, fmt.Sprintf("killed with SIGKILL (restart in %v)", k.Down), victims)
+		}
 	}
 	if err := d.churn(hi); err != nil {
 		return err
@@ -217,6 +225,15 @@ func (d *driver) faults() error {
 		}
 	}
 	return nil
+}
+
+// runningHonest marks the honest peers not crashed for good (--crash).
+func (d *driver) runningHonest() []bool {
+	out := d.honest()
+	for i, p := range d.procs {
+		out[i] = out[i] && !p.crashed
+	}
+	return out
 }
 
 func (d *driver) honest() []bool {

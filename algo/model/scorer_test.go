@@ -121,3 +121,30 @@ func BenchmarkScorerA9A(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkScorerFig1 is what a Figure-1 run computes at every recorded point: the loss and accuracy on
+// a9a.t and the loss on a9a, through one Scorer ("scorer") or through Loss and Accuracy ("plain").
+func BenchmarkScorerFig1(b *testing.B) {
+	train := normalizedA9A(b)
+	test, err := data.Load("a9a.t", data.ReadOptions{Features: 123})
+	if err != nil {
+		b.Fatal(err)
+	}
+	test.NormalizeRows()
+	m := NewLogReg(123, 0.01)
+	x := benchPoint(123)
+	s := NewScorer(m, test, train)
+	losses, acc := make([]float64, 2), make([]float64, 1)
+	b.Run("scorer", func(b *testing.B) {
+		for b.Loop() {
+			s.Scores(x, losses, acc)
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		for b.Loop() {
+			m.Loss(x, train, nil)
+			m.Loss(x, test, nil)
+			Accuracy(m, x, test)
+		}
+	})
+}

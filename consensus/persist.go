@@ -19,6 +19,12 @@ type PersistentState struct {
 	LastSigned   []Vote     // our votes at Height, in signing order
 	OwnProposals []Proposal // our proposals at Height, in signing order
 	Decision     *Decision  // set once Height is decided (until StartHeight moves on)
+	// ProofOfLock is the others' prevotes for ValidValue in ValidRound, in voter order: what justifies
+	// our valid value (and lock) to the others. A member that restarted used to keep its lock but not
+	// this proof; when the members whose prevotes made it had lost them too (restarted from an older
+	// save), no one could show it any more and the height stalled for good (found by the fault-
+	// schedule checker, TestFaultSchedulesLostProofOfLock). Restored into the log and relayed.
+	ProofOfLock []Vote
 }
 
 func (m *Machine) snapshot() PersistentState {
@@ -37,6 +43,15 @@ func (m *Machine) snapshot() PersistentState {
 		d := *m.decision
 		d.Certificate = slices.Clone(d.Certificate)
 		ps.Decision = &d
+	}
+	if m.validRound >= 0 {
+		if l := m.hlog.round(uint32(m.validRound)); l != nil {
+			for _, v := range l.prevotes.forValue(m.validValue) {
+				if v.Voter != m.cfg.Self {
+					ps.ProofOfLock = append(ps.ProofOfLock, v)
+				}
+			}
+		}
 	}
 	return ps
 }
@@ -62,6 +77,14 @@ func (m *Machine) restore(ps *PersistentState) error {
 			m.lastPrevote = &vote
 		} else {
 			m.lastPrecommit = &vote
+		}
+	}
+	// The others' prevotes that prove our valid value: relayed by the rebroadcast below (relaySet).
+	for _, v := range ps.ProofOfLock {
+		l := m.hlog.roundOrNew(v.Round)
+		if set := l.votes(Prevote); !set.hasFirst[v.Voter] {
+			set.add(v)
+			l.markSender(v.Voter)
 		}
 	}
 	for _, p := range ps.OwnProposals {
@@ -157,6 +180,16 @@ func (m *Machine) checkPersistent(ps *PersistentState) error {
 			return bad("own proposal in round %d is malformed", p.Round)
 		}
 		proposed[p.Round] = true
+	}
+	polVoter := make(map[int]bool)
+	for _, v := range ps.ProofOfLock {
+		switch {
+		case v.Type != Prevote || v.Height != ps.Height || ps.ValidRound < 0 || v.Round != uint32(ps.ValidRound) || v.Value != ps.ValidValue:
+			return bad("proof-of-lock vote %s %d/%d for %s, valid value %s in round %d", v.Type, v.Height, v.Round, v.Value, ps.ValidValue, ps.ValidRound)
+		case v.Voter < 0 || v.Voter >= m.cfg.N || v.Voter == m.cfg.Self || polVoter[v.Voter]:
+			return bad("proof-of-lock voter %d", v.Voter)
+		}
+		polVoter[v.Voter] = true
 	}
 	if d := ps.Decision; d != nil {
 		if d.Height != ps.Height || d.Value.IsNil() {

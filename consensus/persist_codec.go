@@ -16,6 +16,7 @@ import (
 //	'C' 1 | height u64 | round u32 | step u8 | locked value [32] | locked round i32
 //	      | valid value [32] | valid round i32
 //	      | u16 count { vote } | u16 count { proposal } | u8 has decision [ decision ]
+//	      | u16 count { vote }    (version 2 on: the proof of lock)
 //	vote:     type u8 | height u64 | round u32 | value [32] | voter i32
 //	proposal: height u64 | round u32 | POL round i32 | value [32] | proposer i32
 //	decision: height u64 | round u32 | value [32] | u16 count { vote }
@@ -27,7 +28,7 @@ var ErrBadPersistent = errors.New("consensus: malformed persisted state")
 
 const (
 	persistMagic   = 'C'
-	persistVersion = 1
+	persistVersion = 2 // 1: no proof of lock (still read)
 	voteSize       = 1 + 8 + 4 + 32 + 4
 	proposalSize   = 8 + 4 + 4 + 32 + 4
 	// maxPersistItems bounds every count in a persisted state (a member signs a few messages per
@@ -37,11 +38,12 @@ const (
 
 // MarshalBinary encodes ps in the binary form.
 func (ps *PersistentState) MarshalBinary() ([]byte, error) {
-	if len(ps.LastSigned) > maxPersistItems || len(ps.OwnProposals) > maxPersistItems ||
+	if len(ps.LastSigned) > maxPersistItems || len(ps.OwnProposals) > maxPersistItems || len(ps.ProofOfLock) > maxPersistItems ||
 		(ps.Decision != nil && len(ps.Decision.Certificate) > maxPersistItems) {
 		return nil, fmt.Errorf("%w: too many items to persist", ErrBadPersistent)
 	}
-	size := 2 + 8 + 4 + 1 + 2*(32+4) + 2 + voteSize*len(ps.LastSigned) + 2 + proposalSize*len(ps.OwnProposals) + 1
+	size := 2 + 8 + 4 + 1 + 2*(32+4) + 2 + voteSize*len(ps.LastSigned) + 2 + proposalSize*len(ps.OwnProposals) + 1 +
+		2 + voteSize*len(ps.ProofOfLock)
 	if ps.Decision != nil {
 		size += 8 + 4 + 32 + 2 + voteSize*len(ps.Decision.Certificate)
 	}
@@ -64,14 +66,16 @@ func (ps *PersistentState) MarshalBinary() ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(int32(p.Proposer)))
 	}
 	if ps.Decision == nil {
-		return append(b, 0), nil
+		b = append(b, 0)
+	} else {
+		d := ps.Decision
+		b = append(b, 1)
+		b = binary.BigEndian.AppendUint64(b, d.Height)
+		b = binary.BigEndian.AppendUint32(b, d.Round)
+		b = append(b, d.Value[:]...)
+		b = appendVotes(b, d.Certificate)
 	}
-	d := ps.Decision
-	b = append(b, 1)
-	b = binary.BigEndian.AppendUint64(b, d.Height)
-	b = binary.BigEndian.AppendUint32(b, d.Round)
-	b = append(b, d.Value[:]...)
-	return appendVotes(b, d.Certificate), nil
+	return appendVotes(b, ps.ProofOfLock), nil
 }
 
 func appendVotes(b []byte, votes []Vote) []byte {
@@ -98,7 +102,8 @@ func DecodePersistentState(b []byte) (*PersistentState, error) {
 		return &ps, nil
 	}
 	r := persistReader{b: b}
-	if magic, version := r.u8(), r.u8(); r.err == nil && (magic != persistMagic || version != persistVersion) {
+	magic, version := r.u8(), r.u8()
+	if r.err == nil && (magic != persistMagic || version < 1 || version > persistVersion) {
 		return nil, fmt.Errorf("%w: header %q %d", ErrBadPersistent, magic, version)
 	}
 	ps := &PersistentState{Height: r.u64(), Round: r.u32(), Step: Step(r.u8())}
@@ -118,6 +123,9 @@ func DecodePersistentState(b []byte) (*PersistentState, error) {
 		ps.Decision.Certificate = r.votes()
 	default:
 		r.fail("decision flag")
+	}
+	if version >= 2 {
+		ps.ProofOfLock = r.votes()
 	}
 	if r.err == nil && len(r.b) != 0 {
 		r.fail(fmt.Sprintf("%d trailing bytes", len(r.b)))

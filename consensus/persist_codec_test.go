@@ -14,10 +14,28 @@ func samplePersistent() *PersistentState {
 	}
 	return &PersistentState{
 		Height: 7, Round: 2, Step: StepPrecommit,
-		LockedValue: ValueID{9}, LockedRound: 1, ValidValue: ValueID{8}, ValidRound: -1,
+		LockedValue: ValueID{9}, LockedRound: 1, ValidValue: ValueID{8}, ValidRound: 1,
 		LastSigned:   []Vote{v(Prevote, 3, 1), v(Precommit, 3, 1)},
 		OwnProposals: []Proposal{{Height: 7, Round: 2, POLRound: -1, Value: ValueID{5}, Proposer: 3}},
 		Decision:     &Decision{Height: 7, Round: 2, Value: ValueID{1, 2, 3}, Certificate: []Vote{v(Precommit, 0, 1), v(Precommit, 3, 1)}},
+		ProofOfLock: []Vote{{Type: Prevote, Height: 7, Round: 1, Value: ValueID{8}, Voter: 0},
+			{Type: Prevote, Height: 7, Round: 1, Value: ValueID{8}, Voter: 2}},
+	}
+}
+
+// TestPersistentVersion1: what the version without a proof of lock wrote still reads.
+func TestPersistentVersion1(t *testing.T) {
+	ps := samplePersistent()
+	ps.ProofOfLock = nil
+	raw, err := ps.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := bytes.Clone(raw[:len(raw)-2]) // no proof-of-lock count
+	v1[1] = 1
+	got, err := DecodePersistentState(v1)
+	if err != nil || !reflect.DeepEqual(got, ps) {
+		t.Fatalf("version 1: %+v, %v", got, err)
 	}
 }
 
@@ -59,7 +77,8 @@ func TestPersistentRejects(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"wrong magic", with(0, 'X')},
-		{"wrong version", with(1, 2)},
+		{"wrong version", with(1, 3)},
+		{"version 0", with(1, 0)},
 		{"truncated", raw[:len(raw)-1]},
 		{"trailing byte", append(bytes.Clone(raw), 0)},
 		{"vote count beyond the input", with(headerLen, 0x7f)},
@@ -75,7 +94,7 @@ func TestPersistentRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd[len(nd)-1] = 2
+	nd[len(nd)-1-2-voteSize*len(noDecision.ProofOfLock)] = 2 // before the proof of lock
 	if _, err := DecodePersistentState(nd); !errors.Is(err, ErrBadPersistent) {
 		t.Errorf("decision flag 2: %v", err)
 	}
@@ -100,7 +119,7 @@ func FuzzDecodePersistentState(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded state does not re-encode: %v", err)
 		}
-		if !bytes.Equal(again, data) {
+		if data[1] == persistVersion && !bytes.Equal(again, data) { // version 1 re-encodes as 2
 			t.Fatalf("non-canonical input accepted:\n in  %x\n out %x", data, again)
 		}
 	})

@@ -22,7 +22,6 @@ var (
 	twinsSchedules  = flag.Int("twins.schedules", 0, "fault schedules TestFaultSchedules runs (0: 250, 60 with -short)")
 	twinsFirst      = flag.Uint64("twins.first", 0, "first seed of TestFaultSchedules")
 	twinsMutant     = flag.String("twins.mutant", "", "run the schedules against a mutant: ignore-lock or weak-pol")
-	twinsKnown      = flag.Bool("twins.known", false, "run TestFaultSchedulesLostProofOfLock (a known liveness gap)")
 	twinsMutantRate = flag.Int("twins.mutant.rate", 0, "TestFaultSchedulesCatchMutants: run this many schedules per mutant and count failures")
 )
 
@@ -180,17 +179,13 @@ func TestFaultSchedulesCatchAmnesia(t *testing.T) {
 }
 
 // TestFaultSchedulesLostProofOfLock replays the seeds on which the checker found a liveness gap of the
-// machine (not fixed yet, so skipped unless -twins.known): PersistentState keeps a member's lock and
-// valid value but not the prevotes that prove them. A correct member that locked on v with the help
-// of a faulty member's prevote (Byzantine, or amnesiac and abstaining) and then crashes restarts locked
-// on v, unable to relay the proof; the faulty member never sends its prevote again, the others never
-// get the proof of lock, so they never prevote its re-proposal while it prevotes nil on theirs, and
-// with N = 3f+1 no attempt reaches a quorum again. Fix: persist the proof-of-lock prevotes (those for
-// validValue in validRound) with the state, and relay them after a restart.
+// machine, now fixed: PersistentState kept a member's lock and valid value but not the prevotes that
+// prove them. A correct member that locked on v with the help of a faulty member's prevote (Byzantine,
+// or amnesiac and abstaining) and then crashed restarted locked on v, unable to relay the proof; the
+// faulty member never sent its prevote again, the others never got the proof of lock, so they never
+// prevoted its re-proposal while it prevoted nil on theirs, and with N = 3f+1 no attempt reached a
+// quorum again. PersistentState.ProofOfLock now keeps those prevotes; a restart relays them.
 func TestFaultSchedulesLostProofOfLock(t *testing.T) {
-	if !*twinsKnown {
-		t.Skip("known liveness gap (see the comment); run with -twins.known")
-	}
 	for _, seed := range []uint64{101561, 103347, 103511} {
 		if res := runSchedule(drawSchedule(seed, 0)); res.failed() {
 			t.Errorf("seed %d: %s", seed, res.violations[0])

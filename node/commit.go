@@ -101,7 +101,7 @@ func (nd *Node) saveDecided(resp *wire.StateResponse, certified bool) error {
 	if nd.store == nil {
 		return nil
 	}
-	return nd.store.saveState(raw)
+	return nd.store.SaveState(raw)
 }
 
 // advanceTo moves consensus and the loop to height k after the engine reached state k.

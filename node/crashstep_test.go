@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/storage"
 )
 
 // signedSlot is one vote a member may sign at most once.
@@ -94,16 +95,16 @@ func TestCrashAtRoundSteps(t *testing.T) {
 		// append). The member restores an earlier record and no longer knows it prevoted: it must sit
 		// out the heights it may have voted at rather than vote again.
 		{"prevote persisted, not sent, record then damaged", crashAtPrevote, 0, func(dir string) {
-			path := filepath.Join(dir, journalFile)
+			path := filepath.Join(dir, storage.JournalFile)
 			if b, err := os.ReadFile(path); err == nil {
 				b[len(b)-3] ^= 0x10
 				_ = os.WriteFile(path, b, 0o600)
 			}
 		}},
-		// (d) As (a), but the machine restarts before the journal was synced (durability.go): the
+		// (d) As (a), but the machine restarts before the journal was synced (storage/durability.go): the
 		// records written since the last sync, that prevote among them, are gone, and the journal
 		// was opened in another boot. The member must notice and sit out rather than vote again.
-		{"prevote written, not sent, machine restarted before a sync", crashAtPrevote, 0, loseUnsyncedTail},
+		{"prevote written, not sent, machine restarted before a sync", crashAtPrevote, 0, storage.LoseUnsyncedTail},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,7 +118,7 @@ func TestCrashAtRoundSteps(t *testing.T) {
 						case i != member:
 						case incarnation == 1:
 							c.crash(nd, votes, &crashed)
-							nd.store.boundStride = 2 // sits out a few heights after amnesia, not 32
+							nd.store.SetSignBoundStride(2) // sits out a few heights after amnesia, not 32
 						default:
 							nd.hooks.beforeSend = func(m consensus.Message) error {
 								if m.Kind == consensus.KindVote {
@@ -171,25 +172,4 @@ func TestCrashAtRoundSteps(t *testing.T) {
 			})
 		})
 	}
-}
-
-// loseUnsyncedTail makes the journal in dir look as a machine crash leaves it when the last record
-// was written but not yet synced: that record is gone, and the journal was opened in an earlier boot
-// of the machine than the running one.
-func loseUnsyncedTail(dir string) {
-	path := filepath.Join(dir, journalFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return
-	}
-	off, last := len(journalMagic), len(journalMagic)
-	for {
-		_, _, n, ok := parseRecord(b[off:])
-		if !ok {
-			break
-		}
-		last, off = off, off+n
-	}
-	b = append(b[:last], encodeRecord(kindBoot, bootRecord(bootOpened, "an-earlier-boot"))...)
-	_ = os.WriteFile(path, b, 0o600)
 }

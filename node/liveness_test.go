@@ -194,26 +194,9 @@ func TestVoteFloodDoesNotHalt(t *testing.T) {
 	})
 }
 
-// TestSignBound: the bound is raised, durably, before a height above it is signed, by a stride, and
-// read back by a restart; amnesia with a readable bound sits out exactly the heights up to it.
-func TestSignBound(t *testing.T) {
-	dir := t.TempDir()
-	s := newStore(dir)
-	if _, ok := s.loadSignBound(); ok {
-		t.Fatal("a bound in an empty StateDir")
-	}
-	for _, h := range []uint64{0, 5, 31, 32, 33, 100} {
-		if err := s.coverSigning(h); err != nil {
-			t.Fatal(err)
-		}
-		got, ok := newStore(dir).loadSignBound() // as a restart reads it
-		if !ok || got < h {
-			t.Fatalf("after signing at %d the durable bound is %d (%v)", h, got, ok)
-		}
-	}
-	if got, _ := newStore(dir).loadSignBound(); got != 100+signBoundStride {
-		t.Fatalf("bound %d, want %d", got, 100+signBoundStride)
-	}
+// TestAmnesiaAtSignBound: amnesia with a readable sign bound (storage.TestSignBound) sits out exactly
+// the heights up to it.
+func TestAmnesiaAtSignBound(t *testing.T) {
 	var a amnesia
 	a.start(132, true)
 	if !a.active || !a.frozen || a.through != 132 {

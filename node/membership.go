@@ -14,6 +14,7 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -101,13 +102,13 @@ func (nd *Node) useEpoch(e roster.Epoch, spec sim.Spec) error {
 // loadChain reads the member history from the state directory and checks it from the genesis. A
 // history that fails its checks is quarantined and the peer starts from the genesis members: state
 // sync brings the history back with the state.
-func loadChain(s *store, g *genesis.Genesis, run wire.RunID, log *slog.Logger) (*roster.Chain, error) {
+func loadChain(s *storage.Store, g *genesis.Genesis, run wire.RunID, log *slog.Logger) (*roster.Chain, error) {
 	chain := roster.New(run, g.Members, g.Capacity())
 	if s == nil {
 		return chain, nil
 	}
-	path := filepath.Join(s.dir, membershipFile)
-	payload, err := readChecked(path)
+	path := filepath.Join(s.Dir(), membershipFile)
+	payload, err := storage.ReadChecked(path)
 	if err == nil && payload != nil {
 		var proofs []wire.ChangeProof
 		if proofs, err = decodeProofs(payload); err == nil {
@@ -165,7 +166,7 @@ func (nd *Node) saveChain() error {
 	if err != nil {
 		return err
 	}
-	return writeChecked(filepath.Join(nd.store.dir, membershipFile), payload)
+	return storage.WriteChecked(filepath.Join(nd.store.Dir(), membershipFile), payload)
 }
 
 // serveMember takes a signed join or leave request from the peer concerned and queues it for the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -293,14 +294,14 @@ func TestMemberHistoryFile(t *testing.T) {
 	}
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
-	nd := &Node{store: newStore(dir), chain: roster.New(run, g.Members, 5)}
+	nd := &Node{store: storage.Open(dir), chain: roster.New(run, g.Members, 5)}
 	if err := nd.chain.Append(wire.ChangeProof{Proposal: p, Cert: cert}, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := nd.saveChain(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := loadChain(newStore(dir), g, run, log)
+	got, err := loadChain(storage.Open(dir), g, run, log)
 	if err != nil || got.Len() != 1 || len(got.Latest().Members) != 5 {
 		t.Fatalf("reloaded history: %v, %v", got, err)
 	}
@@ -310,7 +311,7 @@ func TestMemberHistoryFile(t *testing.T) {
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err = loadChain(newStore(dir), g, run, log)
+	got, err = loadChain(storage.Open(dir), g, run, log)
 	if err != nil || got.Len() != 0 {
 		t.Fatalf("a damaged history was loaded: %v, %v", got, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/modelfile"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -154,17 +155,17 @@ func (p *Peer) watchEnd(ctx context.Context, nd *Node, stop context.CancelFunc) 
 // returns it as a model file, checked against the genesis (modelfile.Verify): only a state with a
 // valid certificate of the run is exported.
 func ExportState(g *genesis.Genesis, stateDir string) (*modelfile.Model, error) {
-	l, err := newStore(stateDir).load()
+	l, err := storage.Open(stateDir).Load()
 	if err != nil {
 		return nil, err
 	}
-	if l.state == nil {
+	if l.State == nil {
 		return nil, fmt.Errorf("%w in %s", ErrNoState, stateDir)
 	}
 	// The record's size bounds the dimension; the genesis bounds the members.
-	lim := wire.LimitsFor(uint32(min(len(l.state)/8+1, math.MaxUint32)), uint32(max(len(g.Members), g.Capacity())))
+	lim := wire.LimitsFor(uint32(min(len(l.State)/8+1, math.MaxUint32)), uint32(max(len(g.Members), g.Capacity())))
 	var s wire.StateResponse
-	if err := wire.Unmarshal(l.state, &s, lim); err != nil {
+	if err := wire.Unmarshal(l.State, &s, lim); err != nil {
 		return nil, fmt.Errorf("%w: the persisted state: %w", ErrCorrupt, err)
 	}
 	run, err := g.RunID()

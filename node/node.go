@@ -17,6 +17,7 @@ import (
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -55,7 +56,7 @@ type Node struct {
 	own     *method.Member
 	lim     wire.Limits
 	atk     attackMode
-	store   *store
+	store   *storage.Store
 	fstar   float64
 	tick    time.Duration
 
@@ -145,9 +146,9 @@ func New(cfg Config) (*Node, error) {
 	}
 	atk, _ := parseAttack(cfg.Attack)
 	chain := cfg.Chain
-	var store *store
+	var store *storage.Store
 	if cfg.StateDir != "" {
-		store = newStore(cfg.StateDir)
+		store = storage.Open(cfg.StateDir)
 	}
 	if chain == nil {
 		if chain, err = loadChain(store, g, runID, lg); err != nil {
@@ -236,7 +237,7 @@ func New(cfg Config) (*Node, error) {
 		var bound uint64
 		ok := false
 		if nd.store != nil {
-			bound, ok = nd.store.loadSignBound() // signbound.go
+			bound, ok = nd.store.LoadSignBound() // storage/signbound.go
 		}
 		nd.amnesia.start(max(bound, nd.votedThrough), ok)
 		nd.log.Warn("this peer may have forgotten votes it sent: it sits out the heights it may have signed at",
@@ -298,7 +299,7 @@ func (nd *Node) Run(ctx context.Context) (err error) {
 	defer nd.leaveDirect()
 	if nd.store != nil {
 		// Clean unless the loop stopped on an error (a crash in tests, a failed write): durability.go.
-		defer func() { nd.store.close(err == nil || errors.Is(err, ErrEpochOver)) }()
+		defer func() { nd.store.Close(err == nil || errors.Is(err, ErrEpochOver)) }()
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -343,7 +344,7 @@ func (nd *Node) Run(ctx context.Context) (err error) {
 		case now := <-ticker.C:
 			nd.onTick(ctx)
 			if nd.store != nil {
-				if err := nd.store.syncIfDue(now); err != nil { // durability.go
+				if err := nd.store.SyncIfDue(now); err != nil { // storage/durability.go
 					return fmt.Errorf("%w: syncing the journal: %w", ErrFatal, err)
 				}
 			}

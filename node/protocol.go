@@ -294,16 +294,16 @@ func (nd *Node) drain(ctx context.Context) error {
 	for nd.cm.HasReady() && ctx.Err() == nil {
 		rd := nd.cm.Ready()
 		if rd.Persist != nil && nd.store != nil {
-			if err := nd.store.saveConsensus(rd.Persist); err != nil {
+			if err := nd.store.SaveConsensus(rd.Persist); err != nil {
 				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
 			}
 		}
 		if (len(rd.Messages) > 0 || len(rd.Relay) > 0) && nd.store != nil {
 			// Persisted before anything leaves (see store.beforeSend for why only then).
-			if err := nd.store.beforeSend(); err != nil {
+			if err := nd.store.BeforeSend(); err != nil {
 				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
 			}
-			if err := nd.store.coverSigning(highestSigned(rd.Messages)); err != nil { // signbound.go
+			if err := nd.store.CoverSigning(highestSigned(rd.Messages)); err != nil { // storage/signbound.go
 				return fmt.Errorf("%w: %w", ErrFatal, err)
 			}
 		}

@@ -2,12 +2,14 @@ package node
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -19,7 +21,7 @@ import (
 func TestRestartOnCorruptStateDir(t *testing.T) {
 	skipShort(t)
 	const crashAt, rounds = 6, 20
-	journal := func(dir string) string { return filepath.Join(dir, journalFile) }
+	journal := func(dir string) string { return filepath.Join(dir, storage.JournalFile) }
 	rewrite := func(t *testing.T, path string, f func([]byte) []byte) {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -59,8 +61,8 @@ func TestRestartOnCorruptStateDir(t *testing.T) {
 			if err := os.Remove(journal(dir)); err != nil {
 				t.Error(err)
 			}
-			path := filepath.Join(dir, stateFile)
-			if err := writeChecked(path, bytes.Repeat([]byte{7}, 300)); err != nil {
+			path := filepath.Join(dir, storage.StateFile)
+			if err := storage.WriteChecked(path, bytes.Repeat([]byte{7}, 300)); err != nil {
 				t.Error(err)
 			}
 			rewrite(t, path, func(b []byte) []byte { b[len(b)-10] ^= 1; return b })
@@ -68,25 +70,19 @@ func TestRestartOnCorruptStateDir(t *testing.T) {
 		{"checksummed record holding a state that is not the certified one", func(t *testing.T, dir string) {
 			// Passes every checksum; only verifyState can tell (the digest no longer matches the
 			// certified proposal).
-			latest, _, err := readJournal(journal(dir))
-			if err != nil || latest[kindState] == nil {
-				t.Errorf("reading the journal: %v", err)
-				return
-			}
-			var resp wire.StateResponse
-			if err := wire.Unmarshal(latest[kindState], &resp, wire.DefaultLimits()); err != nil {
-				t.Error(err)
-				return
-			}
-			resp.X[0] += 1
-			raw, err := wire.Marshal(&resp)
+			err := storage.ReplaceState(dir, func(raw []byte) ([]byte, error) {
+				if raw == nil {
+					return nil, errors.New("the journal holds no state")
+				}
+				var resp wire.StateResponse
+				if err := wire.Unmarshal(raw, &resp, wire.DefaultLimits()); err != nil {
+					return nil, err
+				}
+				resp.X[0] += 1
+				return wire.Marshal(&resp)
+			})
 			if err != nil {
-				t.Error(err)
-				return
-			}
-			latest[kindState] = raw
-			if err := writeJournal(journal(dir), latest); err != nil {
-				t.Error(err)
+				t.Errorf("rewriting the journal: %v", err)
 			}
 		}, true},
 	}
@@ -111,7 +107,7 @@ func TestRestartOnCorruptStateDir(t *testing.T) {
 					t.Error("the restarted member did not notice the damage")
 				}
 				if c.fresh {
-					if _, err := os.Stat(filepath.Join(r.dir, "2", journalFile+".corrupt")); err != nil &&
+					if _, err := os.Stat(filepath.Join(r.dir, "2", storage.JournalFile+".corrupt")); err != nil &&
 						c.name != "legacy state file corrupt" {
 						t.Errorf("the damaged journal was not quarantined: %v", err)
 					}

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -29,7 +29,6 @@ import (
 // of each kind.
 
 const (
-	journalFile      = "journal.bin"
 	journalMagic     = "byzpp-journal-v1\n"
 	journalCompactAt = 1 << 20
 	// maxJournalRecord bounds one record's length field before anything is allocated for it.
@@ -134,7 +133,7 @@ func openJournal(dir string) (*journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, journalFile)
+	path := filepath.Join(dir, JournalFile)
 	latest, valid, err := readJournal(path)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 // records the boot it happened in. A restart within the same boot finds every record it wrote. A
 // restart in a later boot whose last record is not a clean close may have lost records written since
 // the last sync — among them votes it sent — so it treats itself as having forgotten them: it sits
-// out the heights it may have voted at (amnesia.go), exactly as after a damaged journal. The cost of
+// out the heights it may have voted at (the node's amnesia, node/amnesia.go), exactly as after a damaged journal. The cost of
 // a machine crash is thus a few heights of one member's silence, not safety. Where the boot cannot be
 // told (other systems, an unreadable boot_id), the journal is synced before every send as before.
 

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"bytes"
@@ -13,19 +13,19 @@ import (
 
 func TestJournalKeepsLatestOfEachKind(t *testing.T) {
 	dir := t.TempDir()
-	s := &store{dir: dir}
+	s := &Store{dir: dir}
 	for h := range uint64(5) {
-		if err := s.saveState([]byte{byte(h), 1, 2}); err != nil {
+		if err := s.SaveState([]byte{byte(h), 1, 2}); err != nil {
 			t.Fatal(err)
 		}
 		ps := &consensus.PersistentState{Height: h, Round: 1, LockedRound: -1, ValidRound: -1}
-		if err := s.saveConsensus(ps); err != nil {
+		if err := s.SaveConsensus(ps); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.close(true)
-	l, err := (&store{dir: dir}).load()
-	state, cons := l.state, l.cons
+	s.Close(true)
+	l, err := (&Store{dir: dir}).Load()
+	state, cons := l.State, l.Consensus
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,20 +34,20 @@ func TestJournalKeepsLatestOfEachKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(state, []byte{4, 1, 2}) || ps.Height != 4 {
-		t.Fatalf("loaded state %v, consensus height %d; want the last ones", state, ps.Height)
+		t.Fatalf("Loaded state %v, consensus height %d; want the last ones", state, ps.Height)
 	}
 }
 
 func TestJournalDropsTornTail(t *testing.T) {
 	dir := t.TempDir()
-	s := &store{dir: dir}
+	s := &Store{dir: dir}
 	for _, p := range [][]byte{[]byte("first"), []byte("second")} {
-		if err := s.saveState(p); err != nil {
+		if err := s.SaveState(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.close(true)
-	path := filepath.Join(dir, journalFile)
+	s.Close(true)
+	path := filepath.Join(dir, JournalFile)
 	full, _ := os.ReadFile(path)
 	last := recordHeader + len("second")
 	for cut := 1; cut < last; cut += 7 {
@@ -55,10 +55,10 @@ func TestJournalDropsTornTail(t *testing.T) {
 		if err := os.WriteFile(path, torn, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		l, err := (&store{dir: dir}).load()
-		state := l.state
+		l, err := (&Store{dir: dir}).Load()
+		state := l.State
 		if err != nil || string(state) != "first" {
-			t.Fatalf("cut %d: loaded %q, %v; want the record before the torn one", cut, state, err)
+			t.Fatalf("cut %d: Loaded %q, %v; want the record before the torn one", cut, state, err)
 		}
 	}
 	// A flipped payload byte in the last record is a torn record too.
@@ -66,39 +66,39 @@ func TestJournalDropsTornTail(t *testing.T) {
 	bad[len(bad)-1] ^= 1
 	_ = os.WriteFile(path, bad, 0o600)
 	// Appending after a torn tail truncates it first, so the new record is readable.
-	s = &store{dir: dir}
-	if err := s.saveState([]byte("third")); err != nil {
+	s = &Store{dir: dir}
+	if err := s.SaveState([]byte("third")); err != nil {
 		t.Fatal(err)
 	}
-	s.close(true)
-	if l, err := (&store{dir: dir}).load(); err != nil || string(l.state) != "third" {
-		t.Fatalf("after append: %q, %v", l.state, err)
+	s.Close(true)
+	if l, err := (&Store{dir: dir}).Load(); err != nil || string(l.State) != "third" {
+		t.Fatalf("after append: %q, %v", l.State, err)
 	}
 }
 
 func TestJournalCompacts(t *testing.T) {
 	dir := t.TempDir()
-	s := &store{dir: dir}
+	s := &Store{dir: dir}
 	big := bytes.Repeat([]byte{9}, 100<<10)
-	if err := s.saveConsensus(&consensus.PersistentState{Height: 3, LockedRound: -1, ValidRound: -1}); err != nil {
+	if err := s.SaveConsensus(&consensus.PersistentState{Height: 3, LockedRound: -1, ValidRound: -1}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 30 {
 		big[0] = byte(i)
-		if err := s.saveState(bytes.Clone(big)); err != nil {
+		if err := s.SaveState(bytes.Clone(big)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	s.close(true)
-	info, err := os.Stat(filepath.Join(dir, journalFile))
+	s.Close(true)
+	info, err := os.Stat(filepath.Join(dir, JournalFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Size() > journalCompactAt+int64(len(big))+recordHeader {
 		t.Fatalf("journal is %d bytes: never compacted", info.Size())
 	}
-	l, err := (&store{dir: dir}).load()
-	state, cons := l.state, l.cons
+	l, err := (&Store{dir: dir}).Load()
+	state, cons := l.State, l.Consensus
 	if err != nil || len(state) != len(big) || state[0] != 29 || cons == nil {
 		t.Fatalf("after compaction: state %d bytes (first %v), consensus %v, %v", len(state), state[:1], cons != nil, err)
 	}
@@ -110,21 +110,21 @@ func TestJournalCompacts(t *testing.T) {
 
 func TestJournalFallsBackToCheckedFilesAndRejectsBadHeader(t *testing.T) {
 	dir := t.TempDir()
-	if err := writeChecked(filepath.Join(dir, stateFile), []byte("old state")); err != nil {
+	if err := WriteChecked(filepath.Join(dir, StateFile), []byte("old state")); err != nil {
 		t.Fatal(err)
 	}
-	s := &store{dir: dir}
-	if err := s.saveConsensus(&consensus.PersistentState{Height: 1, LockedRound: -1, ValidRound: -1}); err != nil {
+	s := &Store{dir: dir}
+	if err := s.SaveConsensus(&consensus.PersistentState{Height: 1, LockedRound: -1, ValidRound: -1}); err != nil {
 		t.Fatal(err)
 	}
-	s.close(true)
-	l, err := s.load()
-	state, cons := l.state, l.cons
+	s.Close(true)
+	l, err := s.Load()
+	state, cons := l.State, l.Consensus
 	if err != nil || string(state) != "old state" || cons == nil {
 		t.Fatalf("got %q, %v, %v", state, cons != nil, err)
 	}
-	_ = os.WriteFile(filepath.Join(dir, journalFile), []byte("not a journal"), 0o600)
-	if _, err := s.load(); !errors.Is(err, ErrCorrupt) {
+	_ = os.WriteFile(filepath.Join(dir, JournalFile), []byte("not a journal"), 0o600)
+	if _, err := s.Load(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("bad header: %v, want ErrCorrupt", err)
 	}
 }
@@ -136,7 +136,7 @@ func FuzzJournal(f *testing.F) {
 	f.Add(append([]byte(journalMagic), encodeRecord(kindState, []byte("abc"))...))
 	f.Add(append(append([]byte(journalMagic), encodeRecord(kindConsensus, nil)...), 1, 2, 3))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		path := filepath.Join(t.TempDir(), journalFile)
+		path := filepath.Join(t.TempDir(), JournalFile)
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -174,11 +174,11 @@ func FuzzJournal(f *testing.F) {
 
 func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	dir := t.TempDir()
-	s := &store{dir: dir}
+	s := &Store{dir: dir}
 	if err := s.sync(); err != nil { // nothing opened yet
 		t.Fatal(err)
 	}
-	if err := s.saveState([]byte("a")); err != nil {
+	if err := s.SaveState([]byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	if !s.j.dirty {
@@ -189,13 +189,13 @@ func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	}
 	// Records written but not yet synced are still read back by a restarting process (the page cache
 	// survives a process crash; only a machine crash can lose them, see store.sync).
-	if err := s.saveState([]byte("b")); err != nil {
+	if err := s.SaveState([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := (&store{dir: dir}).load(); err != nil || string(l.state) != "b" {
-		t.Fatalf("loaded %q, %v", l.state, err)
+	if l, err := (&Store{dir: dir}).Load(); err != nil || string(l.State) != "b" {
+		t.Fatalf("Loaded %q, %v", l.State, err)
 	}
-	s.close(true)
+	s.Close(true)
 }
 
 // TestTornAppend: what a crash mid-append can leave (an incomplete record) is told apart from damage
@@ -251,50 +251,50 @@ func TestMayHaveLostRecords(t *testing.T) {
 // cleanly; where the boot is unknown, every send is preceded by a sync.
 func TestJournalBootRecords(t *testing.T) {
 	dir := t.TempDir()
-	s := &store{dir: dir, boot: "b1"}
-	if err := s.saveState([]byte("a")); err != nil {
+	s := &Store{dir: dir, boot: "b1"}
+	if err := s.SaveState([]byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.beforeSend(); err != nil || !s.j.dirty {
+	if err := s.BeforeSend(); err != nil || !s.j.dirty {
 		t.Fatalf("beforeSend with a known boot: %v, dirty %v (want no sync)", err, s.j.dirty)
 	}
 	for _, c := range []struct {
 		boot        string
 		mayHaveLost bool
 	}{{"b1", false}, {"b2", true}} {
-		l, err := (&store{dir: dir, boot: c.boot}).load()
-		if err != nil || string(l.state) != "a" || l.mayHaveLost != c.mayHaveLost {
-			t.Errorf("read in boot %s: %q, lost %v, %v; want %q, %v", c.boot, l.state, l.mayHaveLost, err, "a", c.mayHaveLost)
+		l, err := (&Store{dir: dir, boot: c.boot}).Load()
+		if err != nil || string(l.State) != "a" || l.MayHaveLost != c.mayHaveLost {
+			t.Errorf("read in boot %s: %q, lost %v, %v; want %q, %v", c.boot, l.State, l.MayHaveLost, err, "a", c.mayHaveLost)
 		}
 	}
-	if err := s.syncIfDue(s.lastSync.Add(groupSyncEvery / 2)); err != nil || !s.j.dirty {
+	if err := s.SyncIfDue(s.lastSync.Add(groupSyncEvery / 2)); err != nil || !s.j.dirty {
 		t.Fatalf("synced before groupSyncEvery: %v, dirty %v", err, s.j.dirty)
 	}
-	if err := s.syncIfDue(s.lastSync.Add(groupSyncEvery)); err != nil || s.j.dirty {
+	if err := s.SyncIfDue(s.lastSync.Add(groupSyncEvery)); err != nil || s.j.dirty {
 		t.Fatalf("not synced after groupSyncEvery: %v, dirty %v", err, s.j.dirty)
 	}
-	s.close(true)
-	if l, err := (&store{dir: dir, boot: "b2"}).load(); err != nil || l.mayHaveLost {
-		t.Errorf("after a clean close and a reboot: lost %v, %v", l.mayHaveLost, err)
+	s.Close(true)
+	if l, err := (&Store{dir: dir, boot: "b2"}).Load(); err != nil || l.MayHaveLost {
+		t.Errorf("after a clean close and a reboot: lost %v, %v", l.MayHaveLost, err)
 	}
 	// Reopened in the new boot, then a crash (no clean close) and another reboot.
-	s = &store{dir: dir, boot: "b2"}
-	if err := s.saveState([]byte("b")); err != nil {
+	s = &Store{dir: dir, boot: "b2"}
+	if err := s.SaveState([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	s.close(false)
-	if l, err := (&store{dir: dir, boot: "b3"}).load(); err != nil || !l.mayHaveLost {
-		t.Errorf("after a crash and a reboot: lost %v, %v", l.mayHaveLost, err)
+	s.Close(false)
+	if l, err := (&Store{dir: dir, boot: "b3"}).Load(); err != nil || !l.MayHaveLost {
+		t.Errorf("after a crash and a reboot: lost %v, %v", l.MayHaveLost, err)
 	}
-	strict := &store{dir: t.TempDir()}
-	if err := strict.saveState([]byte("c")); err != nil {
+	strict := &Store{dir: t.TempDir()}
+	if err := strict.SaveState([]byte("c")); err != nil {
 		t.Fatal(err)
 	}
-	if err := strict.beforeSend(); err != nil || strict.j.dirty {
+	if err := strict.BeforeSend(); err != nil || strict.j.dirty {
 		t.Fatalf("beforeSend with an unknown boot: %v, dirty %v (want a sync)", err, strict.j.dirty)
 	}
-	strict.close(true)
-	if l, err := (&store{dir: strict.dir}).load(); err != nil || l.mayHaveLost {
-		t.Errorf("a journal synced before every send: lost %v, %v", l.mayHaveLost, err)
+	strict.Close(true)
+	if l, err := (&Store{dir: strict.dir}).Load(); err != nil || l.MayHaveLost {
+		t.Errorf("a journal synced before every send: lost %v, %v", l.MayHaveLost, err)
 	}
 }

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"cmp"
@@ -9,7 +9,7 @@ import (
 
 // The sign bound. The journal is synced in the background (durability.go), so a machine crash can
 // lose the records of votes this peer sent, and a peer that lost them must not sign again at the
-// heights it may have signed at (amnesia.go). Which heights those are cannot be learnt from the
+// heights it may have signed at (the node's amnesia, node/amnesia.go). Which heights those are cannot be learnt from the
 // others: a peer that lost many heights of records restarts far behind them, and what it hears
 // says where they are, not where it was. So the peer writes it down ahead of time: before it signs
 // anything at a height above its sign bound, it raises the bound to that height plus signBoundStride
@@ -22,19 +22,19 @@ const (
 	signBoundStride = 32
 )
 
-// loadSignBound reads the persisted sign bound; ok is false when there is none or it is unreadable.
-func (s *store) loadSignBound() (bound uint64, ok bool) {
-	payload, err := readChecked(filepath.Join(s.dir, signBoundFile))
+// LoadSignBound reads the persisted sign bound; ok is false when there is none or it is unreadable.
+func (s *Store) LoadSignBound() (bound uint64, ok bool) {
+	payload, err := ReadChecked(filepath.Join(s.dir, signBoundFile))
 	if err != nil || len(payload) != 8 {
 		return 0, false
 	}
 	return binary.LittleEndian.Uint64(payload), true
 }
 
-// coverSigning makes sure the durable sign bound is at least h before this peer signs at height h.
-func (s *store) coverSigning(h uint64) error {
+// CoverSigning makes sure the durable sign bound is at least h before this peer signs at height h.
+func (s *Store) CoverSigning(h uint64) error {
 	if !s.boundRead {
-		s.signBound, _ = s.loadSignBound()
+		s.signBound, _ = s.LoadSignBound()
 		s.boundRead = true
 	}
 	if h <= s.signBound && s.signBound != 0 {
@@ -43,7 +43,7 @@ func (s *store) coverSigning(h uint64) error {
 	next := h + cmp.Or(s.boundStride, signBoundStride)
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], next)
-	if err := writeChecked(filepath.Join(s.dir, signBoundFile), b[:]); err != nil {
+	if err := WriteChecked(filepath.Join(s.dir, signBoundFile), b[:]); err != nil {
 		return fmt.Errorf("raising the sign bound to %d: %w", next, err)
 	}
 	s.signBound = next

@@ -1,4 +1,4 @@
-package node
+package storage
 
 import (
 	"errors"
@@ -9,15 +9,15 @@ import (
 
 func TestCheckedFileRoundTripAndCorruption(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, consensusFile)
-	if err := writeChecked(path, []byte(`{"height":7}`)); err != nil {
+	path := filepath.Join(dir, ConsensusFile)
+	if err := WriteChecked(path, []byte(`{"height":7}`)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := readChecked(path)
+	got, err := ReadChecked(path)
 	if err != nil || len(got) == 0 {
 		t.Fatalf("readChecked: %v", err)
 	}
-	if missing, err := readChecked(filepath.Join(dir, "absent")); missing != nil || err != nil {
+	if missing, err := ReadChecked(filepath.Join(dir, "absent")); missing != nil || err != nil {
 		t.Fatalf("absent file: %v, %v", missing, err)
 	}
 	raw, _ := os.ReadFile(path)
@@ -34,7 +34,7 @@ func TestCheckedFileRoundTripAndCorruption(t *testing.T) {
 			if err := os.WriteFile(path, tc.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := readChecked(path); !errors.Is(err, ErrCorrupt) {
+			if _, err := ReadChecked(path); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("got %v, want ErrCorrupt", err)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -52,8 +53,13 @@ func (nd *Node) joinDirect(ctx context.Context) error {
 			return
 		}
 		if err != nil {
-			_, reason := verdict(err)
+			res, reason := verdict(err)
 			nd.log.Debug("direct message dropped", "from", i, "reason", reason, "err", err)
+			if res == p2p.Reject {
+				// Invalid over its own authenticated channel: its doing (abuse.go). p2p counts it too.
+				nd.cfg.Host.ReportInvalid(from, protoDirect, reason)
+				nd.offence(i, blameInvalidFrame)
+			}
 			return
 		}
 		select {
@@ -61,7 +67,8 @@ func (nd *Node) joinDirect(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}
-	if err := nd.cfg.Host.HandleDirect(protoDirect, nd.lim.MaxMessage, handler); err != nil {
+	// Members only, checked before a byte of a stream (and of each message) is read.
+	if err := nd.cfg.Host.HandleDirect(protoDirect, nd.lim.MaxMessage, handler, p2p.Allow(nd.isMember)); err != nil {
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
 	return nil

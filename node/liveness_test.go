@@ -191,6 +191,19 @@ func TestVoteFloodDoesNotHalt(t *testing.T) {
 				t.Errorf("member %d decided %d of %d rounds itself", i, nd.loop.decided, rounds)
 			}
 		}
+		// The flooder is named and cut off (abuse.go).
+		if r.blame(3, blameFlood) == 0 {
+			t.Error("the flooder was not named for flooding")
+		}
+		var cut uint64
+		for i, nd := range r.nodes {
+			if i != 3 {
+				cut += nd.cutOff.Load()
+			}
+		}
+		if cut == 0 {
+			t.Error("no honest member cut the flooder off")
+		}
 	})
 }
 

@@ -119,7 +119,9 @@ type Node struct {
 	// heard is the highest height heard from each member, for the amnesia bound (amnesia.go).
 	heard heardHeights
 	// end: the signal that the run's final state is held, and the held-out scorer (model.go).
-	end nodeEnd
+	end      nodeEnd
+	offences offenceLog    // recent offences per member, for the cut-off (abuse.go); guarded by mu
+	cutOff   atomic.Uint64 // members cut off so far
 	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
 	// on would leave a journal whose vote record a restart cannot trust.
 	stopErr error
@@ -382,7 +384,9 @@ func (nd *Node) join() error {
 		_ = nd.roundT.Close()
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
-	if err := h.Handle(protoMsgs, nd.lim.MaxMessage, nd.serveMsgs); err != nil {
+	nd.watchAbuse() // abuse.go
+	// Round messages are served to members only: checked before a byte of the request is read.
+	if err := h.Handle(protoMsgs, nd.lim.MaxMessage, nd.serveMsgs, p2p.Allow(nd.isMember)); err != nil {
 		nd.leave()
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}

@@ -256,6 +256,9 @@ func (nd *Node) onVote(in *voteIn) {
 	if nd.loop.votes.Put(cv, in.raw, in.unverified) {
 		nd.relayCount(key) // relay.go: the leader's quorum count
 	}
+	if o := nd.loop.votes.Overruns(cv.Height, cv.Voter); o > 0 && o%votestore.PerVoter == 0 {
+		nd.offence(cv.Voter, blameFlood) // abuse.go: a vote flood
+	}
 	_ = nd.cm.StepVote(cv)
 }
 

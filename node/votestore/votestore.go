@@ -10,6 +10,7 @@ const PerVoter = 32
 type Store struct {
 	perVoter int
 	heights  map[uint64]map[int][]entry // height → voter → its votes, in arrival order
+	evicted  map[uint64]map[int]int     // height → voter → votes of it evicted or refused at that height
 	size     int
 }
 
@@ -24,7 +25,7 @@ func New(perVoter int) *Store {
 	if perVoter < 2 {
 		perVoter = 2
 	}
-	return &Store{perVoter: perVoter, heights: map[uint64]map[int][]entry{}}
+	return &Store{perVoter: perVoter, heights: map[uint64]map[int][]entry{}, evicted: map[uint64]map[int]int{}}
 }
 
 func (s *Store) find(v consensus.Vote) ([]entry, int) {
@@ -58,6 +59,7 @@ func (s *Store) Put(v consensus.Vote, raw []byte, unverified bool) bool {
 		return false
 	}
 	if len(list) >= s.perVoter {
+		s.overrun(v)
 		low := lowest(list)
 		if older(v, list[low].vote) {
 			return false
@@ -93,6 +95,19 @@ func lowest(list []entry) int {
 	return low
 }
 
+func (s *Store) overrun(v consensus.Vote) {
+	byVoter := s.evicted[v.Height]
+	if byVoter == nil {
+		byVoter = map[int]int{}
+		s.evicted[v.Height] = byVoter
+	}
+	byVoter[v.Voter]++
+}
+
+// Overruns is how many votes of voter at height h went beyond its allowance (evicting an older one or
+// refused): an honest voter reaches it only after PerVoter/2 attempts at one height.
+func (s *Store) Overruns(h uint64, voter int) int { return s.evicted[h][voter] }
+
 // MarkVerified records that v's signature holds.
 func (s *Store) MarkVerified(v consensus.Vote) {
 	if list, i := s.find(v); i >= 0 {
@@ -118,6 +133,11 @@ func (s *Store) PruneBelow(h uint64) {
 				s.size -= len(list)
 			}
 			delete(s.heights, height)
+		}
+	}
+	for height := range s.evicted {
+		if height < h {
+			delete(s.evicted, height)
 		}
 	}
 }

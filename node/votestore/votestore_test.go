@@ -63,3 +63,20 @@ func TestStoreOperations(t *testing.T) {
 	}
 	s.Voters(2, func(int) { t.Fatal("a voter left after delete") })
 }
+
+func TestOverruns(t *testing.T) {
+	s := New(4)
+	for i := range 10 {
+		s.Put(vote(1, uint32(i), consensus.Prevote, 2, 1), nil, false)
+	}
+	if got := s.Overruns(1, 2); got != 6 {
+		t.Fatalf("overruns %d, want 6", got)
+	}
+	if s.Overruns(1, 1) != 0 {
+		t.Fatal("another voter overran")
+	}
+	s.PruneBelow(2)
+	if s.Overruns(1, 2) != 0 {
+		t.Fatal("overruns of a pruned height kept")
+	}
+}

@@ -1,6 +1,10 @@
 // Package consensus lets the members of a byzpp run agree, height by height, on the outcome of each
 // training round, while up to f = ⌊(N−1)/3⌋ of them lie.
 //
+// May import: the standard library only, and none of its I/O (no os, net, syscall, path/filepath): the
+// caller moves the messages and persists the state (node, node/storage). Layering checked by
+// internal/arch.
+//
 // It implements Algorithm 1 of Buchman, Kwon and Milošević, "The latest gossip on BFT consensus"
 // (2018, arXiv:1807.04938) — the Tendermint consensus algorithm — as a pure, deterministic state
 // machine in the style of etcd's raft: no goroutines, sockets, clocks or randomness. Comments cite the

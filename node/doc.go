@@ -7,6 +7,12 @@
 // decision about the model in one sequential place, which is what makes honest peers derive
 // bit-identical states.
 //
+// May import: algo/, consensus, p2p, p2p/wire and node's subpackages — it is the wiring — but not
+// testnet/ or cmd/. Its subpackages have one job each and no *Node: engine (training), genesis,
+// roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound).
+// Debt (issue 13, listed in internal/arch): node still imports libp2p's key and peer ID types and
+// multiaddr itself instead of through p2p. Layering checked by internal/arch.
+//
 // Per training round k (consensus height k): sampled members send their signed round message; the
 // leader of (k, attempt) waits for the sample (or CollectTicks) and proposes the included message
 // digests and the resulting state digest; every peer fetches missing messages, re-derives the state
@@ -15,7 +21,7 @@
 // after checking it (sync.go: a state that is not the certified one, or a short, forged or
 // other-height certificate, is refused and the next member asked). A damaged StateDir is never loaded:
 // the peer uses the journal's intact records before the damage or starts from genesis, refetches, and
-// sits out the heights at which it may have forgotten its own votes (persist.go, amnesia.go).
+// sits out the heights at which it may have forgotten its own votes (persist.go, amnesia.go, storage).
 //
 // What makes a round cheap (measured on a 20-peer loopback testnet, see BenchmarkRound and the files
 // named): an honest member sends everything directly to the members over one long-lived stream each,
@@ -26,7 +32,7 @@
 // or called censored); certificates are certified when first served or restored, not at every decision
 // (lazycert.go); persistence appends to a journal before anything is sent and syncs it in the
 // background where the machine's boot can be told, a restart in a later boot without a clean stop
-// sitting out the heights it may have voted at (journal.go, durability.go); queued inputs are handled
+// sitting out the heights it may have voted at (node/storage); queued inputs are handled
 // before consensus output is drained; the direct frames of one turn of the loop leave together, one
 // write per member (outbox.go).
 //

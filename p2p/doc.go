@@ -1,5 +1,9 @@
 // Package p2p is byzpp's networking layer and the only package tree that imports libp2p.
 //
+// May import: the standard library, libp2p, multiaddr, prometheus and p2p/wire; nothing of training or
+// consensus. Today node, node/roster and cmd/peer still import libp2p types themselves (issue 13,
+// listed in internal/arch). Layering checked by internal/arch.
+//
 // A Host wraps a libp2p host with what the protocol needs:
 //
 //   - Identity: LoadOrCreateKey keeps an Ed25519 key on disk (0600, refusing looser permissions). Peer

@@ -1,6 +1,9 @@
 // Package agg holds the robust aggregators of Byz-VR-MARINA-PP, the clipping the aggregator applies to
 // every gradient difference, and bucketing.
 //
+// May import: the standard library and other algo/ packages only (algo is pure: nothing of consensus,
+// node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // An Aggregator maps the N vectors received in a round to one vector while tolerating f of them being
 // arbitrary (Byzantine). The aggregators are defined exactly as in /work/shared/METHOD.md:
 //

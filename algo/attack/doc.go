@@ -1,5 +1,8 @@
 // Package attack implements what a Byzantine member sends in a round.
 //
+// May import: the standard library and other algo/ packages only (algo is pure: nothing of consensus,
+// node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // Attacks are omniscient where the literature makes them so: they may see every honest message of the
 // round (on the network, colluding Byzantine peers see them in gossip before they answer). Each attack is
 // a pure function of a View, so the simulator and a misbehaving network peer send the same bits.

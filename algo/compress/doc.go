@@ -1,6 +1,9 @@
 // Package compress holds the unbiased compressors a member applies to its gradient difference in a
 // partial round of Byz-VR-MARINA-PP, and the possibly sparse Vector they produce.
 //
+// May import: the standard library and other algo/ packages only (algo is pure: nothing of consensus,
+// node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // Every compressor Q is unbiased, E Q(v) = v, with variance parameter ω: E‖Q(v) − v‖² ≤ ω‖v‖². The
 // method's theory only needs those two facts, so any compressor here can be swapped for another by its
 // spec string (see Parse):

@@ -1,6 +1,9 @@
 // Package data reads LIBSVM binary-classification data sets into a compressed sparse row (CSR) Dataset,
 // embeds the a9a data set and its held-out test split a9a.t in the binary, and splits a data set among the members of a run.
 //
+// May import: the standard library and other algo/ packages only (algo is pure: nothing of consensus,
+// node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // Every member of a run must train on exactly the same numbers, so a Dataset has one canonical form:
 // labels are mapped to {0, 1}, explicit zeros in the file are dropped, and column indices are 0-based and
 // strictly increasing within a row. Dataset.Hash digests that form (not the file's bytes or name), so a

@@ -1,6 +1,9 @@
 // Package method implements the update rules of Byz-VR-MARINA-PP (Malinovsky, Richtárik, Horváth,
 // Gorbunov, NeurIPS 2024, Algorithm 1) and the baselines it is compared with.
 //
+// May import: the standard library and other algo/ packages only (algo is pure: nothing of consensus,
+// node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // A round is written once, as a pure function Step(config, state, round's messages) → next state, so the
 // in-process simulator and the networked peers run exactly the same code and obtain the same bits. The
 // pieces:

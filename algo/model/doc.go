@@ -2,6 +2,9 @@
 // paper's Figure 1 objective) and a one-hidden-layer tanh network (MLP) — and the optimum f* against
 // which runs report their optimality gap f(x) − f*.
 //
+// May import: the standard library, gonum and other algo/ packages only (algo is pure: nothing of
+// consensus, node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // Every member computes gradients on its own machine, and peers compare what honest members should
 // have sent bit for bit, so Loss and Grad are deterministic to the last bit on every platform and for
 // every number of cores: plain loops in a fixed order, every multiply-add written float64(a*b) + c so

@@ -1,5 +1,8 @@
 // Package sim runs Byz-VR-MARINA-PP (and its baselines) in one process, deterministically from a seed.
 //
+// May import: the standard library and other algo/ packages only (algo is pure: nothing of consensus,
+// node, p2p, testnet or cmd, no network, no wire format). Layering checked by internal/arch.
+//
 // Spec is the whole, JSON-serialisable description of a training run — data, model, members, attack,
 // method and its hyper-parameters. The simulator and the networked peers (whose genesis file embeds a
 // Spec) build the same Setup from it, so the same Spec and seed give the same bits in both.

@@ -1,5 +1,3 @@
-// Command peer runs one byzpp member: `peer run` joins a training run described by a genesis file,
-// `peer keygen` makes an identity and `peer genesis` writes a genesis file for a set of members.
 package main
 
 import (

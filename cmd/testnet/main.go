@@ -1,5 +1,3 @@
-// Command testnet runs byzpp experiments: `testnet sim` trains in one process, deterministically from a
-// seed, and writes curves.csv, curves.png and config.json.
 package main
 
 import (

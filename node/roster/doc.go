@@ -2,6 +2,9 @@
 // epoch per decided membership change, each proved by the decided proposal that carried the operations
 // and the certificate of its decision.
 //
+// May import: p2p, p2p/wire and the standard library (and, until issue 13 moves them behind p2p,
+// libp2p's key and peer ID types); not package node. Layering checked by internal/arch.
+//
 // Everything random about round k — coin, sample, leader — is drawn over the member list in force at
 // round k, so that list must itself be agreed and fixed before round k starts. A change decided at
 // height h therefore takes effect at round h + ActivationDelay: every peer that works on a round has

@@ -23,9 +23,10 @@ import (
 // records the boot it happened in. A restart within the same boot finds every record it wrote. A
 // restart in a later boot whose last record is not a clean close may have lost records written since
 // the last sync — among them votes it sent — so it treats itself as having forgotten them: it sits
-// out the heights it may have voted at (the node's amnesia, node/amnesia.go), exactly as after a damaged journal. The cost of
-// a machine crash is thus a few heights of one member's silence, not safety. Where the boot cannot be
-// told (other systems, an unreadable boot_id), the journal is synced before every send as before.
+// out the heights it may have voted at (the node's amnesia, node/amnesia.go), exactly as after a
+// damaged journal. The cost of a machine crash is thus a few heights of one member's silence, not
+// safety. Where the boot cannot be told (other systems, an unreadable boot_id), the journal is synced
+// before every send as before.
 
 // groupSyncEvery is how often the loop makes the journal durable when it does not sync before sends.
 const groupSyncEvery = time.Second

@@ -9,11 +9,11 @@ import (
 
 // The sign bound. The journal is synced in the background (durability.go), so a machine crash can
 // lose the records of votes this peer sent, and a peer that lost them must not sign again at the
-// heights it may have signed at (the node's amnesia, node/amnesia.go). Which heights those are cannot be learnt from the
-// others: a peer that lost many heights of records restarts far behind them, and what it hears
-// says where they are, not where it was. So the peer writes it down ahead of time: before it signs
-// anything at a height above its sign bound, it raises the bound to that height plus signBoundStride
-// in a file of its own, fsynced and renamed into place (writeChecked). One such write every
+// heights it may have signed at (the node's amnesia, node/amnesia.go). Which heights those are cannot
+// be learnt from the others: a peer that lost many heights of records restarts far behind them, and
+// what it hears says where they are, not where it was. So the peer writes it down ahead of time:
+// before it signs anything at a height above its sign bound, it raises the bound to that height plus
+// signBoundStride in a file of its own, fsynced and renamed into place (WriteChecked). One such write every
 // signBoundStride heights, off the journal, costs a few milliseconds every few hundred milliseconds of
 // a fast run; after a machine crash the bound is at or above every height the peer signed at, and it
 // sits out at most signBoundStride heights more than it had to (half a second of a fast run).

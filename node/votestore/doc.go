@@ -1,6 +1,9 @@
 // Package votestore keeps the signed vote envelopes a peer holds — for certificates, relays and
 // rebroadcasts — bounded per voter and height, so that no member can crowd out another's votes.
 //
+// May import: consensus and the standard library only; not package node. Layering checked by
+// internal/arch.
+//
 // A vote flood (validly signed votes for attempts nobody uses, thousands a second) once filled a
 // store with one size cap shared by every voter: honest precommits were still counted by consensus
 // but no longer kept, no certificate could be built, and the run halted for good. Here each (height,

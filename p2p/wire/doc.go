@@ -1,6 +1,9 @@
 // Package wire is byzpp's versioned network format: the messages peers exchange, their msgpack
 // encoding, and the signed Envelope that carries a member's message.
 //
+// May import: the standard library, libp2p's key types and msgpack (the module's only msgpack user);
+// nothing else of the project. Layering checked by internal/arch.
+//
 // # Messages
 //
 // Signed by a member, inside an Envelope: RoundMsg (a full gradient or a compressed gradient

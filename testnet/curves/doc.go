@@ -2,6 +2,9 @@
 // `testnet sim` and `testnet up` leave behind — so the simulator and the networked harness report in
 // one format.
 //
+// May import: anything but cmd/ (the harness; today gonum/plot and the standard library). Layering
+// checked by internal/arch.
+//
 // curves.csv has the header series,seed,epoch,round,loss,gap,test_loss,test_accuracy: one row per
 // recorded point of one run (one series, one seed). Numbers are written in Go's shortest round-trip
 // form ("nan" when unknown), so the same run gives a byte-identical file. Files written before the two

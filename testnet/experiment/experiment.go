@@ -1,7 +1,3 @@
-// Package experiment describes what `testnet sim` (and later `testnet up`) runs: one or more named
-// series, each a complete sim.Spec, over a list of seeds; the paper's presets; and the command-line
-// flags that override them. Its JSON form is the config.json an experiment leaves behind, and
-// `--config config.json` repeats the run exactly.
 package experiment
 
 import (

@@ -1,5 +1,3 @@
-// Package progress draws a progress bar for long work: redrawn in place on a terminal, a line every
-// tenth of the way otherwise (so logs of CI runs stay short).
 package progress
 
 import (

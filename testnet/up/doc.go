@@ -1,6 +1,9 @@
 // Package up runs a real multi-process testnet on 127.0.0.1 — the adversarial harness behind
 // `testnet up`.
 //
+// May import: anything but cmd/ (the harness drives real peer processes and reads their status).
+// Layering checked by internal/arch.
+//
 // Run generates (or reuses) one key per member, writes a genesis, and starts every member as its own
 // `peer run` process; Byzantine members get `--attack NAME`, the attack list assigned round-robin.
 // Learning-level attacks (algo/attack) change what a member reports; network-level ones (badagg,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -220,5 +222,31 @@ func list(t *testing.T) []pkg {
 	if len(pkgs) < 10 {
 		t.Fatalf("go list found %d packages in %s: not the module root?", len(pkgs), root)
 	}
+	touchSources(t, root)
 	return pkgs
+}
+
+// touchSources reads every directory of the module and stats every Go file and go.mod in it. go test
+// caches a result by the files the test process itself opened, not by what `go list` read, so without
+// this a cached pass would hide an import added since.
+func touchSources(t *testing.T, root string) {
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".go") || name == "go.mod" {
+			_, err = os.Stat(path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -119,9 +119,12 @@ type Node struct {
 	// heard is the highest height heard from each member, for the amnesia bound (amnesia.go).
 	heard heardHeights
 	// end: the signal that the run's final state is held, and the held-out scorer (model.go).
-	end      nodeEnd
-	offences offenceLog    // recent offences per member, for the cut-off (abuse.go); guarded by mu
-	cutOff   atomic.Uint64 // members cut off so far
+	end nodeEnd
+	// restoredProof holds the proof-of-lock envelopes read by restore until New puts them in the vote
+	// store (prooflock.go).
+	restoredProof [][]byte
+	offences      offenceLog    // recent offences per member, for the cut-off (abuse.go); guarded by mu
+	cutOff        atomic.Uint64 // members cut off so far
 	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
 	// on would leave a journal whose vote record a restart cannot trust.
 	stopErr error
@@ -233,6 +236,8 @@ func New(cfg Config) (*Node, error) {
 	}
 	nd.loop.init()
 	nd.loop.lastHeard, nd.loop.everHeard = make([]uint64, nd.n), make([]bool, nd.n)
+	nd.restoreProofOfLock(restored, nd.restoredProof) // prooflock.go
+	nd.restoredProof = nil
 	nd.loop.firstRound = st.Round
 	nd.heard = newHeardHeights(nd.n)
 	if nd.mayHaveForgotten {

@@ -114,5 +114,6 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 		return st, nil, nil
 	}
 	nd.log.Info("restored", "round", st.Round, "attempt", ps.Round)
+	nd.restoredProof = l.ProofOfLock // prooflock.go
 	return st, ps, nil
 }

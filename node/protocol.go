@@ -52,9 +52,10 @@ type loopState struct {
 	spec       speculation // our message sent ahead of the decision it depends on (speculate.go)
 
 	// lastHeard is, per member, the tick anything was last heard from it (presumed.go).
-	lastHeard []uint64
-	everHeard []bool
-	heardAny  bool
+	savedProof []consensus.Vote // the proof of lock whose envelopes were saved last (prooflock.go)
+	lastHeard  []uint64
+	everHeard  []bool
+	heardAny   bool
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -299,6 +300,9 @@ func (nd *Node) drain(ctx context.Context) error {
 		if rd.Persist != nil && nd.store != nil {
 			if err := nd.store.SaveConsensus(rd.Persist); err != nil {
 				return fmt.Errorf("%w: persisting consensus state: %w", ErrFatal, err)
+			}
+			if err := nd.saveProofOfLock(rd.Persist); err != nil { // prooflock.go
+				return fmt.Errorf("%w: persisting the proof of lock: %w", ErrFatal, err)
 			}
 		}
 		if (len(rd.Messages) > 0 || len(rd.Relay) > 0) && nd.store != nil {

@@ -41,7 +41,8 @@ const (
 	kindState     byte = 1 // encoded wire.StateResponse of the last decided round
 	kindConsensus byte = 2 // consensus.PersistentState (MarshalBinary; JSON in earlier versions)
 	kindBoot      byte = 3 // bootRecord: which boot of the machine last opened or cleanly closed the journal
-	numKinds           = 4
+	kindProof     byte = 4 // the signed envelopes of the proof of lock (encodeEnvelopes)
+	numKinds           = 5
 )
 
 // journal is an open journal file positioned at its end.

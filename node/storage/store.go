@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -135,6 +136,61 @@ func (s *Store) Close(clean bool) {
 	s.j = nil
 }
 
+// SaveProofOfLock records the signed envelopes of the prevotes that prove the consensus state's
+// valid value (consensus.PersistentState.ProofOfLock): after a restart the peer relays them, and the
+// voters behind them may have lost them. Written like every record: before anything is sent.
+func (s *Store) SaveProofOfLock(envelopes [][]byte) error {
+	return s.append(kindProof, encodeEnvelopes(envelopes))
+}
+
+// maxProofEnvelopes bounds a proof of lock read back (one prevote per member).
+const maxProofEnvelopes = 1 << 12
+
+// encodeEnvelopes: u32 count, then per envelope u32 length and the bytes (big-endian).
+func encodeEnvelopes(envs [][]byte) []byte {
+	n := 4
+	for _, e := range envs {
+		n += 4 + len(e)
+	}
+	b := make([]byte, 0, n)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(envs)))
+	for _, e := range envs {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
+
+// decodeEnvelopes reads encodeEnvelopes' form; nil for anything else (the record's checksum held, so
+// only a writer's bug gets here).
+func decodeEnvelopes(b []byte) [][]byte {
+	if len(b) < 4 {
+		return nil
+	}
+	n := binary.BigEndian.Uint32(b)
+	b = b[4:]
+	if n > maxProofEnvelopes || uint64(n)*4 > uint64(len(b)) {
+		return nil
+	}
+	out := make([][]byte, 0, n)
+	for range n {
+		if len(b) < 4 {
+			return nil
+		}
+		size := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if uint64(size) > uint64(len(b)) {
+			return nil
+		}
+		out = append(out, b[:size:size])
+		b = b[size:]
+	}
+	if len(b) != 0 {
+		return nil
+	}
+	return out
+}
+
 // Loaded is what a StateDir holds.
 type Loaded struct {
 	// State and Consensus are the latest persisted payload of each kind (nil if none): an encoded
@@ -146,6 +202,9 @@ type Loaded struct {
 	// mid-append leaves (tornAppend) rather than damage to bytes that may have been synced.
 	Dropped int64
 	Torn    bool
+	// ProofOfLock is the signed envelopes of the others' prevotes behind the consensus state's valid
+	// value, as SaveProofOfLock last wrote them (nil if none or unreadable).
+	ProofOfLock [][]byte
 	// MayHaveLost is whether records the peer acted on may be missing because the machine restarted
 	// since the journal was opened and it was not closed cleanly (durability.go).
 	MayHaveLost bool
@@ -164,6 +223,7 @@ func (s *Store) Load() (Loaded, error) {
 	}
 	l.MayHaveLost = mayHaveLostRecords(latest[kindBoot], s.boot)
 	l.State, l.Consensus = latest[kindState], latest[kindConsensus]
+	l.ProofOfLock = decodeEnvelopes(latest[kindProof])
 	if l.State == nil {
 		if l.State, err = ReadChecked(filepath.Join(s.dir, StateFile)); err != nil {
 			return l, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,7 +60,7 @@ func NewPeer(cfg Config) (*Peer, error) {
 		return nil, fmt.Errorf("node: building the training setup: %w", err)
 	}
 	p := &Peer{cfg: cfg, dim: setup.Model.Dim(), end: EndOfRun{Linger: -1}}
-	p.obs = Status{Member: -1, Step: "observing", Loss: math.NaN(), Gap: math.NaN(), TestLoss: math.NaN(), TestAccuracy: math.NaN()}
+	p.obs = observerStatus()
 	return p, nil
 }
 

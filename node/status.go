@@ -9,79 +9,12 @@ import (
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/status"
 )
 
-// Status is a snapshot of a running peer, for /status, metrics and tests.
-type Status struct {
-	Member  int     `json:"member"`
-	Round   uint64  `json:"round"`   // round being decided (= rounds decided so far)
-	Attempt uint32  `json:"attempt"` // consensus attempt within the round
-	Leader  int     `json:"leader"`  // leader of (round, attempt)
-	Step    string  `json:"step"`
-	Loss    float64 `json:"loss"` // honest objective at the last recorded point
-	Gap     float64 `json:"gap"`  // loss − f*, NaN when f* is unknown
-	// TestLoss and TestAccuracy score the model of the last recorded point on the spec's held-out set
-	// (NaN without one): sim.Point's numbers.
-	TestLoss     float64 `json:"test_loss"`
-	TestAccuracy float64 `json:"test_accuracy"`
-	Digest       string  `json:"digest"`
-	RoundsPerSec float64 `json:"rounds_per_second"`
-	Decided      uint64  `json:"decided"` // rounds decided by this peer since it started
-	Evidence     uint64  `json:"evidence"`
-	BadProposals uint64  `json:"bad_proposals"`
-	Rejected     uint64  `json:"rejected"` // gossip messages rejected by validators
-	// RejectedBy breaks Rejected down by reason (the validators' error text).
-	RejectedBy map[string]uint64 `json:"rejected_by,omitempty"`
-	// AttemptsFailed counts consensus attempts abandoned without a decision in the heights this peer
-	// decided since it started.
-	AttemptsFailed uint64 `json:"attempts_failed"`
-	Ignored        uint64 `json:"ignored"`
-	GossipBytesIn  int64  `json:"gossip_bytes_in"`
-	GossipBytesOut int64  `json:"gossip_bytes_out"`
-	// PayloadBytesIn/Out count protocol message bytes over gossip, direct streams and requests;
-	// WireBytesIn/Out count every byte of every libp2p stream (0 on hosts without a bandwidth counter).
-	PayloadBytesIn  int64 `json:"payload_bytes_in"`
-	PayloadBytesOut int64 `json:"payload_bytes_out"`
-	WireBytesIn     int64 `json:"wire_bytes_in"`
-	WireBytesOut    int64 `json:"wire_bytes_out"`
-	// DirectMsgsIn/Out count direct messages (p2p.Host.Send); SigsVerified counts envelope signatures
-	// this peer checked (round messages, proposals, relayed and certified votes).
-	DirectMsgsIn  int64 `json:"direct_msgs_in"`
-	DirectMsgsOut int64 `json:"direct_msgs_out"`
-	// DirectWritesOut counts the stream writes that carried them (messages to one peer queued
-	// together leave in one write).
-	DirectWritesOut int64 `json:"direct_writes_out"`
-	SigsVerified    int64 `json:"sigs_verified"`
-	// Vote relay (relay.go): bundles received and sent (as leader), votes forwarded (once per
-	// receiver), relayed votes dropped because their MAC did not hold (the leader or the voter lied),
-	// and our votes re-sent to everyone because the leader moved nothing.
-	RelayBundlesIn  uint64 `json:"relay_bundles_in"`
-	RelayBundlesOut uint64 `json:"relay_bundles_out"`
-	// RelayHandoversOut counts late votes handed to the next leader in one message (handover.go).
-	RelayHandoversOut uint64 `json:"relay_handovers_out"`
-	// RelayRoundBundlesOut counts next-round messages forwarded as leader, one frame per member
-	// (speculate.go).
-	RelayRoundBundlesOut uint64 `json:"relay_round_bundles_out"`
-	// Speculated counts our round messages sent ahead of the decision they depend on, SpeculationMisses
-	// those computed at a state then not decided (speculate.go).
-	Speculated        uint64 `json:"speculated"`
-	SpeculationMisses uint64 `json:"speculation_misses"`
-	// SpeculationResends counts those sent to every member because no attempt-0 proposal included
-	// them in time.
-	SpeculationResends uint64 `json:"speculation_resends"`
-	RelayVotesOut      uint64 `json:"relay_votes_out"`
-	RelayMACFailures   uint64 `json:"relay_mac_failures"`
-	RelayFallbacks     uint64 `json:"relay_fallbacks"`
-	// StatesRejected counts state responses from peers that failed verification (forged or short
-	// certificate, state not the certified one, wrong height); the peer then asked another member.
-	StatesRejected uint64 `json:"states_rejected"`
-	// Peers is how many peers the host is connected to (members or not: DHT and relay peers count).
-	Peers int         `json:"peers"`
-	Curve []sim.Point `json:"curve"`
-	// Blame counts, per member and kind of offence, the misbehaviour this peer attributed to it
-	// (see blame.go for the kinds).
-	Blame map[int]map[string]uint64 `json:"blame,omitempty"`
-}
+// Status is a snapshot of a running peer, for /status, metrics and tests: package status documents
+// its fields and owns its JSON.
+type Status = status.Status
 
 // Status returns the latest snapshot (safe from any goroutine).
 func (nd *Node) Status() Status {
@@ -94,6 +27,13 @@ func (nd *Node) Status() Status {
 	s.Peers = len(nd.cfg.Host.Peers())
 	s.StatesRejected = nd.statesRejected.Load()
 	return s
+}
+
+// observerStatus is the status of a volunteer that is not a member yet (Peer): no member index, no
+// scores.
+func observerStatus() Status {
+	nan := status.Num(math.NaN())
+	return Status{Member: -1, Step: "observing", Loss: nan, Gap: nan, TestLoss: nan, TestAccuracy: nan}
 }
 
 // State returns a copy of the agreed state; call it only when Run is not running.
@@ -115,12 +55,12 @@ func (nd *Node) publishStatus() {
 	s := Status{
 		Member: nd.self, Round: st.Round, Attempt: cs.Round, Step: cs.Step.String(),
 		Leader: method.Leader(nd.gen.Spec.Seed, st.Round, cs.Round, nd.n), Digest: nd.loop.digestHex,
-		RoundsPerSec: rps, Decided: nd.loop.decided, Evidence: nd.loop.evidence, BadProposals: nd.loop.badProps,
+		RoundsPerSec: status.Num(rps), Decided: nd.loop.decided, Evidence: nd.loop.evidence, BadProposals: nd.loop.badProps,
 		AttemptsFailed: nd.loop.attemptsFailed,
 	}
-	s.TestLoss, s.TestAccuracy = math.NaN(), math.NaN()
+	s.TestLoss, s.TestAccuracy = status.Num(math.NaN()), status.Num(math.NaN())
 	if c := nd.loop.curve; len(c) > 0 {
-		last := c[len(c)-1]
+		last := curvePoint(c[len(c)-1])
 		s.Loss, s.Gap, s.TestLoss, s.TestAccuracy = last.Loss, last.Gap, last.TestLoss, last.TestAccuracy
 	}
 	if nd.roundT != nil {
@@ -146,7 +86,7 @@ func (nd *Node) publishStatus() {
 		s.RejectedBy = rejectedBy(nd.roundT.Rejects().Snapshot(), nd.consT.Rejects().Snapshot())
 	}
 	if len(nd.status.Curve) != len(nd.loop.curve) {
-		nd.status.Curve = slices.Clone(nd.loop.curve)
+		nd.status.Curve = curvePoints(nd.loop.curve)
 	}
 	s.Curve = nd.status.Curve
 	nd.status = s
@@ -165,4 +105,18 @@ func rejectedBy(counts ...map[string]uint64) map[string]uint64 {
 		}
 	}
 	return out
+}
+
+// curvePoints converts the recorded curve to the status' points.
+func curvePoints(c []sim.Point) []status.Point {
+	out := make([]status.Point, len(c))
+	for i, p := range c {
+		out[i] = curvePoint(p)
+	}
+	return out
+}
+
+func curvePoint(p sim.Point) status.Point {
+	return status.Point{Round: p.Round, Epoch: status.Num(p.Epoch), Loss: status.Num(p.Loss), Gap: status.Num(p.Gap),
+		TestLoss: status.Num(p.TestLoss), TestAccuracy: status.Num(p.TestAccuracy)}
 }

@@ -2,47 +2,43 @@ package main
 
 import (
 	"slices"
-	"strconv"
 
+	"github.com/byzpp/byzpp/node/status"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// labelledCollector exports the labelled counts of a node's status: blame per member and kind of
-// offence, and rejected gossip per reason. Their label sets are only known at scrape time, so they are
-// built from a fresh Status on every Collect rather than kept in CounterVecs.
+// labelledCollector exports package status' labelled counters (blame per member and kind of offence,
+// rejected gossip per reason). Their label sets are only known at scrape time, so they are built from
+// a fresh Status on every Collect rather than kept in CounterVecs.
 type labelledCollector struct {
 	nd       statusSource
-	blame    *prometheus.Desc
-	rejected *prometheus.Desc
+	counters []status.Labelled
+	descs    []*prometheus.Desc
 }
 
 func newLabelledCollector(nd statusSource) *labelledCollector {
-	return &labelledCollector{
-		nd: nd,
-		blame: prometheus.NewDesc("byzpp_blame", "Offences this peer attributed to a member, by kind (see node/blame.go).",
-			[]string{"member", "kind"}, nil),
-		rejected: prometheus.NewDesc("byzpp_gossip_rejected_by_reason", "Gossip messages rejected by validators, by reason.",
-			[]string{"reason"}, nil),
+	c := &labelledCollector{nd: nd, counters: status.LabelledCounters()}
+	for _, l := range c.counters {
+		c.descs = append(c.descs, prometheus.NewDesc(prometheus.BuildFQName(status.Namespace, "", l.Name), l.Help, l.Labels, nil))
 	}
+	return c
 }
 
 // Describe implements prometheus.Collector.
 func (c *labelledCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.blame
-	ch <- c.rejected
+	for _, d := range c.descs {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *labelledCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.nd.Status()
-	for member, kinds := range s.Blame {
-		for kind, n := range kinds {
-			ch <- prometheus.MustNewConstMetric(c.blame, prometheus.CounterValue, float64(n), strconv.Itoa(member), kind)
-		}
-	}
-	for reason, n := range s.RejectedBy {
-		ch <- prometheus.MustNewConstMetric(c.rejected, prometheus.CounterValue, float64(n), reason)
+	for i, l := range c.counters {
+		l.Each(&s, func(v float64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(c.descs[i], prometheus.CounterValue, v, labels...)
+		})
 	}
 }
 

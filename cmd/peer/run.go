@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/byzpp/byzpp/node"
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/status"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -214,70 +214,40 @@ func progress(ctx context.Context, nd statusSource, logger *slog.Logger) {
 	}
 }
 
-// serveHTTP serves /status (JSON) and /metrics (Prometheus text) on addr; a busy port fails at once.
-// /status also lists, as "penalised", the peers gossipsub currently graylists. With withControl it
-// serves the partition endpoints (control.go).
-// With withPprof it also serves net/http/pprof's handlers under /debug/pprof/ (off by default: a
-// profile exposes internals and costs CPU while it runs).
 // statusSource is what the HTTP endpoints and the progress line read: the running peer.
-type statusSource interface{ Status() node.Status }
+type statusSource interface{ Status() status.Status }
 
 // leaver is a peer that can leave an open run.
 type leaver interface{ Leave() }
 
+// serveHTTP serves /status (package status' JSON) and /metrics (Prometheus text, package status'
+// gauges and labelled counters) on addr; a busy port fails at once. /status also lists, as
+// "penalised", the peers gossipsub currently graylists, and the addresses this peer advertises; with
+// ?curve=1 it includes the recorded curve. With withControl it serves the partition endpoints
+// (control.go). With withPprof it also serves net/http/pprof's handlers under /debug/pprof/ (off by
+// default: a profile exposes internals and costs CPU while it runs).
 func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger, withPprof, withControl bool) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
 	}
 	reg := prometheus.NewRegistry()
-	gauge := func(name, help string, f func(node.Status) float64) {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "byzpp", Name: name, Help: help},
-			func() float64 { return f(nd.Status()) }))
+	for _, g := range status.Gauges() {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: status.Namespace, Name: g.Name, Help: g.Help},
+			func() float64 { s := nd.Status(); return g.Value(&s) }))
 	}
-	gauge("round", "Training round being decided.", func(s node.Status) float64 { return float64(s.Round) })
-	gauge("attempt", "Consensus attempt within the round.", func(s node.Status) float64 { return float64(s.Attempt) })
-	gauge("loss", "Honest objective at the last recorded round.", func(s node.Status) float64 { return s.Loss })
-	gauge("gap", "Loss minus f*.", func(s node.Status) float64 { return s.Gap })
-	gauge("test_loss", "Objective on the held-out set at the last recorded round (NaN without one).", func(s node.Status) float64 { return s.TestLoss })
-	gauge("test_accuracy", "Accuracy on the held-out set at the last recorded round (NaN without one).", func(s node.Status) float64 { return s.TestAccuracy })
-	gauge("rounds_per_second", "Decided rounds per second since start.", func(s node.Status) float64 { return s.RoundsPerSec })
-	gauge("rounds_decided", "Rounds decided since start.", func(s node.Status) float64 { return float64(s.Decided) })
-	gauge("equivocations", "Equivocation evidence seen.", func(s node.Status) float64 { return float64(s.Evidence) })
-	gauge("bad_proposals", "Proposals that did not re-derive.", func(s node.Status) float64 { return float64(s.BadProposals) })
-	gauge("gossip_rejected", "Gossip messages rejected by validators.", func(s node.Status) float64 { return float64(s.Rejected) })
-	gauge("gossip_bytes_in", "Gossip payload bytes received.", func(s node.Status) float64 { return float64(s.GossipBytesIn) })
-	gauge("gossip_bytes_out", "Gossip payload bytes sent.", func(s node.Status) float64 { return float64(s.GossipBytesOut) })
-	gauge("payload_bytes_in", "Protocol message bytes received (gossip, direct, requests).", func(s node.Status) float64 { return float64(s.PayloadBytesIn) })
-	gauge("payload_bytes_out", "Protocol message bytes sent (gossip, direct, requests).", func(s node.Status) float64 { return float64(s.PayloadBytesOut) })
-	gauge("wire_bytes_in", "Bytes received on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesIn) })
-	gauge("peers", "Connected peers.", func(s node.Status) float64 { return float64(s.Peers) })
-	gauge("wire_bytes_out", "Bytes sent on all libp2p streams.", func(s node.Status) float64 { return float64(s.WireBytesOut) })
-	gauge("attempts_failed", "Consensus attempts abandoned without a decision.", func(s node.Status) float64 { return float64(s.AttemptsFailed) })
-	gauge("relay_bundles_out", "Vote bundles sent as an attempt's leader.", func(s node.Status) float64 { return float64(s.RelayBundlesOut) })
-	gauge("relay_handovers_out", "Late votes handed to the next leader, as a past leader (one message each time).", func(s node.Status) float64 { return float64(s.RelayHandoversOut) })
-	gauge("relay_bundles_in", "Vote bundles received from leaders.", func(s node.Status) float64 { return float64(s.RelayBundlesIn) })
-	gauge("relay_mac_failures", "Relayed votes dropped because their MAC did not hold.", func(s node.Status) float64 { return float64(s.RelayMACFailures) })
-	gauge("relay_fallbacks", "Own votes re-sent to everyone because the leader moved nothing.", func(s node.Status) float64 { return float64(s.RelayFallbacks) })
 	reg.MustRegister(newLabelledCollector(nd))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		s := nd.Status()
-		out := statusJSON(s)
-		out["penalised"] = graylisted(host)
-		out["addrs"] = host.Addrs() // what this peer advertises (behind a NAT: relay addresses appear here)
-		if r.URL.Query().Get("curve") != "" {
-			// The recorded points, for harnesses that write curves.csv.
-			var pts []map[string]any
-			for _, p := range s.Curve {
-				pts = append(pts, map[string]any{"round": p.Round, "epoch": finite(p.Epoch), "loss": finite(p.Loss), "gap": finite(p.Gap),
-					"test_loss": finite(p.TestLoss), "test_accuracy": finite(p.TestAccuracy)})
-			}
-			out["curve"] = pts
+		s.Penalised = graylisted(host)
+		s.Addrs = host.Addrs()
+		if r.URL.Query().Get("curve") == "" {
+			s.Curve = nil // the recorded points only for harnesses that write curves.csv
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
+		_ = json.NewEncoder(w).Encode(s)
 	})
 	if m, ok := nd.(modelSource); ok {
 		serveModel(mux, m) // model.go: GET /model and /model.npy
@@ -307,39 +277,6 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
-}
-
-// statusJSON replaces non-finite floats (which JSON cannot carry) by nil.
-func statusJSON(s node.Status) map[string]any {
-	f := finite
-	return map[string]any{"member": s.Member, "round": s.Round, "attempt": s.Attempt, "leader": s.Leader,
-		"step": s.Step, "loss": f(s.Loss), "gap": f(s.Gap), "test_loss": f(s.TestLoss), "test_accuracy": f(s.TestAccuracy), "digest": s.Digest, "rounds_per_second": f(s.RoundsPerSec),
-		"decided": s.Decided, "evidence": s.Evidence, "bad_proposals": s.BadProposals, "rejected": s.Rejected,
-		"ignored": s.Ignored, "gossip_bytes_in": s.GossipBytesIn, "gossip_bytes_out": s.GossipBytesOut,
-		"payload_bytes_in": s.PayloadBytesIn, "payload_bytes_out": s.PayloadBytesOut,
-		"wire_bytes_in": s.WireBytesIn, "wire_bytes_out": s.WireBytesOut,
-		"direct_msgs_in": s.DirectMsgsIn, "direct_msgs_out": s.DirectMsgsOut, "direct_writes_out": s.DirectWritesOut,
-		"sigs_verified": s.SigsVerified, "peers": s.Peers,
-		"relay_bundles_in": s.RelayBundlesIn, "relay_bundles_out": s.RelayBundlesOut, "relay_handovers_out": s.RelayHandoversOut, "relay_votes_out": s.RelayVotesOut,
-		"relay_mac_failures": s.RelayMACFailures, "relay_fallbacks": s.RelayFallbacks,
-		"rejected_by": nonNil(s.RejectedBy), "attempts_failed": s.AttemptsFailed, "blame": nonNil(s.Blame)}
-}
-
-// nonNil returns m, or an empty map for nil: the harness reads a missing breakdown ("null") as a peer
-// that does not count, and an empty one as nothing counted.
-func nonNil[K comparable, V any](m map[K]V) map[K]V {
-	if m == nil {
-		return map[K]V{}
-	}
-	return m
-}
-
-// finite returns x, or nil for NaN and ±Inf.
-func finite(x float64) any {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return x
 }
 
 // startCPUProfile profiles the process into path until the returned function is called.

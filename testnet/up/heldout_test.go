@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/status"
 	"github.com/byzpp/byzpp/testnet/curves"
 )
 
@@ -70,11 +71,11 @@ func TestScoreFromReplay(t *testing.T) {
 func TestWriteOutputsWithoutCurve(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		curve []curvePoint
+		curve []status.Point
 	}{
 		{"nothing", nil},
-		{"initial point only", []curvePoint{{Round: 0, Epoch: 0, Loss: 0.69, Gap: 0.2}}},
-		{"flat", []curvePoint{{Round: 0, Loss: 0.69, Gap: 0.2}, {Round: 1, Loss: 0.69, Gap: 0.2}}},
+		{"initial point only", []status.Point{{Round: 0, Epoch: 0, Loss: 0.69, Gap: 0.2}}},
+		{"flat", []status.Point{{Round: 0, Loss: 0.69, Gap: 0.2}, {Round: 1, Loss: 0.69, Gap: 0.2}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -7,56 +7,14 @@ import (
 	"io"
 	"net/http"
 	"sync"
+
+	"github.com/byzpp/byzpp/node/status"
 )
-
-// peerStatus is what a peer's /status serves (cmd/peer's statusJSON). RejectedBy, Blame and
-// Penalised (the peers gossipsub graylists) are always present, possibly empty; they are nil only from
-// a peer binary that predates them, and the report then says "total" and leaves penalties null.
-type peerStatus struct {
-	Member          int               `json:"member"`
-	Round           uint64            `json:"round"`
-	Attempt         uint32            `json:"attempt"`
-	Leader          int               `json:"leader"`
-	Step            string            `json:"step"`
-	Loss            Num               `json:"loss"`
-	Gap             Num               `json:"gap"`
-	Digest          string            `json:"digest"`
-	RoundsPerSec    Num               `json:"rounds_per_second"`
-	Decided         uint64            `json:"decided"`
-	Evidence        uint64            `json:"evidence"`
-	BadProposals    uint64            `json:"bad_proposals"`
-	Rejected        uint64            `json:"rejected"`
-	Ignored         uint64            `json:"ignored"`
-	GossipBytesIn   int64             `json:"gossip_bytes_in"`
-	GossipBytesOut  int64             `json:"gossip_bytes_out"`
-	PayloadBytesIn  int64             `json:"payload_bytes_in"`
-	PayloadBytesOut int64             `json:"payload_bytes_out"`
-	WireBytesIn     int64             `json:"wire_bytes_in"`
-	WireBytesOut    int64             `json:"wire_bytes_out"`
-	DirectMsgsOut   int64             `json:"direct_msgs_out"`
-	DirectWritesOut int64             `json:"direct_writes_out"`
-	RejectedBy      map[string]uint64 `json:"rejected_by"`
-	AttemptsFailed  uint64            `json:"attempts_failed"`
-	Penalised       []string          `json:"penalised"`
-	// Blame counts, per member index and kind of offence, the misbehaviour this peer attributed.
-	Blame map[string]map[string]uint64 `json:"blame"`
-	Curve []curvePoint                 `json:"curve"`
-}
-
-type curvePoint struct {
-	Round int `json:"round"`
-	Epoch Num `json:"epoch"`
-	Loss  Num `json:"loss"`
-	Gap   Num `json:"gap"`
-	// Held-out scores (null, read as NaN, from a peer without a test set or one that predates them).
-	TestLoss     Num `json:"test_loss"`
-	TestAccuracy Num `json:"test_accuracy"`
-}
 
 // maxStatusBytes bounds a /status body (the curve of a long run included).
 const maxStatusBytes = 64 << 20
 
-func getStatus(ctx context.Context, c *http.Client, addr string, curve bool) (*peerStatus, error) {
+func getStatus(ctx context.Context, c *http.Client, addr string, curve bool) (*status.Status, error) {
 	url := "http://" + addr + "/status"
 	if curve {
 		url += "?curve=1"
@@ -73,7 +31,7 @@ func getStatus(ctx context.Context, c *http.Client, addr string, curve bool) (*p
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	var s peerStatus
+	var s status.Status
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxStatusBytes)).Decode(&s); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
@@ -82,8 +40,8 @@ func getStatus(ctx context.Context, c *http.Client, addr string, curve bool) (*p
 
 // pollAll fetches every running, unfrozen peer's status concurrently (a stuck peer costs one client
 // timeout, not one per peer); the result has nil for peers that did not answer.
-func pollAll(ctx context.Context, c *http.Client, procs []*proc) []*peerStatus {
-	out := make([]*peerStatus, len(procs))
+func pollAll(ctx context.Context, c *http.Client, procs []*proc) []*status.Status {
+	out := make([]*status.Status, len(procs))
 	var wg sync.WaitGroup
 	for i, p := range procs {
 		if !p.running() || p.frozen {
@@ -97,14 +55,4 @@ func pollAll(ctx context.Context, c *http.Client, procs []*proc) []*peerStatus {
 	}
 	wg.Wait()
 	return out
-}
-
-// bytes returns the protocol message bytes the peer received and sent (gossip, direct streams and
-// requests), or only its gossip bytes when it does not count the others. Wire counts (every byte of
-// every stream) are reported apart: libp2p's meters update them only once a second.
-func (s *peerStatus) bytes() (in, out int64) {
-	if s.PayloadBytesIn > 0 || s.PayloadBytesOut > 0 {
-		return s.PayloadBytesIn, s.PayloadBytesOut
-	}
-	return s.GossipBytesIn, s.GossipBytesOut
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/status"
 	"github.com/byzpp/byzpp/testnet/curves"
 )
 
@@ -109,7 +109,7 @@ type Report struct {
 	simCheckable bool
 }
 
-func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curvePoint, wall float64) *Report {
+func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []status.Point, wall float64) *Report {
 	cfg := Config{Spec: pl.genesis.Spec, Series: o.Series, Attacks: o.Attacks, LatencyMS: float64(o.Latency) / float64(time.Millisecond)}
 	if id, err := pl.genesis.RunID(); err == nil {
 		cfg.RunID = fmt.Sprintf("%x", id)
@@ -186,7 +186,7 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []curv
 }
 
 // rows converts a peer's curve to curves.csv rows.
-func rows(series string, seed uint64, curve []curvePoint) []curves.Row {
+func rows(series string, seed uint64, curve []status.Point) []curves.Row {
 	out := make([]curves.Row, 0, len(curve))
 	for _, p := range curve {
 		out = append(out, curves.Row{Series: series, Seed: seed, Epoch: float64(p.Epoch), Round: p.Round, Loss: float64(p.Loss), Gap: float64(p.Gap),
@@ -271,7 +271,7 @@ func SameRows(a, b []curves.Row) (bool, string) {
 	return true, ""
 }
 
-func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoint) error {
+func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []status.Point) error {
 	rs := rows(o.Series, rep.Config.Spec.Seed, curve)
 	scored := rep.Model != nil && !math.IsNaN(float64(rep.TestAccuracy)) // model.go: the served final model
 	switch {
@@ -332,7 +332,7 @@ func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []curvePoi
 // or list it as graylisted) and the honest peers' blame counts by kind. The peers already forgive
 // lateness (node/blame.go gives late votes a grace of two heights), so every blame counts here.
 // reported is false when no honest peer reports either.
-func penalties(procs []*proc, last []*peerStatus) (by map[int]int, blamed map[int]map[string]uint64, reported bool) {
+func penalties(procs []*proc, last []*status.Status) (by map[int]int, blamed map[int]map[string]uint64, reported bool) {
 	by, blamed = map[int]int{}, map[int]map[string]uint64{}
 	index := map[string]int{}
 	for _, p := range procs {
@@ -345,9 +345,8 @@ func penalties(procs []*proc, last []*peerStatus) (by map[int]int, blamed map[in
 		}
 		reported = true
 		seen := map[int]bool{}
-		for member, kinds := range s.Blame {
-			m, err := strconv.Atoi(member)
-			if err != nil || m < 0 || m >= len(procs) {
+		for m, kinds := range s.Blame {
+			if m < 0 || m >= len(procs) {
 				continue
 			}
 			for kind, c := range kinds {

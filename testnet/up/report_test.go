@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/status"
 )
 
 func smallSpec(n, byz int, attack string, rounds int) sim.Spec {
@@ -19,20 +20,20 @@ func smallSpec(n, byz int, attack string, rounds int) sim.Spec {
 
 func TestPenaltiesFromBlame(t *testing.T) {
 	procs := []*proc{{index: 0, id: "a", honest: true}, {index: 1, id: "b", honest: true}, {index: 2, id: "c"}}
-	last := []*peerStatus{
-		{Blame: map[string]map[string]uint64{"2": {"equivocate": 3, "stale": 0}}},
-		{Blame: map[string]map[string]uint64{"2": {"equivocate": 1}, "9": {"x": 1}, "oops": {"x": 1}}, Penalised: []string{"c", "zz"}},
-		{Blame: map[string]map[string]uint64{"0": {"invalid": 7}}}, // a Byzantine peer's accusations do not count
+	last := []*status.Status{
+		{Blame: map[int]map[string]uint64{2: {"equivocate": 3, "stale": 0}}},
+		{Blame: map[int]map[string]uint64{2: {"equivocate": 1}, 9: {"x": 1}, -1: {"x": 1}}, Penalised: []string{"c", "zz"}},
+		{Blame: map[int]map[string]uint64{0: {"invalid": 7}}}, // a Byzantine peer's accusations do not count
 	}
 	by, blamed, reported := penalties(procs, last)
 	if !reported || by[2] != 2 || by[0] != 0 || by[1] != 0 || blamed[2]["equivocate"] != 4 || len(blamed[2]) != 1 || len(blamed) != 1 {
 		t.Fatalf("by %v, blamed %v, reported %v", by, blamed, reported)
 	}
-	withholder := []*peerStatus{{Blame: map[string]map[string]uint64{"2": {"silent": 3}}}, nil, nil}
+	withholder := []*status.Status{{Blame: map[int]map[string]uint64{2: {"silent": 3}}}, nil, nil}
 	if by, _, _ := penalties(procs, withholder); by[2] != 1 {
 		t.Errorf("a member blamed for silence is not penalised: %v", by)
 	}
-	if _, _, reported := penalties(procs, []*peerStatus{{}, nil, nil}); reported {
+	if _, _, reported := penalties(procs, []*status.Status{{}, nil, nil}); reported {
 		t.Fatal("peers that report no blame reported")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/byzpp/byzpp/node/status"
 )
 
 // ErrTimeout is returned when the run does not finish within Options.Timeout.
@@ -246,10 +248,10 @@ func (d *driver) honest() []bool {
 
 // fetchCurve asks the honest peers for their recorded curves and keeps the longest: honest peers
 // agree on every point, but a peer that was killed and restarted has recorded only since its restart.
-func (d *driver) fetchCurve() []curvePoint {
+func (d *driver) fetchCurve() []status.Point {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var best []curvePoint
+	var best []status.Point
 	for _, p := range d.procs {
 		if !p.honest || !p.running() || p.frozen {
 			continue

@@ -3,6 +3,8 @@ package up
 import (
 	"math"
 	"time"
+
+	"github.com/byzpp/byzpp/node/status"
 )
 
 // Event is something the harness did to the network (a fault) or saw happen to it.
@@ -30,7 +32,7 @@ type PeerView struct {
 	RejectedBy   map[string]uint64 `json:"rejected_by,omitempty"`
 	Evidence     uint64            `json:"evidence"`
 	BadProposals uint64            `json:"bad_proposals"`
-	BytesIn      int64             `json:"bytes_in"` // protocol messages (see peerStatus.bytes)
+	BytesIn      int64             `json:"bytes_in"` // protocol messages (see status.Status.PayloadBytes)
 	BytesOut     int64             `json:"bytes_out"`
 	WireIn       int64             `json:"wire_bytes_in"`
 	WireOut      int64             `json:"wire_bytes_out"`
@@ -61,16 +63,16 @@ type Snapshot struct {
 type tracker struct {
 	start    time.Time
 	target   uint64
-	last     []*peerStatus
+	last     []*status.Status
 	answered []bool
 	events   []Event
 }
 
 func newTracker(n int, target uint64) *tracker {
-	return &tracker{start: time.Now(), target: target, last: make([]*peerStatus, n), answered: make([]bool, n)}
+	return &tracker{start: time.Now(), target: target, last: make([]*status.Status, n), answered: make([]bool, n)}
 }
 
-func (t *tracker) update(procs []*proc, polled []*peerStatus) {
+func (t *tracker) update(procs []*proc, polled []*status.Status) {
 	for i, s := range polled {
 		t.answered[i] = s != nil
 		if s == nil {
@@ -148,7 +150,7 @@ func (t *tracker) snapshot(procs []*proc, phase string) *Snapshot {
 		if s := t.last[i]; s != nil {
 			v.Round, v.Attempt, v.Leader, v.Loss, v.Gap, v.Digest = s.Round, s.Attempt, s.Leader, s.Loss, s.Gap, s.Digest
 			v.Rejected, v.RejectedBy, v.Evidence, v.BadProposals = s.Rejected, s.RejectedBy, s.Evidence, s.BadProposals
-			v.BytesIn, v.BytesOut = s.bytes()
+			v.BytesIn, v.BytesOut = s.PayloadBytes()
 			v.WireIn, v.WireOut = s.WireBytesIn, s.WireBytesOut
 			v.MsgsOut, v.WritesOut = s.DirectMsgsOut, s.DirectWritesOut
 			if p.honest && s.Round == hi && snap.Leader < 0 {

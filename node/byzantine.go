@@ -2,14 +2,17 @@ package node
 
 import (
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/node/adversary"
 )
 
 // Protocol-level attacks understood by Config.Attack besides algo/attack's learning-level ones. They
 // exist so that a testnet can run the real peer binary as a Byzantine member (`peer run --attack
 // equivocate,spam`); honest peers must keep agreeing and deciding, and penalise or name the culprit.
+// Every name is listed, with its help text, in package adversary's Registry (the one list the CLIs,
+// the harness and the README use); attackregistry_test.go checks the two agree.
 const (
 	// AttackMute sends nothing at all: no round message, proposal or vote.
 	AttackMute = "mute"
@@ -65,7 +68,8 @@ func (a attackMode) forges() bool {
 	return a.invalid || a.spam || a.equivocate || a.doubleVote || a.unsampled
 }
 
-// protocolAttacks maps each protocol-level name to the flag it sets.
+// protocolAttacks maps each protocol-level name node implements to the flag it sets (the
+// state-serving ones are falseStateAttacks).
 var protocolAttacks = map[string]func(*attackMode){
 	AttackMute:        func(a *attackMode) { a.mute = true },
 	AttackWrongDigest: func(a *attackMode) { a.wrongDigest = true },
@@ -83,54 +87,36 @@ var protocolAttacks = map[string]func(*attackMode){
 	AttackVoteFlood:   func(a *attackMode) { a.voteFlood = true },
 }
 
-func init() {
-	for _, name := range falseStateAttacks {
-		protocolAttacks[name] = func(a *attackMode) { a.falseState = name }
-	}
-}
-
-// parseAttack parses a comma-separated list of attack names. A learning-level attack may carry
-// parameters ("alie:z=1.5,scale=2"): a token of the form key=value continues the previous attack's
-// parameter list rather than naming a new attack.
+// parseAttack parses Config.Attack with the registry's parser (adversary.ParsePeer: comma-separated
+// names, at most one learning-level attack, whose key=value parameters may continue after a comma)
+// and sets the behaviours node implements.
 func parseAttack(spec string) (attackMode, error) {
-	var mode attackMode
-	var learning string
-	for tok := range strings.SplitSeq(spec, ",") {
-		tok = strings.TrimSpace(tok)
-		name := strings.ToLower(tok)
-		switch {
-		case name == "" || name == "none":
-			continue
-		case protocolAttacks[name] != nil:
-			protocolAttacks[name](&mode)
-			continue
-		case strings.Contains(tok, "=") && !strings.Contains(tok, ":"):
-			if learning == "" || !strings.Contains(learning, ":") {
-				return attackMode{}, fmt.Errorf("%w: attack parameter %q follows no parameterised attack", ErrConfig, tok)
-			}
-			learning += "," + tok
-			continue
-		}
-		if learning != "" {
-			return attackMode{}, fmt.Errorf("%w: attacks %q and %q: at most one learning-level attack", ErrConfig, learning, tok)
-		}
-		learning = tok
+	p, err := adversary.ParsePeer(spec)
+	if err != nil {
+		return attackMode{}, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if learning != "" {
-		a, err := attack.Parse(learning)
+	var mode attackMode
+	for _, name := range p.Protocol {
+		set := protocolAttacks[name]
+		if set == nil {
+			return attackMode{}, fmt.Errorf("%w: attack %q is not implemented by this peer", ErrConfig, name)
+		}
+		set(&mode)
+	}
+	if p.StateServing != "" {
+		if !slices.Contains(falseStateAttacks, p.StateServing) {
+			return attackMode{}, fmt.Errorf("%w: attack %q is not implemented by this peer", ErrConfig, p.StateServing)
+		}
+		mode.falseState = p.StateServing
+	}
+	if p.Learning != "" {
+		a, err := attack.Parse(p.Learning)
 		if err != nil {
-			return attackMode{}, fmt.Errorf("%w: attack %q: %w (or one of %s)", ErrConfig, learning, err, attackNames())
+			return attackMode{}, fmt.Errorf("%w: attack %q: %w", ErrConfig, p.Learning, err)
 		}
 		if a.Name() != "none" {
 			mode.learning = a
 		}
 	}
 	return mode, nil
-}
-
-func attackNames() string {
-	return strings.Join([]string{AttackMute, AttackWrongDigest, AttackBadAgg, AttackEquivocate, AttackDoubleVote,
-		AttackCensor, AttackWithhold, AttackInvalid, AttackUnsampled, AttackSpam, AttackDropRelay, AttackTamperRelay, AttackBadSigVotes, AttackVoteFlood,
-		AttackFalseStateDigest,
-		AttackFalseStateQuorum, AttackFalseStateBadSig, AttackFalseStateOtherHeight, AttackFalseStateOlder}, ", ")
 }

@@ -88,7 +88,7 @@ func (m *Machine) tryDecide(r uint32) bool {
 		m.decisions = append(m.decisions, d)
 		m.needValue, m.awaitingValue = nil, false
 		m.dirty()
-		m.log.Info("decided", "height", m.height, "round", r, "value", d.Value)
+		m.log.Debug("decided", "height", m.height, "round", r, "value", d.Value)
 		return true
 	}
 	return false

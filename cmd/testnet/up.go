@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/adversary"
 	"github.com/byzpp/byzpp/testnet/curves"
 	"github.com/byzpp/byzpp/testnet/experiment"
 	"github.com/byzpp/byzpp/testnet/up"
@@ -58,6 +59,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	profile := fs.Bool("profile", false, "every peer writes a CPU profile to OUT/member-I/cpu.pprof (read with go tool pprof)")
 	var kills, crashes, parts, joins, leaves listFlag
 	fs.Var(&joins, "join", "`K@ROUND`: start K volunteers (keys outside the genesis, one bootstrap address, no genesis file) when the\nnetwork reaches ROUND; they join the run, which is then open (repeatable)")
+	silentRounds := fs.Int("silent-rounds", 0, "remove a member that signed nothing for this many decided rounds (0: never); the run is then open")
 	fs.Var(&leaves, "leave", "`K@ROUND`: K honest members ask to leave when the network reaches ROUND and stop once it is decided;\nthe run is then open (repeatable)")
 	fs.Var(&crashes, "crash", "`K@ROUND`: SIGKILL K honest peers when the network reaches ROUND and never restart them (repeatable)")
 	fs.Var(&kills, "kill", "`K@ROUND`: SIGKILL K honest peers when the network reaches ROUND, restart them on their state (repeatable)")
@@ -68,9 +70,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: testnet up [flags]\n\nStarts one peer process per member on 127.0.0.1, runs the training over the real network,\n"+
 			"and writes report.json, report.md, curves.csv, curves.png and curves.svg to --out.\n\n"+
-			"--attack takes a comma-separated list, assigned round-robin to the Byzantine peers:\n  learning-level: %s\n  network-level:  %s\n"+
+			"--attack takes a comma-separated list, assigned round-robin to the Byzantine peers; '+' gives one peer\n"+
+			"several (equivocate,alie+censor). The attacks:\n%s"+
 			"-byz defaults to 5, or to the largest b with n > 3b when -n is given without it (consensus needs n > 3·byz).\n\n",
-			"none, bf, lf, alie, ipm, shb, noise, mimic, silent", strings.Join(up.NetworkAttacks, ", "))
+			adversary.Usage("  "))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -100,7 +103,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base := up.Options{Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, Profile: *profile, CheckSim: !*noCheck}
+	if *silentRounds < 0 {
+		return fmt.Errorf("--silent-rounds must be ≥ 0, got %d", *silentRounds)
+	}
+	base := up.Options{SilentRounds: *silentRounds, Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, Profile: *profile, CheckSim: !*noCheck}
 	if set["log-level"] {
 		base.PeerLogLevel = *logLevel
 	}

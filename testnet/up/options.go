@@ -36,6 +36,9 @@ type Options struct {
 	// Joins and Leaves make the run open (genesis open, max members n + all joins): volunteers join
 	// and members leave at the given rounds (Churn).
 	Joins, Leaves []Churn
+	// SilentRounds > 0 makes the run open with silent removal: a member that signed nothing for that
+	// many decided rounds is removed by a decided change (genesis silent_rounds).
+	SilentRounds int
 	// Latency delays every outgoing protocol message of every peer, direct sends and gossip
 	// publishes (passed as `peer run --publish-delay`).
 	Latency time.Duration

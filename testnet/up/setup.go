@@ -69,8 +69,9 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	for _, j := range o.Joins {
 		volunteers += j.Count
 	}
-	if volunteers > 0 || len(o.Leaves) > 0 {
+	if volunteers > 0 || len(o.Leaves) > 0 || o.SilentRounds > 0 {
 		g.Open, g.MaxMembers = true, n+volunteers
+		g.SilentRounds = o.SilentRounds
 		if err := g.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 		}

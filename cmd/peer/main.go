@@ -17,7 +17,7 @@ Usage:
   peer --bootstrap ADDR [--run ID]       a volunteer: fetch the run's genesis from ADDR, follow the run,
                                          join it if it is open (key and state under ~/.byzpp)
   peer run --genesis FILE --key FILE --state DIR [--listen ADDR] [--bootstrap ADDR]...
-           [--data PATH] [--http ADDR] [--log-format text|json] [--log-level debug|info|warn|error] [--attack NAME]
+           [--data PATH] [--http ADDR] [--log-format text|json] [--log-level debug|info|warn|error] [--attack LIST]
            [--pprof] [--cpuprofile FILE] [--dht [--dht-server]] [--mdns] [--nat]
            [--conn-low N] [--conn-high N] [--publish-delay DURATION] [--control]
            [--model PATH] [--linger DURATION | --serve-after-end]

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/node"
+	"github.com/byzpp/byzpp/node/adversary"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/status"
 	"github.com/byzpp/byzpp/p2p"
@@ -44,7 +45,8 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug (every decided round and dropped message), info (start, progress\n"+
 		"every 5 s, stop), warn or error")
-	atk := fs.String("attack", "", "run as a Byzantine member with this attack (testnets)")
+	atk := fs.String("attack", "", "testnets: run as a Byzantine member with these attacks, comma-separated; parameters of a\n"+
+		"learning-level attack follow it (alie:z=1.5). The attacks:\n"+adversary.Usage("  "))
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	directVotes := fs.Bool("direct-votes", false, "send this peer's votes to every member instead of through the attempt's leader\n"+
 		"(the dissemination before the vote relay; for comparisons)")

@@ -24,6 +24,7 @@ func TestSplitAttacks(t *testing.T) {
 		{in: "alie:z=1,scale=2", err: true}, // the continuation joins alie, which takes no "scale"
 		{in: "alie+censor,equivocate+spam", want: []string{"alie+censor", "equivocate+spam"}},
 		{in: "double-vote,wrong-digest,mute", want: []string{"double-vote", "wrong-digest", "mute"}},
+		{in: "badsig-votes,falsestate-older+vote-flood", want: []string{"badsig-votes", "falsestate-older+vote-flood"}},
 		{in: "", err: true},
 		{in: "shb,,alie", err: true},
 		{in: "nosuch", err: true},

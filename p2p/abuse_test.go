@@ -125,7 +125,7 @@ func TestSubscriptionFloodCapped(t *testing.T) {
 				attacker := rawPeer(t, net, victim)
 				var got reports
 				victim.OnInvalidInput(got.add)
-				var topics []*p2p.Topic
+				var topics []p2p.Topic
 				for _, h := range []*p2p.Host{victim, friend} {
 					tp, err := h.JoinTopic("round/run1", acceptAll)
 					if err != nil {

@@ -35,9 +35,9 @@ func acceptAll(_ context.Context, _ peer.ID, data []byte) (any, p2p.ValidationRe
 	return string(data), p2p.Accept, ""
 }
 
-func joinAll(t *testing.T, hosts []*p2p.Host, validate p2p.Validator) []*p2p.Topic {
+func joinAll(t *testing.T, hosts []*p2p.Host, validate p2p.Validator) []p2p.Topic {
 	t.Helper()
-	topics := make([]*p2p.Topic, len(hosts))
+	topics := make([]p2p.Topic, len(hosts))
 	for i, h := range hosts {
 		tp, err := h.JoinTopic("test", validate)
 		if err != nil {
@@ -206,7 +206,7 @@ func TestGossipValidatorPanicIsRejected(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
-		if err := p2ptest.WaitForPeers(ctx, []*p2p.Topic{a, b}, 1); err != nil {
+		if err := p2ptest.WaitForPeers(ctx, []p2p.Topic{a, b}, 1); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.Publish(ctx, []byte("x")); err != nil {

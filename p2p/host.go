@@ -64,7 +64,7 @@ type Host struct {
 	wg     sync.WaitGroup
 
 	mu     sync.Mutex
-	topics map[string]*Topic
+	topics map[string]*gossipTopic
 	closed bool
 
 	closeOnce sync.Once
@@ -208,7 +208,7 @@ func attach(lh host.Host, opts Options, gater *Gater, bw metrics.Reporter, gated
 		outbound: newPeerSlots(opts.Stream.MaxConcurrentPerPeer),
 		ctx:      ctx,
 		cancel:   cancel,
-		topics:   map[string]*Topic{},
+		topics:   map[string]*gossipTopic{},
 		abuse:    newAbuseState(),
 		gated:    gated,
 	}
@@ -453,7 +453,7 @@ func (h *Host) Shutdown() {
 		return
 	}
 	h.closed = true
-	topics := make([]*Topic, 0, len(h.topics))
+	topics := make([]*gossipTopic, 0, len(h.topics))
 	for _, t := range h.topics {
 		topics = append(topics, t)
 	}

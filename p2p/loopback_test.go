@@ -73,7 +73,7 @@ func TestLoopbackBootstrapGossipRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p2ptest.WaitForPeers(ctx, []*p2p.Topic{ta, tb}, 1); err != nil {
+	if err := p2ptest.WaitForPeers(ctx, []p2p.Topic{ta, tb}, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := tb.Publish(ctx, []byte("msg-42")); err != nil {

@@ -64,12 +64,13 @@ type Message struct {
 	Local   bool // published by this host
 }
 
-// Topic is a joined gossip topic with its validator and subscription.
+// gossipTopic is a joined gossip topic with its validator and subscription: the Topic a Host's
+// JoinTopic returns.
 //
 // Messages are identified by the SHA-256 of their payload and deduplicated for gossipsub's seen-cache
 // period (two minutes); a payload replayed after that is delivered again, so consumers must tolerate
 // duplicates (byzpp messages carry their run, round and signer, which makes that easy).
-type Topic struct {
+type gossipTopic struct {
 	host    *Host
 	name    string
 	t       *pubsub.Topic
@@ -81,7 +82,7 @@ type Topic struct {
 
 // JoinTopic joins the gossip topic name (namespaced under the protocol prefix), registers validate for
 // it, enables peer scoring on it and subscribes. Joining the same name twice is an error.
-func (h *Host) JoinTopic(name string, validate Validator) (*Topic, error) {
+func (h *Host) JoinTopic(name string, validate Validator) (Topic, error) {
 	if name == "" || validate == nil {
 		return nil, fmt.Errorf("%w: topic needs a name and a validator", ErrConfig)
 	}
@@ -94,7 +95,7 @@ func (h *Host) JoinTopic(name string, validate Validator) (*Topic, error) {
 	if _, ok := h.topics[full]; ok {
 		return nil, fmt.Errorf("p2p: topic %q already joined", name)
 	}
-	t := &Topic{host: h, name: full, rejects: newReasonCounter(), ignores: newReasonCounter()}
+	t := &gossipTopic{host: h, name: full, rejects: newReasonCounter(), ignores: newReasonCounter()}
 	// A joined topic is tracked from now on, and stays tracked after Close (see subFilter).
 	h.subs.allow(false, name)
 	err := h.ps.RegisterTopicValidator(full, pubsub.ValidatorEx(t.validator(validate)),
@@ -120,7 +121,7 @@ func (h *Host) JoinTopic(name string, validate Validator) (*Topic, error) {
 
 // validator adapts a Validator to gossipsub's ValidatorEx: it stores the decoded value in
 // ValidatorData, counts verdicts by reason, and turns a validator panic into Reject rather than a crash.
-func (t *Topic) validator(validate Validator) func(context.Context, peer.ID, *pubsub.Message) pubsub.ValidationResult {
+func (t *gossipTopic) validator(validate Validator) func(context.Context, peer.ID, *pubsub.Message) pubsub.ValidationResult {
 	return func(ctx context.Context, from peer.ID, msg *pubsub.Message) (res pubsub.ValidationResult) {
 		defer func() {
 			if r := recover(); r != nil {
@@ -146,15 +147,15 @@ func (t *Topic) validator(validate Validator) func(context.Context, peer.ID, *pu
 }
 
 // Name returns the full topic name.
-func (t *Topic) Name() string { return t.name }
+func (t *gossipTopic) Name() string { return t.name }
 
 // MaxPayload is the largest payload Publish accepts: GossipConfig.MaxMessageSize minus room for
 // gossipsub's framing. Larger messages go over a direct stream, with only their digest gossiped.
-func (t *Topic) MaxPayload() int { return t.host.opts.Gossip.MaxMessageSize - gossipFraming }
+func (t *gossipTopic) MaxPayload() int { return t.host.opts.Gossip.MaxMessageSize - gossipFraming }
 
 // Publish validates data with this host's own validator and gossips it (after Options.SendDelay, if
 // set, in which case errors past the size and closed checks are only logged).
-func (t *Topic) Publish(ctx context.Context, data []byte) error {
+func (t *gossipTopic) Publish(ctx context.Context, data []byte) error {
 	if t.closed.Load() {
 		return ErrTopicClosed
 	}
@@ -176,7 +177,7 @@ func (t *Topic) Publish(ctx context.Context, data []byte) error {
 	return t.publishNow(ctx, data)
 }
 
-func (t *Topic) publishNow(ctx context.Context, data []byte) error {
+func (t *gossipTopic) publishNow(ctx context.Context, data []byte) error {
 	if err := t.t.Publish(ctx, data); err != nil {
 		return fmt.Errorf("p2p: publishing on %s: %w", t.name, err)
 	}
@@ -187,7 +188,7 @@ func (t *Topic) publishNow(ctx context.Context, data []byte) error {
 // NextMessage blocks until the next validated message (including this host's own publishes) or until
 // ctx ends. Messages are delivered in arrival order; if the caller falls more than
 // GossipConfig.SubscriptionBuffer messages behind, gossipsub drops the excess.
-func (t *Topic) NextMessage(ctx context.Context) (Message, error) {
+func (t *gossipTopic) NextMessage(ctx context.Context) (Message, error) {
 	m, err := t.sub.Next(ctx)
 	if err != nil {
 		if t.closed.Load() {
@@ -203,22 +204,22 @@ func (t *Topic) NextMessage(ctx context.Context) (Message, error) {
 }
 
 // Next is NextMessage reduced to the forwarding peer and the decoded value.
-func (t *Topic) Next(ctx context.Context) (from peer.ID, decoded any, err error) {
+func (t *gossipTopic) Next(ctx context.Context) (from peer.ID, decoded any, err error) {
 	m, err := t.NextMessage(ctx)
 	return m.From, m.Decoded, err
 }
 
 // Peers lists the peers known to subscribe to the topic.
-func (t *Topic) Peers() []peer.ID { return t.t.ListPeers() }
+func (t *gossipTopic) Peers() []peer.ID { return t.t.ListPeers() }
 
 // Rejects counts rejected messages by reason.
-func (t *Topic) Rejects() *ReasonCounter { return t.rejects }
+func (t *gossipTopic) Rejects() *ReasonCounter { return t.rejects }
 
 // Ignores counts ignored messages by reason.
-func (t *Topic) Ignores() *ReasonCounter { return t.ignores }
+func (t *gossipTopic) Ignores() *ReasonCounter { return t.ignores }
 
 // Close leaves the topic.
-func (t *Topic) Close() error {
+func (t *gossipTopic) Close() error {
 	if !t.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -229,7 +230,7 @@ func (t *Topic) Close() error {
 }
 
 // abandon cancels the subscription, unregisters the validator and closes the pubsub topic.
-func (t *Topic) abandon() error {
+func (t *gossipTopic) abandon() error {
 	if t.sub != nil {
 		t.sub.Cancel()
 	}
@@ -248,6 +249,9 @@ type ReasonCounter struct {
 }
 
 func newReasonCounter() *ReasonCounter { return &ReasonCounter{counts: map[string]uint64{}} }
+
+// NewReasonCounter returns an empty counter (for other implementations of Network, such as memnet).
+func NewReasonCounter() *ReasonCounter { return newReasonCounter() }
 
 // Add counts one event with the given reason ("" is counted as "unspecified").
 func (c *ReasonCounter) Add(reason string) {

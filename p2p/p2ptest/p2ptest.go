@@ -253,7 +253,7 @@ func (n *Network) Close() {
 // publishing to reach them), then one second more so gossipsub's heartbeat has grafted the mesh that
 // relays messages onward (a message relayed before a mesh exists is never forwarded). It polls every
 // 50ms and gives up when ctx ends. Inside a synctest bubble the wait costs no real time.
-func WaitForPeers(ctx context.Context, topics []*p2p.Topic, min int) error {
+func WaitForPeers(ctx context.Context, topics []p2p.Topic, min int) error {
 	for {
 		ready := true
 		for _, t := range topics {

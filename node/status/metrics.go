@@ -16,8 +16,12 @@ type Gauge struct {
 // even where it differs from the JSON field (rounds_decided is "decided", equivocations "evidence",
 // gossip_rejected "rejected").
 func Gauges() []Gauge {
-	u := func(f func(*Status) uint64) func(*Status) float64 { return func(s *Status) float64 { return float64(f(s)) } }
-	i := func(f func(*Status) int64) func(*Status) float64 { return func(s *Status) float64 { return float64(f(s)) } }
+	u := func(f func(*Status) uint64) func(*Status) float64 {
+		return func(s *Status) float64 { return float64(f(s)) }
+	}
+	i := func(f func(*Status) int64) func(*Status) float64 {
+		return func(s *Status) float64 { return float64(f(s)) }
+	}
 	return []Gauge{
 		{"round", "Training round being decided.", u(func(s *Status) uint64 { return s.Round })},
 		{"attempt", "Consensus attempt within the round.", func(s *Status) float64 { return float64(s.Attempt) }},

@@ -117,8 +117,7 @@ type Status struct {
 	Curve []Point `json:"curve,omitempty"`
 }
 
-// Point is one recorded point of the training curve: algo/sim.Point's fields (a sim.Point converts
-// to a Point with Point(p)).
+// Point is one recorded point of the training curve: algo/sim.Point's fields.
 type Point struct {
 	Round int `json:"round"` // rounds completed
 	Epoch Num `json:"epoch"` // average passes an honest member made over its data in partial rounds

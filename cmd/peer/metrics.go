@@ -8,36 +8,48 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// labelledCollector exports package status' labelled counters (blame per member and kind of offence,
-// rejected gossip per reason). Their label sets are only known at scrape time, so they are built from
-// a fresh Status on every Collect rather than kept in CounterVecs.
-type labelledCollector struct {
-	nd       statusSource
-	counters []status.Labelled
-	descs    []*prometheus.Desc
+// statusCollector exports package status' gauges and labelled counters (blame per member and kind
+// of offence, rejected gossip per reason) from one fresh Status per scrape. The labelled counters'
+// label sets are only known at scrape time, so they are built at every Collect rather than kept in
+// CounterVecs.
+type statusCollector struct {
+	nd          statusSource
+	gauges      []status.Gauge
+	gaugeDescs  []*prometheus.Desc
+	counters    []status.Labelled
+	counterDesc []*prometheus.Desc
 }
 
-func newLabelledCollector(nd statusSource) *labelledCollector {
-	c := &labelledCollector{nd: nd, counters: status.LabelledCounters()}
+func newStatusCollector(nd statusSource) *statusCollector {
+	c := &statusCollector{nd: nd, gauges: status.Gauges(), counters: status.LabelledCounters()}
+	for _, g := range c.gauges {
+		c.gaugeDescs = append(c.gaugeDescs, prometheus.NewDesc(prometheus.BuildFQName(status.Namespace, "", g.Name), g.Help, nil, nil))
+	}
 	for _, l := range c.counters {
-		c.descs = append(c.descs, prometheus.NewDesc(prometheus.BuildFQName(status.Namespace, "", l.Name), l.Help, l.Labels, nil))
+		c.counterDesc = append(c.counterDesc, prometheus.NewDesc(prometheus.BuildFQName(status.Namespace, "", l.Name), l.Help, l.Labels, nil))
 	}
 	return c
 }
 
 // Describe implements prometheus.Collector.
-func (c *labelledCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.descs {
+func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.gaugeDescs {
+		ch <- d
+	}
+	for _, d := range c.counterDesc {
 		ch <- d
 	}
 }
 
 // Collect implements prometheus.Collector.
-func (c *labelledCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.nd.Status()
+	for i, g := range c.gauges {
+		ch <- prometheus.MustNewConstMetric(c.gaugeDescs[i], prometheus.GaugeValue, g.Value(&s))
+	}
 	for i, l := range c.counters {
 		l.Each(&s, func(v float64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(c.descs[i], prometheus.CounterValue, v, labels...)
+			ch <- prometheus.MustNewConstMetric(c.counterDesc[i], prometheus.CounterValue, v, labels...)
 		})
 	}
 }

@@ -234,11 +234,7 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 		return nil, fmt.Errorf("run: --http %s: %w", addr, err)
 	}
 	reg := prometheus.NewRegistry()
-	for _, g := range status.Gauges() {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: status.Namespace, Name: g.Name, Help: g.Help},
-			func() float64 { s := nd.Status(); return g.Value(&s) }))
-	}
-	reg.MustRegister(newLabelledCollector(nd))
+	reg.MustRegister(newStatusCollector(nd)) // metrics.go: one Status per scrape
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {

@@ -52,7 +52,7 @@ const (
 )
 
 // attackMode is the parsed Config.Attack: any set of protocol-level behaviours plus at most one
-// learning-level attack.
+// learning-level and one state-serving attack.
 type attackMode struct {
 	mute, wrongDigest, badAgg, equivocate, doubleVote bool
 	censor, withhold, invalid, unsampled, spam        bool

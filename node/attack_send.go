@@ -18,8 +18,6 @@ type byzState struct {
 
 	// Not an attack: blind state probes of a stuck peer (catchup.go).
 	lastProbe, probes uint64
-	// Not an attack either: every peer's record of recent votes (doublevote.go).
-	votes doubleVotes
 }
 
 // byzSend sends one of our consensus messages the Byzantine way; it reports whether it did (the

@@ -76,7 +76,8 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 		}
 	}
 	nd.loop.decided++
-	nd.noteSilent(d.Height) // blame.go: name members that signed no vote at this height
+	// accountability: name members that signed no vote at this height, once its grace runs out.
+	nd.acct.NoteSilent(d.Height, nd.loop.ticks, func(each func(int)) { nd.loop.votes.Voters(d.Height, each) })
 	// Attempts 0..d.Round−1 of this height were abandoned.
 	nd.loop.attemptsFailed += uint64(d.Round)
 	nd.log.Debug("decided", "height", d.Height, "attempt", d.Round, "included", len(c.Included), "clipped", c.Outcome.Clipped)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -58,7 +59,7 @@ func (nd *Node) joinDirect(ctx context.Context) error {
 			if res == p2p.Reject {
 				// Invalid over its own authenticated channel: its doing (abuse.go). p2p counts it too.
 				nd.cfg.Host.ReportInvalid(from, protoDirect, reason)
-				nd.offence(i, blameInvalidFrame)
+				nd.offence(i, accountability.InvalidFrame)
 			}
 			return
 		}
@@ -118,7 +119,7 @@ func (nd *Node) checkSignerVote(raw []byte, env wire.Envelope, signer int, d [32
 	in := &voteIn{v: v, env: env, raw: raw}
 	if err := nd.inWindow(v.Height, signer); err != nil {
 		if errors.Is(err, errStale) {
-			nd.clearSilent(signer, v.Height) // blame.go: a late vote is not silence
+			nd.acct.ClearSilent(signer, v.Height) // a late vote is not silence
 			return in, err
 		}
 		return nil, err
@@ -159,7 +160,7 @@ func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 	if err != nil {
 		nd.log.Warn("vote with a bad signature from its own signer", "voter", k.voter, "height", k.vote.Height, "err", err)
 		nd.loop.votes.Delete(k.vote)
-		nd.markFaulty(k.voter)
+		nd.acct.MarkFaulty(k.voter)
 		if nd.cm != nil {
 			// Consensus counted it on arrival: it must not stand behind a decision nobody can certify.
 			_ = nd.cm.Retract(k.vote)

@@ -113,7 +113,7 @@ func TestCheckedVoteDropsABadSignature(t *testing.T) {
 			t.Fatalf("corrupt=%v: kept=%v", tc.corrupt, kept)
 		}
 		nd.mu.Lock()
-		faulty := nd.faulty[voter]
+		faulty := nd.acct.Faulty(voter)
 		nd.mu.Unlock()
 		if faulty != tc.corrupt {
 			t.Fatalf("corrupt=%v: faulty=%v", tc.corrupt, faulty)

@@ -139,7 +139,7 @@ func (nd *Node) checkRoundFrom(raw []byte, window bool, from int) (*roundIn, err
 		}
 		// A member caught equivocating on round messages loses its round messages (which of its two
 		// would count is the attacker's choice); its votes and proposals still count (inWindow).
-		if nd.knownFaulty(int(env.Signer)) {
+		if nd.acct.Faulty(int(env.Signer)) {
 			return nil, errFaulty
 		}
 	}

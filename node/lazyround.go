@@ -41,7 +41,7 @@ func (nd *Node) checkedRound(s *engine.Stored) bool {
 	}
 	if err != nil {
 		nd.log.Warn("round message with a bad signature from its own author", "author", s.Msg.Member, "err", err)
-		nd.markFaulty(s.Msg.Member)
+		nd.acct.MarkFaulty(s.Msg.Member)
 		return false
 	}
 	nd.sigs.add(s.Digest, nd.eng.Round(), true)

@@ -80,7 +80,7 @@ func TestLazyRoundMessages(t *testing.T) {
 			t.Fatal("the badly signed message is still included")
 		}
 	}
-	if !nd.knownFaulty(a) {
+	if !nd.acct.Faulty(a) {
 		t.Fatal("the author of a badly signed message is not marked faulty")
 	}
 	if d, ok := nd.digestOf(out.Included, -1); !ok || d != out.StateDigest {

@@ -34,8 +34,8 @@ func TestFaultyMembersVotesCount(t *testing.T) {
 	if bad == leader {
 		bad = 3
 	}
-	nd.markFaulty(bad)
-	nd.markFaulty(leader)
+	nd.acct.MarkFaulty(bad)
+	nd.acct.MarkFaulty(leader)
 	vote := &wire.Vote{Run: nd.run, Type: wire.Prevote, Height: 0, Round: 0, Value: wire.Digest{1}}
 	prop := &wire.Proposal{Run: nd.run, Height: 0, Round: round, POLRound: -1}
 	for _, tc := range []struct {
@@ -63,7 +63,7 @@ func TestFaultyMembersVotesCount(t *testing.T) {
 	}
 	// Its round messages, and only they, are dropped.
 	author := sampledAuthor(t, nd, nodes)
-	nd.markFaulty(author.self)
+	nd.acct.MarkFaulty(author.self)
 	raw := signed(t, nd, author.self, author.roundBody(0, nd.setup.Model.Dim()), false)
 	if _, err := nd.checkDirect(raw, author.self); !errors.Is(err, errFaulty) {
 		t.Fatalf("round message of a faulty member: %v, want errFaulty", err)
@@ -198,7 +198,7 @@ func TestVoteFloodDoesNotHalt(t *testing.T) {
 		var cut uint64
 		for i, nd := range r.nodes {
 			if i != 3 {
-				cut += nd.cutOff.Load()
+				cut += nd.acct.CutOffs()
 			}
 		}
 		if cut == 0 {

@@ -95,6 +95,7 @@ func (nd *Node) useEpoch(e roster.Epoch, spec sim.Spec) error {
 	nd.gen, nd.setup, nd.keys, nd.peers, nd.n = &g, setup, keys, ids, len(e.Members)
 	nd.self = e.Index(me.String())
 	nd.lim = wire.LimitsFor(uint32(setup.Model.Dim()), uint32(max(len(e.Members), nd.genesis.Capacity())))
+	nd.acct = nd.newBook()
 	return nil
 }
 
@@ -216,11 +217,7 @@ func (nd *Node) silentFor(member string, h uint64) uint64 {
 	if !ok {
 		return 0
 	}
-	nd.mu.Lock()
-	b := &nd.blames
-	b.heightsLocked(nd.n)
-	above := max(b.voteAbove[i], b.aliveAbove[i]) // 1 + the last height heard from, 0 if none
-	nd.mu.Unlock()
+	above := nd.acct.HeardAbove(i) // 1 + the last height heard from, 0 if none
 	last := nd.loop.firstRound
 	if above > 0 {
 		last = max(last, above-1)

@@ -330,6 +330,7 @@ func TestValidatorRefusesBadOps(t *testing.T) {
 	run, _ := open.RunID()
 	mk := func(g *genesis.Genesis) *Node {
 		nd := &Node{genesis: g, gen: g, run: run, n: len(g.Members), chain: roster.New(run, g.Members, g.Capacity())}
+		nd.acct = nd.newBook()
 		return nd
 	}
 	rm := func(m int, h uint64) wire.MemberOp { o, _ := roster.RemoveOp(ids[m], h); return o }
@@ -355,8 +356,8 @@ func TestValidatorRefusesBadOps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nd := mk(tc.g)
-			nd.clearSilent(2, tc.heard) // a vote of member 2 at that height, as onVote records it
-			nd.clearSilent(1, 39)
+			nd.acct.ClearSilent(2, tc.heard) // a vote of member 2 at that height, as onVote records it
+			nd.acct.ClearSilent(1, 39)
 			err := nd.checkProposalOps(&wire.Proposal{Run: run, Height: 40, Ops: []wire.MemberOp{tc.op}})
 			if (err == nil) != tc.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)

@@ -14,6 +14,7 @@ import (
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
@@ -81,7 +82,6 @@ type Node struct {
 	byzPrevState *wire.StateResponse
 	// statesRejected counts state responses from peers that failed verifyState.
 	statesRejected atomic.Uint64
-	faulty         map[int]bool
 	sigs           sigCache     // envelopes already accepted (sigcache.go)
 	verified       atomic.Int64 // Ed25519 signatures of envelopes checked so far, for Status
 	// pairs holds the pairwise MAC keys of the vote relay (pairkey.go, relay.go); nil if this
@@ -91,7 +91,7 @@ type Node struct {
 	bundlesIn   atomic.Uint64 // vote bundles received (relay.go)
 	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
 	status      Status
-	blames      blameBook // misbehaviour named per member (blame.go)
+	acct        *accountability.Book // who is named for what (blame.go); safe from any goroutine
 
 	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 
@@ -123,8 +123,6 @@ type Node struct {
 	// restoredProof holds the proof-of-lock envelopes read by restore until New puts them in the vote
 	// store (prooflock.go).
 	restoredProof [][]byte
-	offences      offenceLog    // recent offences per member, for the cut-off (abuse.go); guarded by mu
-	cutOff        atomic.Uint64 // members cut off so far
 	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
 	// on would leave a journal whose vote record a restart cannot trust.
 	stopErr error
@@ -169,7 +167,7 @@ func New(cfg Config) (*Node, error) {
 	nd := &Node{
 		cfg: cfg, gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), atk: atk, chain: chain, store: store,
 		log: lg.With("run", wire.RunID(runID).String()),
-		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{}, faulty: map[int]bool{},
+		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{},
 		fstar: math.NaN(), cache: cache, relayMin: relayMinMembers,
 	}
 	if err := nd.useEpoch(chain.At(0), spec); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/votestore"
 	"github.com/byzpp/byzpp/p2p/wire"
@@ -78,15 +79,15 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 		if nd.beyondEpoch(e.msg.Round) {
 			return // for the next epoch's Node (membership.go)
 		}
-		nd.heardFrom(int(e.msg.Member))              // presumed.go
-		nd.noteAlive(int(e.msg.Member), e.msg.Round) // blame.go: it runs, so silence is withholding
+		nd.heardFrom(int(e.msg.Member))                   // presumed.go
+		nd.acct.NoteAlive(int(e.msg.Member), e.msg.Round) // it runs, so silence is withholding
 		nd.addRound(e)
 		nd.afterMessages(ctx)
 	case *proposalIn:
 		if nd.beyondEpoch(e.p.Height) {
 			return
 		}
-		nd.noteAlive(e.signer, e.p.Height)
+		nd.acct.NoteAlive(e.signer, e.p.Height)
 		nd.onProposal(ctx, e)
 	case *voteIn:
 		if nd.beyondEpoch(e.v.Height) {
@@ -109,7 +110,7 @@ func (nd *Node) handle(ctx context.Context, ev any) {
 	case *roundsIn:
 		for _, r := range e.msgs {
 			if !nd.beyondEpoch(r.msg.Round) {
-				nd.noteAlive(int(r.msg.Member), r.msg.Round)
+				nd.acct.NoteAlive(int(r.msg.Member), r.msg.Round)
 				nd.addRound(r)
 			}
 		}
@@ -157,7 +158,7 @@ func (nd *Node) addRound(r *roundIn) {
 		nd.serve(r.msg.Round, r.digest, r.raw)
 	case errors.Is(err, engine.ErrEquivocation):
 		nd.log.Warn("round message equivocation", "author", r.msg.Member, "round", r.msg.Round)
-		nd.markFaulty(int(r.msg.Member))
+		nd.acct.MarkFaulty(int(r.msg.Member))
 	case errors.Is(err, engine.ErrDuplicate), errors.Is(err, engine.ErrWrongRound), errors.Is(err, engine.ErrWrongState):
 	default:
 		nd.log.Debug("round message dropped", "author", r.msg.Member, "round", r.msg.Round, "err", err)
@@ -225,14 +226,14 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 		return
 	}
 	if err == nil {
-		err = nd.checkCensorship(cp, content) // censor.go
+		err = nd.checkCensorship(cp, content) // blame.go
 	}
 	if err == nil {
 		err = nd.checkProposalOps(content) // membership.go
 	}
 	if err != nil {
 		nd.loop.badProps++
-		nd.blameOnceAt(cp.Proposer, blameBadProposal, cp.Height, cp.Round)
+		nd.acct.BlameOnce(cp.Proposer, accountability.BadProposal, cp.Height, cp.Round)
 		nd.log.Warn("invalid proposal", "height", cp.Height, "attempt", cp.Round, "leader", cp.Proposer, "err", err)
 	}
 	_ = nd.cm.StepProposal(cp, err == nil)
@@ -244,9 +245,9 @@ func (nd *Node) onVote(in *voteIn) {
 		Value: consensus.ValueID(v.Value), Voter: int(in.env.Signer)}
 	nd.noteHeight(v.Height, cv.Voter)
 	nd.heardFrom(cv.Voter) // presumed.go
-	// blame.go: a vote that arrives after this peer decided its height still is not silence.
-	nd.clearSilent(cv.Voter, v.Height)
-	if nd.checkDoubleVote(cv) { // doublevote.go: also catches a conflicting vote that arrives late
+	// A vote that arrives after this peer decided its height still is not silence.
+	nd.acct.ClearSilent(cv.Voter, v.Height)
+	if nd.checkDoubleVote(cv) { // blame.go: also catches a conflicting vote that arrives late
 		nd.loop.evidence++
 	}
 	if v.Height < nd.eng.Round() {
@@ -258,7 +259,7 @@ func (nd *Node) onVote(in *voteIn) {
 		nd.relayCount(key) // relay.go: the leader's quorum count
 	}
 	if o := nd.loop.votes.Overruns(cv.Height, cv.Voter); o > 0 && o%votestore.PerVoter == 0 {
-		nd.offence(cv.Voter, blameFlood) // abuse.go: a vote flood
+		nd.offence(cv.Voter, accountability.Flood) // abuse.go: a vote flood
 	}
 	_ = nd.cm.StepVote(cv)
 }
@@ -281,7 +282,9 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.maybeCraft(ctx)
 	nd.byzTick(ctx)       // attack_forge.go: forged and spam messages of a Byzantine peer
 	nd.guardSpeculation() // speculate.go: a message sent ahead no proposal included goes to everyone
-	nd.judgeSilent()      // blame.go
+	if nd.eng.Round() > 0 {
+		nd.acct.JudgeSilent(nd.eng.Round()-1, nd.loop.ticks) // the last heights get no later decision
+	}
 	t := nd.gen.Timeouts
 	stuck := nd.loop.ticks-nd.loop.lastCommit > uint64(t.ProposeBase+t.PrevoteBase+t.PrecommitBase)
 	if !nd.loop.syncing && stuck && (nd.loop.maxSeen > nd.eng.Round() || nd.loop.undecided != nil) {
@@ -337,7 +340,7 @@ func (nd *Node) drain(ctx context.Context) error {
 			nd.loop.evidence++
 			nd.log.Warn("equivocation evidence", "culprit", e.Member, "height", e.Height, "attempt", e.Round,
 				"kind", e.First.Kind)
-			nd.markFaulty(e.Member)
+			nd.acct.MarkFaulty(e.Member)
 		}
 		if rd.NeedValue != nil {
 			nd.loop.need, nd.loop.needTick = rd.NeedValue, nd.loop.ticks
@@ -466,11 +469,4 @@ func inclusions(p *wire.Proposal) []engine.Inclusion {
 		out[i] = engine.Inclusion{Member: int(in.Member), Digest: engine.Digest(in.Digest)}
 	}
 	return out
-}
-
-func (nd *Node) markFaulty(member int) {
-	nd.mu.Lock()
-	nd.faulty[member] = true
-	nd.blameLocked(member, blameEquivocate)
-	nd.mu.Unlock()
 }

@@ -93,7 +93,7 @@ func TestSpeculationOvertaken(t *testing.T) {
 		t.Fatalf("the peer holds %d messages for round 1, want the one at the decided state", len(got))
 	}
 	for _, x := range []*Node{nd, peer} {
-		if x.knownFaulty(nd.self) {
+		if x.acct.Faulty(nd.self) {
 			t.Fatalf("member %d took the overtaken speculation for equivocation", x.self)
 		}
 	}

@@ -22,7 +22,7 @@ func (nd *Node) Status() Status {
 	defer nd.mu.Unlock()
 	s := nd.status
 	s.Curve = slices.Clone(s.Curve)
-	s.Blame = nd.blameSnapshotLocked()
+	s.Blame = nd.acct.Snapshot()
 	s.RejectedBy = maps.Clone(s.RejectedBy)
 	s.Peers = len(nd.cfg.Host.Peers())
 	s.StatesRejected = nd.statesRejected.Load()

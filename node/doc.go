@@ -9,7 +9,8 @@
 //
 // May import: algo/, consensus, p2p, p2p/wire and node's subpackages — it is the wiring — but not
 // testnet/ or cmd/. Its subpackages have one job each and no *Node: engine (training), genesis,
-// roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound).
+// roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound),
+// accountability (who is named for what: the blame book, double votes, the censorship rule, offences).
 // Debt (issue 13, listed in internal/arch): node still imports libp2p's key and peer ID types and
 // multiaddr itself instead of through p2p. Layering checked by internal/arch.
 //
@@ -78,11 +79,14 @@
 //
 // The honest side's answers: gossip verdicts (Reject feeds peer scoring, which graylists a forger),
 // re-derivation of every proposal, refusal of a fresh proposal that omits a message held for longer
-// than the collect window (censor.go), equivocation evidence from consensus and from a record of recent
-// votes (doublevote.go), and naming: Status.Blame counts per member the offences attributed to it
-// (blame.go) — only offences proven by the member's own signature, or, for a member otherwise heard
-// from, its absence from every vote of a decided height that lasts two more decided heights; a vote that
-// is merely late (its height just decided) is not an offence. A peer that has heard nothing for a while probes others for a certified state
+// than the collect window, equivocation evidence from consensus and from a record of recent votes, and
+// naming: Status.Blame counts per member the offences attributed to it — only offences proven by the
+// member's own signature, or, for a member otherwise heard from, its absence from every vote of a
+// decided height that lasts two more decided heights; a vote that is merely late (its height just
+// decided) is not an offence. Package accountability owns the last three (the Book in nd.acct: the
+// censorship rule, the record of recent votes, the blame counts with the silence and staleness
+// judgements, offences and cut-offs); blame.go and abuse.go hand it what the node decoded and act on
+// its answers. A peer that has heard nothing for a while probes others for a certified state
 // (catchup.go), so a restarted or late peer catches up even after the others have finished.
 //
 // Open runs (membership.go, peer.go, addrs.go, package roster): a Node runs one epoch — a stretch of

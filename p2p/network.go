@@ -117,3 +117,7 @@ func ParseMultiaddr(s string) (Multiaddr, error) { return ma.NewMultiaddr(s) }
 // WithDefaults returns the options with every zero field set to its default (what New and
 // NewFromHost use), for other implementations of Network.
 func (o Options) WithDefaults() Options { return o.withDefaults() }
+
+// AllowOf returns the function the Allow option among opts sets (nil: every peer not blocked), for
+// other implementations of Network.
+func AllowOf(opts []HandleOption) func(PeerID) bool { return collectOptions(opts).allow }

@@ -56,7 +56,7 @@ func (nd *Node) presumedDead(member int) bool {
 }
 
 // neverHeardPatience multiplies presumedDeadTicks for a member never heard since this peer started.
-const neverHeardPatience = 10
+const neverHeardPatience = 3
 
 // sampleHeldOrDead reports whether the leader holds the message of every member sampled in the
 // current round that is not presumed dead: it need not wait any longer.
@@ -70,7 +70,9 @@ func (nd *Node) sampleHeldOrDead() bool {
 		held[s.Msg.Member] = true
 	}
 	for _, m := range nd.eng.Plan(k).Sample {
-		if !held[m] && !nd.presumedDead(m) {
+		// A member caught equivocating has its round messages dropped: waiting for one is waiting
+		// out the whole window (an equivocator slowed the run to a mute member's pace so).
+		if !held[m] && !nd.presumedDead(m) && !nd.acct.Faulty(m) {
 			return false
 		}
 	}
@@ -78,13 +80,40 @@ func (nd *Node) sampleHeldOrDead() bool {
 }
 
 // giveUpOnDeadProposer ends the wait for the current attempt's proposal when its proposer is presumed
-// dead.
+// dead or distrusted.
 func (nd *Node) giveUpOnDeadProposer() {
 	st := nd.cm.Status()
 	if !st.Started || st.Decided || st.Step != consensus.StepPropose {
 		return
 	}
-	if p := nd.leaderOf(st.Height, st.Round); nd.presumedDead(p) {
+	if p := nd.leaderOf(st.Height, st.Round); nd.presumedDead(p) || nd.distrusted(p, st.Height) {
 		nd.cm.GiveUpOnProposer(st.Height, st.Round)
 	}
+}
+
+// Distrusted leaders. A member that led badly — a proposal this peer refused (a wrong aggregate, a
+// censored sample, two proposals for one slot) or a relay attempt that moved nothing — is distrusted
+// for distrustHeights heights: this peer does not wait for its proposals (it prevotes nil at once, as
+// on a dead proposer) nor send its votes through it. Like the presumption of death this is each
+// peer's own choice of when to stop waiting, so it affects liveness only; it turns the timeout a
+// Byzantine leader costs at every height it leads into one per distrustHeights. An honest member
+// distrusted by mistake (a proposal this peer judged censored because a message reached it early)
+// loses its turns as leader for a while, nothing else.
+const distrustHeights = 100
+
+// distrust records that member led badly at height h.
+func (nd *Node) distrust(member int, h uint64) {
+	if member < 0 || member >= len(nd.loop.distrustedAt) || member == nd.self {
+		return
+	}
+	nd.loop.distrustedAt[member] = h + 1 // 0: never
+}
+
+// distrusted reports whether member led badly within the last distrustHeights heights before h.
+func (nd *Node) distrusted(member int, h uint64) bool {
+	if member < 0 || member >= len(nd.loop.distrustedAt) {
+		return false
+	}
+	at := nd.loop.distrustedAt[member]
+	return at > 0 && h < at-1+distrustHeights
 }

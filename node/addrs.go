@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/byzpp/byzpp/p2p"
 	"slices"
 	"sync"
-
-	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 // Reaching every member. Direct messages need a connection to each member, but a volunteer starts
@@ -27,7 +25,7 @@ const (
 )
 
 // serveAddrs answers a JSON list of peer IDs with the addresses known for each.
-func (p *Peer) serveAddrs(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+func (p *Peer) serveAddrs(_ context.Context, _ p2p.PeerID, req []byte) ([]byte, error) {
 	ids, err := parseAddrsRequest(req)
 	if err != nil {
 		return nil, err
@@ -44,7 +42,7 @@ func (p *Peer) serveAddrs(_ context.Context, _ peer.ID, req []byte) ([]byte, err
 
 // parseAddrsRequest reads an addrs/1 request (a JSON list of peer IDs; the stream already bounds its
 // size): at most maxAddrsAsked entries, those that are not peer IDs skipped.
-func parseAddrsRequest(req []byte) ([]peer.ID, error) {
+func parseAddrsRequest(req []byte) ([]p2p.PeerID, error) {
 	var ids []string
 	if err := json.Unmarshal(req, &ids); err != nil {
 		return nil, fmt.Errorf("addrs request: %w", err)
@@ -52,9 +50,9 @@ func parseAddrsRequest(req []byte) ([]peer.ID, error) {
 	if len(ids) > maxAddrsAsked {
 		return nil, fmt.Errorf("addrs request: %d peers asked, limit %d", len(ids), maxAddrsAsked)
 	}
-	out := make([]peer.ID, 0, len(ids))
+	out := make([]p2p.PeerID, 0, len(ids))
 	for _, s := range ids {
-		if id, err := peer.Decode(s); err == nil {
+		if id, err := p2p.DecodePeerID(s); err == nil {
 			out = append(out, id)
 		}
 	}
@@ -63,18 +61,18 @@ func parseAddrsRequest(req []byte) ([]peer.ID, error) {
 
 // parseAddrsResponse reads an addrs/1 answer, keeping for each wanted member at most maxAddrsEach
 // addresses that parse; anything else in it is ignored.
-func parseAddrsResponse(raw []byte, wanted []string) map[string][]ma.Multiaddr {
+func parseAddrsResponse(raw []byte, wanted []string) map[string][]p2p.Multiaddr {
 	var known map[string][]string
 	if json.Unmarshal(raw, &known) != nil {
 		return nil
 	}
-	out := map[string][]ma.Multiaddr{}
+	out := map[string][]p2p.Multiaddr{}
 	for _, m := range wanted {
 		for _, s := range known[m] {
 			if len(out[m]) == maxAddrsEach {
 				break
 			}
-			if a, err := ma.NewMultiaddr(s); err == nil {
+			if a, err := p2p.ParseMultiaddr(s); err == nil {
 				out[m] = append(out[m], a)
 			}
 		}
@@ -88,7 +86,7 @@ func (p *Peer) connectMembers(ctx context.Context, members []string) {
 	h := p.cfg.Host
 	var missing []string
 	for _, m := range members {
-		id, err := peer.Decode(m)
+		id, err := p2p.DecodePeerID(m)
 		if err == nil && id != h.ID() && !h.Connected(id) && !h.IsBlocked(id) {
 			missing = append(missing, m)
 		}
@@ -104,14 +102,14 @@ func (p *Peer) connectMembers(ctx context.Context, members []string) {
 		reached = map[string]bool{}
 	)
 	for _, m := range missing {
-		id, _ := peer.Decode(m)
+		id, _ := p2p.DecodePeerID(m)
 		if len(h.KnownAddrs(id)) == 0 {
 			continue
 		}
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, requestTimeout)
 			defer cancel()
-			if h.ConnectPeer(cctx, peer.AddrInfo{ID: id}) == nil {
+			if h.ConnectPeer(cctx, p2p.AddrInfo{ID: id}) == nil {
 				mu.Lock()
 				reached[m] = true
 				mu.Unlock()
@@ -146,8 +144,8 @@ func (p *Peer) connectMembers(ctx context.Context, members []string) {
 		}
 		known := parseAddrsResponse(raw, missing)
 		for _, m := range slices.Clone(missing) {
-			id, _ := peer.Decode(m)
-			info := peer.AddrInfo{ID: id, Addrs: known[m]}
+			id, _ := p2p.DecodePeerID(m)
+			info := p2p.AddrInfo{ID: id, Addrs: known[m]}
 			if len(info.Addrs) == 0 {
 				continue
 			}
@@ -170,7 +168,7 @@ const MaxGenesisSize = 1 << 20
 
 // serveGenesis answers with the canonical genesis encoding; a request naming another run id (32
 // bytes) is refused.
-func (p *Peer) serveGenesis(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+func (p *Peer) serveGenesis(_ context.Context, _ p2p.PeerID, req []byte) ([]byte, error) {
 	run, err := p.cfg.Genesis.RunID()
 	if err != nil {
 		return nil, err

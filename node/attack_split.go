@@ -12,7 +12,7 @@ import (
 // both through gossip. An equivocator's whole point is that the halves disagree about what it said;
 // what honest peers must do is notice the conflict. It runs in the background so the event loop never
 // waits on a peer.
-func (nd *Node) splitPublish(ctx context.Context, t *p2p.Topic, a, b []byte, direct bool) {
+func (nd *Node) splitPublish(ctx context.Context, t p2p.Topic, a, b []byte, direct bool) {
 	var others []peer.ID
 	for i, p := range nd.peers {
 		if i != nd.self {

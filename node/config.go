@@ -11,8 +11,6 @@ import (
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // ErrConfig is wrapped by every Config.Validate error.
@@ -21,11 +19,11 @@ var ErrConfig = errors.New("node: invalid config")
 // Config configures a Node.
 type Config struct {
 	Genesis *genesis.Genesis
-	Key     crypto.PrivKey // this peer's identity; its peer ID must be a genesis member
+	Key     p2p.PrivKey // this peer's identity; its peer ID must be a genesis member
 	// StateDir holds the persisted state (decided state + certificate, consensus state). Empty: keep
 	// nothing (tests only).
 	StateDir string
-	Host     *p2p.Host
+	Host     p2p.Network
 	// Data overrides where the genesis' data set is loaded from (a path to the same LIBSVM file); it
 	// does not change the run id.
 	Data string
@@ -76,7 +74,7 @@ func (c *Config) Validate() error {
 	if err := c.Genesis.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	id, err := peer.IDFromPrivateKey(c.Key)
+	id, err := p2p.PeerIDFromPrivateKey(c.Key)
 	if err != nil {
 		return fmt.Errorf("%w: key: %w", ErrConfig, err)
 	}

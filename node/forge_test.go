@@ -2,37 +2,24 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"testing"
 
 	"github.com/byzpp/byzpp/p2p"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
-// pairOfNodes builds n nodes on a mocknet without running them: enough to call validators directly.
+// pairOfNodes builds n nodes on an in-memory network without running them: enough to call validators
+// directly.
 func pairOfNodes(t testing.TB, n int, attacks map[int]string) []*Node {
 	t.Helper()
 	spec := adversarialSpec(n, 10)
 	keys, g := testGenesis(t, "forge", spec)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	mn := mocknet.New()
-	t.Cleanup(func() { mn.Close() })
 	logger := slog.New(slog.DiscardHandler)
+	hosts, closeHosts := memHosts(t, keys, p2p.Options{Logger: logger})
+	t.Cleanup(closeHosts)
 	var nodes []*Node
 	for i, k := range keys {
-		lh, err := mn.AddPeer(k, ma.StringCast(fmt.Sprintf("/ip4/10.0.2.%d/tcp/4001", i+1)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := p2p.NewFromHost(ctx, lh, p2p.Options{Logger: logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close() })
-		nd, err := New(Config{Genesis: g, Key: k, Host: h, Attack: attacks[i], Logger: logger})
+		nd, err := New(Config{Genesis: g, Key: k, Host: hosts[i], Attack: attacks[i], Logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/byzpp/byzpp/p2p"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Membership of open runs. A Node runs one epoch: a stretch of rounds with one member list (see
@@ -48,7 +48,7 @@ var (
 
 // NotMemberError says which round and member history New found this peer absent from.
 type NotMemberError struct {
-	Peer  peer.ID
+	Peer  p2p.PeerID
 	Round uint64
 	Chain *roster.Chain
 }
@@ -88,7 +88,7 @@ func (nd *Node) useEpoch(e roster.Epoch, spec sim.Spec) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	me, err := peer.IDFromPrivateKey(nd.cfg.Key)
+	me, err := p2p.PeerIDFromPrivateKey(nd.cfg.Key)
 	if err != nil {
 		return fmt.Errorf("%w: key: %w", ErrConfig, err)
 	}
@@ -172,7 +172,7 @@ func (nd *Node) saveChain() error {
 
 // serveMember takes a signed join or leave request from the peer concerned and queues it for the
 // proposals this member leads.
-func (nd *Node) serveMember(ctx context.Context, from peer.ID, req []byte) ([]byte, error) {
+func (nd *Node) serveMember(ctx context.Context, from p2p.PeerID, req []byte) ([]byte, error) {
 	var r wire.MemberRequest
 	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (nd *Node) serveMember(ctx context.Context, from peer.ID, req []byte) ([]by
 	if !nd.genesis.Open {
 		return nil, ErrClosedRun
 	}
-	id, err := peer.IDFromBytes(r.Op.Peer)
+	id, err := p2p.PeerIDFromBytes(r.Op.Peer)
 	if err != nil || id != from {
 		return nil, fmt.Errorf("%w: a request must come from the peer it concerns", roster.ErrOp)
 	}
@@ -291,7 +291,7 @@ func (nd *Node) checkProposalOps(p *wire.Proposal) error {
 		if o.Kind != wire.OpRemove {
 			continue
 		}
-		id, _ := peer.IDFromBytes(o.Peer)
+		id, _ := p2p.PeerIDFromBytes(o.Peer)
 		if s == 0 {
 			return fmt.Errorf("%w: this run removes nobody for silence", roster.ErrOp)
 		}
@@ -321,7 +321,7 @@ func (nd *Node) applyChange(p *wire.Proposal, cand wire.Certificate) {
 	nd.noteEpochEnd()
 	for _, o := range p.Ops {
 		delete(nd.ops, o.OpKey())
-		id, _ := peer.IDFromBytes(o.Peer)
+		id, _ := p2p.PeerIDFromBytes(o.Peer)
 		nd.log.Info("membership change decided", "kind", o.Kind, "peer", id, "height", p.Height,
 			"effective_round", p.Height+roster.ActivationDelay, "members", len(nd.chain.Latest().Members))
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// churnPlan is an open run on a mocknet: the first `members` keys are the genesis members, the rest
+// churnPlan is an open run on an in-memory network (p2p/memnet): the first `members` keys are the genesis members, the rest
 // volunteers; each peer runs a Peer (as `peer run` does).
 type churnPlan struct {
 	total, members int
@@ -65,7 +65,7 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel}))
 	// Every message takes 5 ms of fake time, so that rounds take time and joins happen mid-run.
-	hosts, closeHosts := mockHostsWith(ctx, t, keys, 3, p2p.Options{Logger: logger, SendDelay: 5 * time.Millisecond})
+	hosts, closeHosts := memHosts(t, keys, p2p.Options{Logger: logger, SendDelay: 5 * time.Millisecond})
 	defer closeHosts()
 	dir := t.TempDir()
 	r := &churnRun{peers: make([]*Peer, plan.total), digests: make([]map[uint64][32]byte, plan.total),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/byzpp/byzpp/p2p"
 	"log/slog"
 	"math"
 	"os"
@@ -97,7 +98,7 @@ func (c *cluster) record(i int) func(uint64, [32]byte) {
 	}
 }
 
-// runCluster runs the spec on a mocknet with the given attack per member until every honest member
+// runCluster runs the spec on an in-memory network (p2p/memnet) with the given attack per member until every honest member
 // decided `rounds` rounds (or the fake-clock deadline passes), and returns the cluster.
 func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint64) *cluster {
 	t.Helper()
@@ -106,7 +107,7 @@ func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c := &cluster{}
-	hosts, closeHosts := mockHosts(ctx, t, keys, 0, logger)
+	hosts, closeHosts := memHosts(t, keys, p2p.Options{Logger: logger})
 	defer closeHosts()
 	for i, k := range keys {
 		c.digests = append(c.digests, map[uint64][32]byte{})
@@ -116,8 +117,7 @@ func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint
 		}
 		c.nodes = append(c.nodes, nd)
 	}
-	// Let gossipsub build its mesh before the first round message.
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // as on libp2p, where gossipsub builds its mesh
 	var wg sync.WaitGroup
 	for _, nd := range c.nodes {
 		wg.Go(func() {
@@ -141,10 +141,6 @@ func runCluster(t *testing.T, spec sim.Spec, attacks map[int]string, rounds uint
 	}
 	cancel()
 	wg.Wait()
-	// Let every goroutine settle before the hosts close: mocknet adds a stream to its connection only
-	// after opening it, so a stream opened while the connection closes is never reset and its
-	// transport goroutine outlives the bubble (synctest then fails the test as deadlocked).
-	synctest.Wait()
 	return c
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/byzpp/byzpp/p2p"
 	"log/slog"
 	"slices"
 	"sync"
@@ -13,7 +14,6 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Peer runs one peer for the whole run, across membership changes: a Node per epoch while it is a
@@ -194,7 +194,7 @@ func (p *Peer) sendRequest(ctx context.Context, run wire.RunID, members []string
 	}
 	var wg sync.WaitGroup
 	for _, m := range members {
-		id, err := peer.Decode(m)
+		id, err := p2p.DecodePeerID(m)
 		if err != nil || id == p.cfg.Host.ID() {
 			continue
 		}
@@ -274,9 +274,9 @@ func (p *Peer) observe(ctx context.Context, chain *roster.Chain) (*wire.StateRes
 // fetchBest asks every member of the latest known epoch and every connected peer for its state and
 // returns the newest one past round from that checks out, with the history it proves.
 func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, chain *roster.Chain, from uint64) (*wire.StateResponse, *roster.Chain) {
-	targets := map[peer.ID]bool{}
+	targets := map[p2p.PeerID]bool{}
 	for _, m := range slices.Concat(chain.Latest().Members, chain.At(from).Members) {
-		if id, err := peer.Decode(m); err == nil && id != p.cfg.Host.ID() {
+		if id, err := p2p.DecodePeerID(m); err == nil && id != p.cfg.Host.ID() {
 			targets[id] = true
 		}
 	}

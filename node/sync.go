@@ -12,7 +12,6 @@ import (
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // requestTimeout bounds one request to one peer.
@@ -56,7 +55,7 @@ func (nd *Node) fetch(ctx context.Context, first int, digests []engine.Digest) {
 	if len(ask) == 0 {
 		return
 	}
-	order := []peer.ID{nd.peers[first]}
+	order := []p2p.PeerID{nd.peers[first]}
 	for i, p := range nd.peers {
 		if i != first && i != nd.self {
 			order = append(order, p)
@@ -82,7 +81,7 @@ func (nd *Node) fetch(ctx context.Context, first int, digests []engine.Digest) {
 }
 
 // fetchFrom requests the wanted envelopes from one peer and keeps those that check out.
-func (nd *Node) fetchFrom(ctx context.Context, p peer.ID, want map[engine.Digest]bool) []*roundIn {
+func (nd *Node) fetchFrom(ctx context.Context, p p2p.PeerID, want map[engine.Digest]bool) []*roundIn {
 	req := &wire.MsgRequest{Run: nd.run}
 	for d := range want {
 		req.Digests = append(req.Digests, wire.Digest(d))
@@ -120,7 +119,7 @@ func (nd *Node) fetchFrom(ctx context.Context, p peer.ID, want map[engine.Digest
 }
 
 // serveMsgs answers a MsgRequest with the envelopes held.
-func (nd *Node) serveMsgs(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+func (nd *Node) serveMsgs(_ context.Context, _ p2p.PeerID, req []byte) ([]byte, error) {
 	var r wire.MsgRequest
 	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
 		return nil, err
@@ -149,7 +148,7 @@ func (nd *Node) serveMsgs(_ context.Context, _ peer.ID, req []byte) ([]byte, err
 }
 
 // serveState answers a StateRequest with the last decided state and its certificate.
-func (nd *Node) serveState(_ context.Context, _ peer.ID, req []byte) ([]byte, error) {
+func (nd *Node) serveState(_ context.Context, _ p2p.PeerID, req []byte) ([]byte, error) {
 	var r wire.StateRequest
 	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
 		return nil, err
@@ -174,7 +173,7 @@ func (nd *Node) serveState(_ context.Context, _ peer.ID, req []byte) ([]byte, er
 func (nd *Node) requestState(ctx context.Context, first int) {
 	nd.loop.syncing = true
 	from := nd.eng.Round()
-	order := []peer.ID{nd.peers[first]}
+	order := []p2p.PeerID{nd.peers[first]}
 	for i, p := range nd.peers {
 		if i != first && i != nd.self {
 			order = append(order, p)
@@ -199,7 +198,7 @@ func (nd *Node) requestState(ctx context.Context, first int) {
 	}()
 }
 
-func (nd *Node) stateFrom(ctx context.Context, p peer.ID, from uint64) (*wire.StateResponse, error) {
+func (nd *Node) stateFrom(ctx context.Context, p p2p.PeerID, from uint64) (*wire.StateResponse, error) {
 	resp, err := fetchState(ctx, nd.cfg.Host, p, nd.run, from, nd.lim)
 	if err != nil {
 		return nil, err
@@ -214,7 +213,7 @@ func (nd *Node) stateFrom(ctx context.Context, p peer.ID, from uint64) (*wire.St
 
 // fetchState asks peer p for its latest decided state (state/1) and decodes the answer; checking it
 // is the caller's (verifyState, checkState).
-func fetchState(ctx context.Context, h *p2p.Host, p peer.ID, run wire.RunID, from uint64, lim wire.Limits) (*wire.StateResponse, error) {
+func fetchState(ctx context.Context, h p2p.Network, p p2p.PeerID, run wire.RunID, from uint64, lim wire.Limits) (*wire.StateResponse, error) {
 	body, err := wire.Marshal(&wire.StateRequest{Run: run, FromHeight: from})
 	if err != nil {
 		return nil, err

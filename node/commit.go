@@ -161,7 +161,7 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 			delete(nd.loop.sent, r)
 		}
 	}
-	nd.sigs.prune(k)
+	nd.sigs.Prune(k)
 	nd.pruneRelay(k)
 	nd.mu.Lock()
 	for r := range nd.served {

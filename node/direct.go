@@ -124,8 +124,8 @@ func (nd *Node) checkSignerVote(raw []byte, env wire.Envelope, signer int, d [32
 		}
 		return nil, err
 	}
-	_, verified := nd.sigs.lookup(d)
-	nd.sigs.add(d, v.Height, false)
+	_, verified := nd.sigs.Lookup(d)
+	nd.sigs.Add(d, v.Height, false)
 	in.unverified = !verified
 	return in, nil
 }
@@ -168,7 +168,7 @@ func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 		return nil, false
 	}
 	nd.loop.votes.MarkVerified(k.vote)
-	nd.sigs.add(envelopeDigest(raw), k.vote.Height, true)
+	nd.sigs.Add(envelopeDigest(raw), k.vote.Height, true)
 	return raw, true
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -53,15 +54,15 @@ var (
 	errFuture   = errors.New("too far ahead")
 	errFaulty   = errors.New("from an equivocator")
 	errNotMine  = errors.New("wrong run")
-	errSender   = errors.New("sender mismatch")
+	errSender   = relay.ErrSender
 	errSampled  = errors.New("sender not sampled")
 	errLeader   = errors.New("sender not leader")
 	errDim      = errors.New("wrong dimension")
-	errEnvelope = errors.New("bad envelope")
+	errEnvelope = relay.ErrEnvelope
 )
 
 // openEnvelope decodes raw as an envelope of type typ signed by a member, and checks the signature
-// unless the same bytes were accepted before (see sigCache). With allowUnverified, bytes accepted
+// unless the same bytes were accepted before (see relay.SigCache). With allowUnverified, bytes accepted
 // before without a signature check (a vote its signer sent us directly) pass unchecked too; verified
 // then reports false and the caller must treat the message as such.
 //
@@ -78,7 +79,7 @@ func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool, fr
 		return env, nil, false, fmt.Errorf("%w: signer %d", errEnvelope, env.Signer)
 	}
 	d := envelopeDigest(raw)
-	known, verified := nd.sigs.lookup(d)
+	known, verified := nd.sigs.Lookup(d)
 	fromSigner := from >= 0 && int(env.Signer) == from
 	if !fromSigner && (!known || !(verified || allowUnverified)) {
 		nd.verified.Add(1)
@@ -91,7 +92,7 @@ func (nd *Node) openEnvelope(raw []byte, typ wire.Type, allowUnverified bool, fr
 		return env, nil, false, err
 	}
 	if h, ok := messageHeight(m); ok {
-		nd.sigs.add(d, h, verified)
+		nd.sigs.Add(d, h, verified)
 	}
 	return env, m, verified, nil
 }

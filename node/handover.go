@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -29,39 +30,18 @@ type handoverIn struct {
 	votes []*voteIn
 }
 
-// maxAdopted bounds the handed-over votes a member holds for forwarding between two of its flushes.
-// Several relay leaders may hand over at once — at tens of heights a second a tick spans several
-// heights, each with its own late votes — and a vote dropped here may be the only sign of its
-// voter's presence at that height (blame.go), so the bound is generous; a handed-over vote is kept
-// once (by envelope digest), so a member repeating a handover gains nothing.
-func (nd *Node) maxAdopted() int { return 16 * nd.n }
-
 // handOver sends the member that relays the precommits of the current height (the next flush to come:
 // relay.go's relayLeader) the late votes in out — of this height or below, that reached us after
 // their step's quorum went out, not handed to us — and returns the rest, which still go to every
-// member. A quorum is never handed over, even of a height this peer has decided by now: a member still
-// deciding it needs it. (Late prevotes of the current height, held by its prevote relay, were the
-// commonest: a third of all bundles at n = 20 before they went this way.)
-func (nd *Node) handOver(out []relayedVote) []relayedVote {
+// member (relay.Handover chooses). (Late prevotes of the current height, held by its prevote relay,
+// were the commonest: a third of all bundles at n = 20 before they went this way.)
+func (nd *Node) handOver(out []relay.Vote) []relay.Vote {
 	cur := nd.eng.Round()
 	to := nd.relayLeader(consensus.Vote{Type: consensus.Precommit, Height: cur})
-	if to == nd.self || nd.cfg.DirectVotes || nd.n < nd.relayMin || nd.pairs == nil || !nd.pairs.ok[to] {
+	if to == nd.self || nd.cfg.DirectVotes || nd.n < nd.relayMin || nd.pairs == nil || !nd.pairs.OK(to) {
 		return out
 	}
-	var h wire.VoteHandover
-	keep := out[:0:0]
-	limit := wire.MaxBundleVotes(nd.lim)
-	for _, rv := range out {
-		if rv.group.height > cur || rv.handedOver || !rv.late || len(h.Votes) == limit {
-			keep = append(keep, rv)
-			continue
-		}
-		macs := rv.macs
-		if macs == nil { // our own vote: it carried no authenticator to us
-			macs = nd.pairs.authenticator(envelopeDigest(rv.raw))
-		}
-		h.Votes = append(h.Votes, wire.AuthVote{Envelope: rv.raw, MACs: macs})
-	}
+	h, keep := relay.Handover(out, cur, wire.MaxBundleVotes(nd.lim), nd.pairs)
 	if len(h.Votes) == 0 {
 		return out
 	}
@@ -71,42 +51,27 @@ func (nd *Node) handOver(out []relayedVote) []relayedVote {
 		return out
 	}
 	nd.sendTo(to, frame)
-	nd.loop.relay.handoversOut++
+	nd.loop.relay.Stats.HandoversOut++
 	return keep
 }
 
 // checkHandover checks a handover frame (reader goroutines): every vote whose MAC for us holds is
 // kept, as a vote from its signer, with its authenticator for forwarding.
 func (nd *Node) checkHandover(raw []byte, sender int) (any, error) {
-	h, err := wire.DecodeVoteHandover(raw, nd.lim)
+	votes, err := nd.checker().Handover(raw, nd.relayDropped("handed-over vote dropped", "from", sender))
 	if err != nil {
 		return nil, err
 	}
 	var out []*voteIn
-	for _, a := range h.Votes {
-		if len(a.MACs) != nd.n {
-			continue
-		}
-		env, err := nd.voteEnvelope(a.Envelope)
-		if err != nil {
-			nd.log.Debug("handed-over vote dropped", "from", sender, "err", err)
-			continue
-		}
-		voter := int(env.Signer)
-		d := envelopeDigest(a.Envelope)
-		if voter != nd.self && !nd.pairs.check(voter, d, a.MACs[nd.self]) {
-			nd.macFailures.Add(1)
-			nd.log.Debug("handed-over vote dropped", "from", sender, "voter", voter, "err", errMAC)
-			continue
-		}
-		in, err := nd.checkSignerVote(a.Envelope, env, voter, d)
+	for _, c := range votes {
+		in, err := nd.checkSignerVote(c.Raw, c.Env, c.Voter, c.Digest)
 		if errors.Is(err, errStale) && in != nil {
 			in.stale, err = true, nil // late here too, but it still goes to the others
 		}
 		if err != nil {
 			continue
 		}
-		in.auth = a.MACs
+		in.auth = c.MACs
 		out = append(out, in)
 	}
 	if len(out) == 0 {
@@ -117,20 +82,13 @@ func (nd *Node) checkHandover(raw []byte, sender int) (any, error) {
 
 // adoptHandover counts the handed-over votes and queues them for our next bundles.
 func (nd *Node) adoptHandover(ctx context.Context, e *handoverIn) {
-	rs := &nd.loop.relay
-	if rs.adoptedSeen == nil {
-		rs.adoptedSeen = map[[32]byte]bool{}
-	}
 	for _, in := range e.votes {
 		voter := int(in.env.Signer)
-		if d := envelopeDigest(in.raw); !rs.adoptedSeen[d] && len(rs.adopted) < nd.maxAdopted() {
-			rs.adoptedSeen[d] = true
-			rv := relayedVote{group: relayGroup{in.v.Height, in.vote().Type}, voter: voter, raw: in.raw,
-				macs: in.auth, handedOver: true}
-			if voter == nd.self {
-				rv.macs = nil // our own vote goes over our own channel
-			}
-			rs.adopted = append(rs.adopted, rv)
+		rv := relay.Vote{Group: relay.Group{Height: in.v.Height, Type: in.vote().Type}, Voter: voter, Raw: in.raw, MACs: in.auth}
+		if voter == nd.self {
+			rv.MACs = nil // our own vote goes over our own channel
+		}
+		if nd.loop.relay.Adopt(rv, envelopeDigest(in.raw), nd.n) {
 			nd.relayPending()
 		}
 		if !in.stale && voter != nd.self {

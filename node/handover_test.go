@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -44,8 +45,8 @@ func TestHandoverChecks(t *testing.T) {
 
 	nd.adoptHandover(context.Background(), h)
 	rs := &nd.loop.relay
-	if len(rs.adopted) != 1 || !rs.adopted[0].handedOver || rs.due.IsZero() {
-		t.Fatalf("adopted %+v, clock %v", rs.adopted, rs.due)
+	if a := rs.Adopted(); len(a) != 1 || !a[0].HandedOver || rs.Due().IsZero() {
+		t.Fatalf("adopted %+v, clock %v", a, rs.Due())
 	}
 	// At height 1, where another member relays the precommits, the late votes of heights 0 and 1
 	// go to it; a vote handed to us, a quorum and a vote of a later height go to everyone.
@@ -55,13 +56,13 @@ func TestHandoverChecks(t *testing.T) {
 	if to == nd.self {
 		t.Skip("member 0 relays the precommits of height 1 with this seed")
 	}
-	lateOld := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other), late: true}
-	lateNow := relayedVote{group: relayGroup{height: 1}, voter: 2, raw: good, macs: f.auth(2, good), late: true}
-	quorum := relayedVote{group: relayGroup{height: 0}, voter: 3, raw: other, macs: f.auth(3, other)} // first flush: never handed over
-	ahead := relayedVote{group: relayGroup{height: 2}, voter: 2, raw: good, macs: f.auth(2, good), late: true}
-	rest := nd.handOver([]relayedVote{rs.adopted[0], lateOld, quorum, lateNow, ahead})
-	if len(rest) != 3 || !rest[0].handedOver || rest[1].late || rest[2].group.height != 2 || rs.handoversOut != 1 {
-		t.Fatalf("kept %+v, %d handovers", rest, rs.handoversOut)
+	lateOld := relay.Vote{Group: relay.Group{Height: 0}, Voter: 3, Raw: other, MACs: f.auth(3, other), Late: true}
+	lateNow := relay.Vote{Group: relay.Group{Height: 1}, Voter: 2, Raw: good, MACs: f.auth(2, good), Late: true}
+	quorum := relay.Vote{Group: relay.Group{Height: 0}, Voter: 3, Raw: other, MACs: f.auth(3, other)} // first flush: never handed over
+	ahead := relay.Vote{Group: relay.Group{Height: 2}, Voter: 2, Raw: good, MACs: f.auth(2, good), Late: true}
+	rest := nd.handOver([]relay.Vote{rs.Adopted()[0], lateOld, quorum, lateNow, ahead})
+	if len(rest) != 3 || !rest[0].HandedOver || rest[1].Late || rest[2].Group.Height != 2 || rs.Stats.HandoversOut != 1 {
+		t.Fatalf("kept %+v, %d handovers", rest, rs.Stats.HandoversOut)
 	}
 	if fs := nd.outbox.frames[to]; len(fs) != 1 {
 		t.Fatalf("%d frames for the precommit relay %d, want one handover", len(fs), to)

@@ -27,7 +27,7 @@ import (
 // checkedRound reports whether a held round message's signature holds, checking it at most once. A
 // message that fails marks its author faulty: it sent bytes it did not sign over its own channel.
 func (nd *Node) checkedRound(s *engine.Stored) bool {
-	if _, verified := nd.sigs.lookup(s.Digest); verified {
+	if _, verified := nd.sigs.Lookup(s.Digest); verified {
 		return true
 	}
 	var env wire.Envelope
@@ -44,7 +44,7 @@ func (nd *Node) checkedRound(s *engine.Stored) bool {
 		nd.acct.MarkFaulty(s.Msg.Member)
 		return false
 	}
-	nd.sigs.add(s.Digest, nd.eng.Round(), true)
+	nd.sigs.Add(s.Digest, nd.eng.Round(), true)
 	return true
 }
 
@@ -73,7 +73,7 @@ func (nd *Node) signedOnly(c *engine.Candidate) *engine.Candidate {
 // holds now. It runs on stream goroutines.
 func (nd *Node) servable(raw []byte) bool {
 	d := envelopeDigest(raw)
-	if _, verified := nd.sigs.lookup(d); verified {
+	if _, verified := nd.sigs.Lookup(d); verified {
 		return true
 	}
 	var env wire.Envelope
@@ -84,6 +84,6 @@ func (nd *Node) servable(raw []byte) bool {
 	if env.Verify(nd.keys[env.Signer]) != nil {
 		return false
 	}
-	nd.sigs.add(d, nd.current.Load(), true)
+	nd.sigs.Add(d, nd.current.Load(), true)
 	return true
 }

@@ -48,7 +48,7 @@ func TestLazyRoundMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, verified := nd.sigs.lookup(in.(*roundIn).digest); verified {
+		if _, verified := nd.sigs.Lookup(in.(*roundIn).digest); verified {
 			t.Fatal("a round message from its author was verified on arrival")
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p"
@@ -82,11 +83,11 @@ type Node struct {
 	byzPrevState *wire.StateResponse
 	// statesRejected counts state responses from peers that failed verifyState.
 	statesRejected atomic.Uint64
-	sigs           sigCache     // envelopes already accepted (sigcache.go)
-	verified       atomic.Int64 // Ed25519 signatures of envelopes checked so far, for Status
-	// pairs holds the pairwise MAC keys of the vote relay (pairkey.go, relay.go); nil if this
+	sigs           relay.SigCache // envelopes already accepted (relay/sigcache.go)
+	verified       atomic.Int64   // Ed25519 signatures of envelopes checked so far, for Status
+	// pairs holds the pairwise MAC keys of the vote relay (relay/pairkey.go, relay.go); nil if this
 	// member's own key could not be converted (then it sends and accepts votes only directly).
-	pairs       *pairKeys
+	pairs       *relay.PairKeys
 	relayMin    int           // relayMinMembers; tests lower it to relay among four
 	bundlesIn   atomic.Uint64 // vote bundles received (relay.go)
 	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
@@ -219,7 +220,7 @@ func New(cfg Config) (*Node, error) {
 	for _, err := range errs {
 		nd.log.Warn("pairwise key: votes between this member and that one are not relayed", "err", err)
 	}
-	if slices.Contains(pairs.ok, true) {
+	if pairs.Any() {
 		nd.pairs = pairs
 	}
 	nd.own = &method.Member{Index: self, Model: setup.Model, Data: setup.Shards[self]}
@@ -234,6 +235,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	nd.loop.init()
 	nd.loop.lastHeard, nd.loop.everHeard = make([]uint64, nd.n), make([]bool, nd.n)
+	nd.loop.distrustedAt = make([]uint64, nd.n)
 	nd.restoreProofOfLock(restored, nd.restoredProof) // prooflock.go
 	nd.restoredProof = nil
 	nd.loop.firstRound = st.Round

@@ -12,6 +12,7 @@ import (
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/node/votestore"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
@@ -48,15 +49,17 @@ type loopState struct {
 	badProps   uint64
 	digestOf   *method.State // the state whose digest digestHex is (status.go)
 	digestHex  string
-	memberB    uint64 // bytes of the distinct round messages stored (the payload, for benchmarks)
-	relay      relayState
+	memberB    uint64      // bytes of the distinct round messages stored (the payload, for benchmarks)
+	relay      relay.State // relay.go
 	spec       speculation // our message sent ahead of the decision it depends on (speculate.go)
 
 	// lastHeard is, per member, the tick anything was last heard from it (presumed.go).
 	savedProof []consensus.Vote // the proof of lock whose envelopes were saved last (prooflock.go)
 	lastHeard  []uint64
 	everHeard  []bool
-	heardAny   bool
+	// distrustedAt is, per member, 1 + the height at which it last led badly (presumed.go).
+	distrustedAt []uint64
+	heardAny     bool
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -69,7 +72,7 @@ func (l *loopState) init() {
 	l.votes = votestore.New(votestore.PerVoter)
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
-	l.relay.init()
+	l.relay.Init(staleGrace)
 }
 
 // handle processes one input from a reader or a background request.
@@ -234,6 +237,7 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 	if err != nil {
 		nd.loop.badProps++
 		nd.acct.BlameOnce(cp.Proposer, accountability.BadProposal, cp.Height, cp.Round)
+		nd.distrust(cp.Proposer, cp.Height) // presumed.go
 		nd.log.Warn("invalid proposal", "height", cp.Height, "attempt", cp.Round, "leader", cp.Proposer, "err", err)
 	}
 	_ = nd.cm.StepProposal(cp, err == nil)

@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -30,7 +31,7 @@ func (f *relayFixture) vote(voter int, value byte) []byte {
 
 // auth is voter's authenticator of raw, made with the voter's own pairwise keys.
 func (f *relayFixture) auth(voter int, raw []byte) []wire.MAC {
-	return f.nodes[voter].pairs.authenticator(envelopeDigest(raw))
+	return f.nodes[voter].pairs.Authenticator(envelopeDigest(raw))
 }
 
 func (f *relayFixture) bundle(votes ...wire.RelayedVote) []byte {
@@ -167,34 +168,30 @@ func TestRelayIntakeAndFlush(t *testing.T) {
 		nd.flushRelay(false)
 	}
 	pending := func() int {
-		b := nd.loop.relay.groups[relayGroup{height: 0, typ: 1}]
-		if b == nil {
-			return 0
-		}
-		return len(b.pending)
+		return nd.loop.relay.PendingVotes(relay.Group{Height: 0, Type: 1})
 	}
 	// Quorum of 4 is 3: two votes are not enough.
 	take(voters[0])
 	take(voters[1])
-	if pending() != 2 || nd.loop.relay.bundlesOut != 0 {
-		t.Fatalf("before the quorum: %d pending, %d bundles sent", pending(), nd.loop.relay.bundlesOut)
+	if pending() != 2 || nd.loop.relay.Stats.BundlesOut != 0 {
+		t.Fatalf("before the quorum: %d pending, %d bundles sent", pending(), nd.loop.relay.Stats.BundlesOut)
 	}
 	take(voters[2])
-	if pending() != 0 || nd.loop.relay.bundlesOut != 3 {
-		t.Fatalf("at the quorum: %d pending, %d bundles sent", pending(), nd.loop.relay.bundlesOut)
+	if pending() != 0 || nd.loop.relay.Stats.BundlesOut != 3 {
+		t.Fatalf("at the quorum: %d pending, %d bundles sent", pending(), nd.loop.relay.Stats.BundlesOut)
 	}
 	// Each receiver gets the votes it did not cast: 3 votes, 2 per receiver.
-	if nd.loop.relay.votesOut != 6 {
-		t.Fatalf("%d votes forwarded, want 6", nd.loop.relay.votesOut)
+	if nd.loop.relay.Stats.VotesOut != 6 {
+		t.Fatalf("%d votes forwarded, want 6", nd.loop.relay.Stats.VotesOut)
 	}
 	// A duplicate is forwarded (an equivocation must reach the others), but at the next tick only.
 	take(voters[0])
-	if pending() != 1 || nd.loop.relay.bundlesOut != 3 {
-		t.Fatalf("late vote: %d pending, %d bundles", pending(), nd.loop.relay.bundlesOut)
+	if pending() != 1 || nd.loop.relay.Stats.BundlesOut != 3 {
+		t.Fatalf("late vote: %d pending, %d bundles", pending(), nd.loop.relay.Stats.BundlesOut)
 	}
 	nd.flushRelay(true)
-	if pending() != 0 || nd.loop.relay.bundlesOut != 5 {
-		t.Fatalf("after the tick: %d pending, %d bundles", pending(), nd.loop.relay.bundlesOut)
+	if pending() != 0 || nd.loop.relay.Stats.BundlesOut != 5 {
+		t.Fatalf("after the tick: %d pending, %d bundles", pending(), nd.loop.relay.Stats.BundlesOut)
 	}
 	// More than relayVotesPerVoter votes of one voter are not forwarded.
 	take(voters[0])
@@ -210,8 +207,8 @@ func FuzzCheckRelayFrame(f *testing.F) {
 	nd := nodes[0]
 	testNodes[nd] = nodes
 	raw := signed(f, nd, 2, &wire.Vote{Run: nd.run, Type: wire.Prevote}, false)
-	a, _ := (&wire.AuthVote{Envelope: raw, MACs: nodes[2].pairs.authenticator(envelopeDigest(raw))}).Marshal()
-	b, _ := (&wire.VoteBundle{Votes: []wire.RelayedVote{{Envelope: raw, MAC: nodes[2].pairs.authenticator(envelopeDigest(raw))[0]}}}).Marshal()
+	a, _ := (&wire.AuthVote{Envelope: raw, MACs: nodes[2].pairs.Authenticator(envelopeDigest(raw))}).Marshal()
+	b, _ := (&wire.VoteBundle{Votes: []wire.RelayedVote{{Envelope: raw, MAC: nodes[2].pairs.Authenticator(envelopeDigest(raw))[0]}}}).Marshal()
 	f.Add(a, 2)
 	f.Add(b, 1)
 	f.Add([]byte{wire.RelayMarker}, 1)
@@ -334,7 +331,7 @@ func TestRelayWhenToUse(t *testing.T) {
 	if !voter.sendViaLeader(vote(0), raw) {
 		t.Fatal("not relayed in attempt 0 after the proposal")
 	}
-	if _, ok := voter.loop.relay.waiting[voteKey{voter: voter.self, vote: vote(0)}]; !ok {
+	if !voter.loop.relay.Awaiting(vote(0)) {
 		t.Fatal("a relayed vote is not awaiting progress")
 	}
 
@@ -344,10 +341,10 @@ func TestRelayWhenToUse(t *testing.T) {
 	if !ld.relayOwn(own, f.vote(leader, 1)) {
 		t.Fatal("the leader's own vote is not bundled")
 	}
-	if !ld.loop.relay.due.IsZero() {
+	if !ld.loop.relay.Due().IsZero() {
 		t.Fatal("the leader's own vote started the one-tick clock")
 	}
-	if _, ok := ld.loop.relay.waiting[voteKey{voter: leader, vote: own}]; !ok {
+	if !ld.loop.relay.Awaiting(own) {
 		t.Fatal("the leader's own vote has no fallback")
 	}
 }

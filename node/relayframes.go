@@ -4,12 +4,18 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
-// Relay frames arriving on direct streams (reader goroutines).
+// Relay frames arriving on direct streams (reader goroutines). What needs only the pairwise keys and
+// the wire limits (decoding, MACs, who may send what) is relay.Checker's; a vote that passes is then
+// checked as one from its signer (checkSignerVote).
 
-var errMAC = errors.New("relayed vote: MAC does not hold")
+// checker checks relay frames with our pairwise keys (not nil).
+func (nd *Node) checker() *relay.Checker {
+	return &relay.Checker{Keys: nd.pairs, Self: nd.self, N: nd.n, Lim: nd.lim}
+}
 
 // checkRelayFrame checks a relay frame from member sender: an authenticated vote sent to us as leader
 // (the sender must be its signer: the channel authenticates it), or a bundle whose votes each carry
@@ -24,21 +30,11 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 	}
 	switch kind {
 	case wire.KindAuthVote:
-		a, err := wire.DecodeAuthVote(raw, nd.lim)
+		c, err := nd.checker().AuthVote(raw, sender)
 		if err != nil {
 			return nil, err
 		}
-		if len(a.MACs) != nd.n {
-			return nil, fmt.Errorf("%w: %d MACs for %d members", errEnvelope, len(a.MACs), nd.n)
-		}
-		env, err := nd.voteEnvelope(a.Envelope)
-		if err != nil {
-			return nil, err
-		}
-		if int(env.Signer) != sender {
-			return nil, fmt.Errorf("%w: vote of %d sent by %d", errSender, env.Signer, sender)
-		}
-		in, err := nd.checkSignerVote(a.Envelope, env, sender, envelopeDigest(a.Envelope))
+		in, err := nd.checkSignerVote(c.Raw, c.Env, sender, c.Digest)
 		if errors.Is(err, errStale) && in != nil {
 			in.stale = true // too late to count here, not too late for the others (relayIntake decides)
 			err = nil
@@ -46,7 +42,7 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		in.auth = a.MACs
+		in.auth = c.MACs
 		return in, nil
 	case wire.KindVoteHandover:
 		return nd.checkHandover(raw, sender) // handover.go
@@ -55,30 +51,14 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 	case wire.KindRoundBundle:
 		return nd.checkRoundBundle(raw, sender) // speculate.go
 	case wire.KindVoteBundle:
-		b, err := wire.DecodeVoteBundle(raw, nd.lim)
+		votes, err := nd.checker().Bundle(raw, sender, nd.relayDropped("relayed vote dropped", "leader", sender))
 		if err != nil {
 			return nil, err
 		}
 		nd.bundlesIn.Add(1)
 		var out []*voteIn
-		for _, rv := range b.Votes {
-			env, err := nd.voteEnvelope(rv.Envelope)
-			if err != nil {
-				nd.log.Debug("relayed vote dropped", "leader", sender, "err", err)
-				continue
-			}
-			voter := int(env.Signer)
-			if voter == nd.self {
-				continue
-			}
-			d := envelopeDigest(rv.Envelope)
-			// The leader's own vote needs no MAC: the leader's channel authenticates it.
-			if voter != sender && !nd.pairs.check(voter, d, rv.MAC) {
-				nd.macFailures.Add(1)
-				nd.log.Debug("relayed vote dropped", "leader", sender, "voter", voter, "err", errMAC)
-				continue
-			}
-			in, err := nd.checkSignerVote(rv.Envelope, env, voter, d)
+		for _, c := range votes {
+			in, err := nd.checkSignerVote(c.Raw, c.Env, c.Voter, c.Digest)
 			if err != nil {
 				continue // stale, future or another run: as for a vote sent directly
 			}
@@ -92,14 +72,17 @@ func (nd *Node) checkRelayFrame(raw []byte, sender int) (any, error) {
 	return nil, errEnvelope
 }
 
-// voteEnvelope decodes a vote envelope of a member.
-func (nd *Node) voteEnvelope(raw []byte) (wire.Envelope, error) {
-	var env wire.Envelope
-	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
-		return env, fmt.Errorf("%w: %w", errEnvelope, err)
+// relayDropped logs a vote a relay frame from sender carried that relay.Checker dropped, and counts
+// a MAC that failed (Status.RelayMACFailures).
+func (nd *Node) relayDropped(msg, role string, sender int) func(voter int, err error) {
+	return func(voter int, err error) {
+		if voter < 0 {
+			nd.log.Debug(msg, role, sender, "err", err)
+			return
+		}
+		if errors.Is(err, relay.ErrMAC) {
+			nd.macFailures.Add(1)
+		}
+		nd.log.Debug(msg, role, sender, "voter", voter, "err", err)
 	}
-	if env.Type != wire.TypeVote || int(env.Signer) >= nd.n {
-		return env, fmt.Errorf("%w: %v from %d where a vote was expected", errEnvelope, env.Type, env.Signer)
-	}
-	return env, nil
 }

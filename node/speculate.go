@@ -10,6 +10,7 @@ import (
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -64,13 +65,6 @@ type speculation struct {
 	resent   bool // it went to every member (guardSpeculation)
 }
 
-// relayedRound is a round message a leader forwards with its author's authenticator (nil: our own).
-type relayedRound struct {
-	author int
-	raw    []byte
-	macs   []wire.MAC
-}
-
 // authRoundIn is a round message its author sent us, as leader, to forward.
 type authRoundIn struct {
 	in   *roundIn
@@ -119,7 +113,7 @@ func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 		return
 	}
 	nd.loop.spec = speculation{round: k, state: c.StateDigest, raw: raw}
-	nd.loop.relay.speculated++
+	nd.loop.relay.Stats.Speculated++
 	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
 	if len(raw) > maxRelayedRound {
 		nd.broadcast(raw) // large: from us to every member, ahead of the decision all the same
@@ -128,10 +122,10 @@ func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 	// The leader of (k, 0): it relays the precommits of k-1 (relay.go) and proposes k.
 	leader := nd.relayLeader(consensus.Vote{Type: consensus.Precommit, Height: v.Height})
 	if leader == nd.self {
-		nd.queueRound(relayedRound{author: nd.self, raw: raw})
+		nd.queueRound(relay.Round{Author: nd.self, Raw: raw})
 		return
 	}
-	frame, err := (&wire.AuthRound{Envelope: raw, MACs: nd.pairs.authenticator(envelopeDigest(raw))}).Marshal()
+	frame, err := (&wire.AuthRound{Envelope: raw, MACs: nd.pairs.Authenticator(envelopeDigest(raw))}).Marshal()
 	if err != nil {
 		nd.log.Debug("encoding a speculative round message", "err", err)
 		return
@@ -147,7 +141,7 @@ func (nd *Node) speculated() bool {
 		return false
 	}
 	if !nd.specAtDecidedState() {
-		nd.loop.relay.speculationMisses++
+		nd.loop.relay.Stats.SpeculationMisses++
 		nd.log.Debug("speculative round message overtaken by the decision: sending another", "round", s.round)
 		return false
 	}
@@ -198,18 +192,15 @@ func (nd *Node) resendSpeculation() {
 		return
 	}
 	s.resent = true
-	nd.loop.relay.speculationResends++
+	nd.loop.relay.Stats.SpeculationResends++
 	nd.broadcast(s.raw)
 }
 
 // queueRound queues a round message for our next bundles (we lead its round).
-func (nd *Node) queueRound(r relayedRound) {
-	rs := &nd.loop.relay
-	if len(rs.rounds) >= nd.n {
-		return
+func (nd *Node) queueRound(r relay.Round) {
+	if nd.loop.relay.QueueRound(r, nd.n) {
+		nd.relayPending()
 	}
-	rs.rounds = append(rs.rounds, r)
-	nd.relayPending()
 }
 
 // onAuthRound takes a round message its author sent us to forward: it is stored as any message from
@@ -217,7 +208,7 @@ func (nd *Node) queueRound(r relayedRound) {
 func (nd *Node) onAuthRound(ctx context.Context, e *authRoundIn) {
 	nd.handle(ctx, e.in)
 	if r := e.in.msg.Round; r > 0 && nd.leaderOf(r, 0) == nd.self && r >= nd.eng.Round() {
-		nd.queueRound(relayedRound{author: int(e.in.msg.Member), raw: e.in.raw, macs: e.macs})
+		nd.queueRound(relay.Round{Author: int(e.in.msg.Member), Raw: e.in.raw, MACs: e.macs})
 	}
 }
 
@@ -257,9 +248,9 @@ func (nd *Node) checkRoundBundle(raw []byte, sender int) (any, error) {
 		if author == nd.self {
 			continue
 		}
-		if author != sender && !nd.pairs.check(author, envelopeDigest(m.Envelope), m.MAC) {
+		if author != sender && !nd.pairs.Check(author, envelopeDigest(m.Envelope), m.MAC) {
 			nd.macFailures.Add(1)
-			nd.log.Debug("relayed round message dropped", "leader", sender, "author", author, "err", errMAC)
+			nd.log.Debug("relayed round message dropped", "leader", sender, "author", author, "err", relay.ErrMAC)
 			continue
 		}
 		in, err := nd.checkRoundFrom(m.Envelope, true, author)
@@ -275,18 +266,8 @@ func (nd *Node) checkRoundBundle(raw []byte, sender int) (any, error) {
 }
 
 // sendRoundBundle sends member j the queued round messages it did not write, each with j's MAC.
-func (nd *Node) sendRoundBundle(j int, rounds []relayedRound) {
-	var b wire.RoundBundle
-	for _, r := range rounds {
-		if r.author == j {
-			continue
-		}
-		m := wire.RelayedRound{Envelope: r.raw}
-		if r.macs != nil {
-			m.MAC = r.macs[j]
-		}
-		b.Msgs = append(b.Msgs, m)
-	}
+func (nd *Node) sendRoundBundle(j int, rounds []relay.Round) {
+	b := relay.RoundsFor(rounds, j)
 	if len(b.Msgs) == 0 {
 		return
 	}
@@ -296,5 +277,5 @@ func (nd *Node) sendRoundBundle(j int, rounds []relayedRound) {
 		return
 	}
 	nd.sendTo(j, frame)
-	nd.loop.relay.roundBundlesOut++
+	nd.loop.relay.Stats.RoundBundlesOut++
 }

@@ -47,10 +47,10 @@ func TestSpeculationOvertaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd.loop.relay.heardLeader[0] = true
+	nd.loop.relay.NoteLeaderProposal(0, 0, 0)
 	prevote := consensus.Vote{Type: consensus.Prevote, Height: 0, Round: 0, Value: consensus.ValueID(c.ValueID()), Voter: nd.self}
 	nd.speculate(prevote, true)
-	if nd.loop.relay.speculated != 1 {
+	if nd.loop.relay.Stats.Speculated != 1 {
 		t.Fatal("no speculative message for round 1")
 	}
 	ahead := nd.eng.Held(1)
@@ -59,8 +59,8 @@ func TestSpeculationOvertaken(t *testing.T) {
 	}
 	// It went, authenticated, to the leader of round 1 alone (or waits for our own bundles).
 	if leader := nd.leaderOf(1, 0); leader == nd.self {
-		if len(nd.loop.relay.rounds) != 1 {
-			t.Fatalf("as the next leader, %d messages queued for our bundles, want ours", len(nd.loop.relay.rounds))
+		if len(nd.loop.relay.Rounds()) != 1 {
+			t.Fatalf("as the next leader, %d messages queued for our bundles, want ours", len(nd.loop.relay.Rounds()))
 		}
 	} else {
 		if len(nd.outbox.dirty) != 1 || nd.outbox.dirty[0] != leader || len(nd.outbox.frames[leader]) != 1 {
@@ -78,8 +78,8 @@ func TestSpeculationOvertaken(t *testing.T) {
 	other.X[0] += 1
 	nd.eng.Reset(other)
 	nd.sendOwn(ctx)
-	if nd.loop.relay.speculationMisses != 1 {
-		t.Fatalf("%d overtaken speculations noticed, want 1", nd.loop.relay.speculationMisses)
+	if nd.loop.relay.Stats.SpeculationMisses != 1 {
+		t.Fatalf("%d overtaken speculations noticed, want 1", nd.loop.relay.Stats.SpeculationMisses)
 	}
 	held := nd.eng.Held(1)
 	if len(held) != 1 || held[0].State != engine.Digest(other.Digest()) {

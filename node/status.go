@@ -75,10 +75,11 @@ func (nd *Node) publishStatus() {
 	s.DirectMsgsIn, s.DirectMsgsOut, s.DirectWritesOut = tr.DirectMsgsIn, tr.DirectMsgsOut, tr.DirectWritesOut
 	s.SigsVerified = nd.verified.Load()
 	s.RelayBundlesIn, s.RelayMACFailures = nd.bundlesIn.Load(), nd.macFailures.Load()
-	s.RelayBundlesOut, s.RelayVotesOut, s.RelayFallbacks = nd.loop.relay.bundlesOut, nd.loop.relay.votesOut, nd.loop.relay.fallbacks
-	s.RelayHandoversOut, s.RelayRoundBundlesOut = nd.loop.relay.handoversOut, nd.loop.relay.roundBundlesOut
-	s.Speculated, s.SpeculationMisses = nd.loop.relay.speculated, nd.loop.relay.speculationMisses
-	s.SpeculationResends = nd.loop.relay.speculationResends
+	rs := nd.loop.relay.Stats
+	s.RelayBundlesOut, s.RelayVotesOut, s.RelayFallbacks = rs.BundlesOut, rs.VotesOut, rs.Fallbacks
+	s.RelayHandoversOut, s.RelayRoundBundlesOut = rs.HandoversOut, rs.RoundBundlesOut
+	s.Speculated, s.SpeculationMisses = rs.Speculated, rs.SpeculationMisses
+	s.SpeculationResends = rs.SpeculationResends
 	nd.mu.Lock()
 	s.RejectedBy = nd.status.RejectedBy
 	if s.Rejected != nd.status.Rejected && nd.roundT != nil {

@@ -1,4 +1,4 @@
-package node
+package relay
 
 import (
 	"crypto/ed25519"
@@ -9,18 +9,9 @@ import (
 	"testing"
 
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-func seedKey(t *testing.T, seed []byte) crypto.PrivKey {
-	t.Helper()
-	k, err := crypto.UnmarshalEd25519PrivateKey(ed25519.NewKeyFromSeed(seed))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func seedKey(seed []byte) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) }
 
 func mustHex(t *testing.T, s string) []byte {
 	t.Helper()
@@ -34,7 +25,7 @@ func mustHex(t *testing.T, s string) []byte {
 // TestLibsodiumConversionVector checks the Ed25519 → X25519 conversions against libsodium's own test
 // (test/default/ed25519_convert.c and its .exp: the key pair of this seed).
 func TestLibsodiumConversionVector(t *testing.T) {
-	k := seedKey(t, mustHex(t, "421151a459faeade3d247115f94aedae42318124095afabe4d1451a559faedee"))
+	k := seedKey(mustHex(t, "421151a459faeade3d247115f94aedae42318124095afabe4d1451a559faedee"))
 	priv, err := x25519Private(k)
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +33,7 @@ func TestLibsodiumConversionVector(t *testing.T) {
 	if got, want := hex.EncodeToString(priv.Bytes()), "8052030376d47112be7f73ed7a019293dd12ad910b654455798b4667d73de166"; got != want {
 		t.Errorf("curve25519 sk %s, libsodium %s", got, want)
 	}
-	pub, err := x25519Public(k.GetPublic())
+	pub, err := x25519Public(k.Public().(ed25519.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,20 +47,16 @@ func TestLibsodiumConversionVector(t *testing.T) {
 	}
 }
 
-func testPairMembers(t *testing.T, n int) ([]crypto.PrivKey, []crypto.PubKey, []peer.ID) {
+// testPairMembers are n key pairs with distinct IDs (node passes libp2p peer IDs; any bytes do here).
+func testPairMembers(t *testing.T, n int) ([][]byte, [][]byte, []string) {
 	t.Helper()
-	var privs []crypto.PrivKey
-	var pubs []crypto.PubKey
-	var ids []peer.ID
+	var privs, pubs [][]byte
+	var ids []string
 	for i := range n {
 		seed := make([]byte, ed25519.SeedSize)
 		seed[0], seed[1] = byte(i), 0x5a
-		k := seedKey(t, seed)
-		id, err := peer.IDFromPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		privs, pubs, ids = append(privs, k), append(pubs, k.GetPublic()), append(ids, id)
+		k := seedKey(seed)
+		privs, pubs, ids = append(privs, k), append(pubs, k.Public().(ed25519.PublicKey)), append(ids, fmt.Sprint("member ", i))
 	}
 	return privs, pubs, ids
 }
@@ -78,9 +65,9 @@ func TestPairKeysAgree(t *testing.T) {
 	const n = 5
 	privs, pubs, ids := testPairMembers(t, n)
 	run := wire.RunID(sha256.Sum256([]byte("run")))
-	keys := make([]*pairKeys, n)
+	keys := make([]*PairKeys, n)
 	for i := range n {
-		pk, errs := derivePairKeys(privs[i], pubs, ids, i, run)
+		pk, errs := DerivePairKeys(privs[i], pubs, ids, i, run)
 		if len(errs) > 0 {
 			t.Fatal(errs)
 		}
@@ -107,7 +94,7 @@ func TestPairKeysAgree(t *testing.T) {
 		}
 	}
 	// Another run gives other keys.
-	other, _ := derivePairKeys(privs[0], pubs, ids, 0, wire.RunID(sha256.Sum256([]byte("other run"))))
+	other, _ := DerivePairKeys(privs[0], pubs, ids, 0, wire.RunID(sha256.Sum256([]byte("other run"))))
 	if other.key[1] == keys[0].key[1] {
 		t.Error("the pair key does not depend on the run")
 	}
@@ -117,37 +104,37 @@ func TestVoteMACs(t *testing.T) {
 	const n = 4
 	privs, pubs, ids := testPairMembers(t, n)
 	run := wire.RunID(sha256.Sum256([]byte("run")))
-	keys := make([]*pairKeys, n)
+	keys := make([]*PairKeys, n)
 	for i := range n {
-		keys[i], _ = derivePairKeys(privs[i], pubs, ids, i, run)
+		keys[i], _ = DerivePairKeys(privs[i], pubs, ids, i, run)
 	}
 	d := sha256.Sum256([]byte("an envelope"))
-	auth := keys[1].authenticator(d) // member 1 votes
+	auth := keys[1].Authenticator(d) // member 1 votes
 	for j := range n {
 		switch {
 		case j == 1:
 			if auth[j] != (wire.MAC{}) {
 				t.Error("the voter's own slot is not zero")
 			}
-		case !keys[j].check(1, d, auth[j]):
+		case !keys[j].Check(1, d, auth[j]):
 			t.Errorf("member %d refuses member 1's MAC", j)
 		}
 	}
-	if keys[2].check(1, d, auth[3]) {
+	if keys[2].Check(1, d, auth[3]) {
 		t.Error("member 2 accepts the MAC meant for member 3")
 	}
-	if keys[2].check(0, d, auth[2]) {
+	if keys[2].Check(0, d, auth[2]) {
 		t.Error("member 2 accepts member 1's MAC as member 0's")
 	}
-	if keys[2].check(1, sha256.Sum256([]byte("another envelope")), auth[2]) {
+	if keys[2].Check(1, sha256.Sum256([]byte("another envelope")), auth[2]) {
 		t.Error("a MAC holds for another envelope")
 	}
 	bad := auth[2]
 	bad[0] ^= 1
-	if keys[2].check(1, d, bad) {
+	if keys[2].Check(1, d, bad) {
 		t.Error("a flipped MAC holds")
 	}
-	if keys[2].check(2, d, auth[2]) || keys[2].check(-1, d, auth[2]) || keys[2].check(n, d, auth[2]) {
+	if keys[2].Check(2, d, auth[2]) || keys[2].Check(-1, d, auth[2]) || keys[2].Check(n, d, auth[2]) {
 		t.Error("a MAC from ourselves or no member holds")
 	}
 }
@@ -172,11 +159,7 @@ func TestBadPublicKeys(t *testing.T) {
 	}
 	for name, raw := range cases {
 		t.Run(name, func(t *testing.T) {
-			pub, err := crypto.UnmarshalEd25519PublicKey(raw)
-			if err != nil {
-				t.Skip("libp2p refuses the key itself:", err)
-			}
-			if _, err := pairKey(own, pub, wire.RunID{}, "a", "b"); !errors.Is(err, ErrPairKey) {
+			if _, err := pairKey(own, raw, wire.RunID{}, "a", "b"); !errors.Is(err, ErrPairKey) {
 				t.Fatalf("got %v, want ErrPairKey", err)
 			}
 		})
@@ -186,11 +169,7 @@ func TestBadPublicKeys(t *testing.T) {
 	for b := byte(2); b < 50 && !found; b++ {
 		raw := make([]byte, 32)
 		raw[0] = b
-		pub, err := crypto.UnmarshalEd25519PublicKey(raw)
-		if err != nil {
-			continue
-		}
-		if _, err := x25519Public(pub); errors.Is(err, ErrPairKey) {
+		if _, err := x25519Public(raw); errors.Is(err, ErrPairKey) {
 			found = true
 		}
 	}
@@ -234,4 +213,20 @@ func BenchmarkVoteMAC(b *testing.B) {
 			mk.sum(1, 2, d)
 		}
 	})
+}
+
+// TestKeyTypes: a key of another type (passed as nil) or of the wrong length makes no pair key.
+func TestKeyTypes(t *testing.T) {
+	privs, pubs, ids := testPairMembers(t, 3)
+	pubs[2] = nil
+	pk, errs := DerivePairKeys(privs[0], pubs, ids, 0, wire.RunID{})
+	if len(errs) != 1 || !errors.Is(errs[0], ErrPairKey) || !errors.Is(errs[0], wire.ErrKeyType) || !pk.OK(1) || pk.OK(2) || !pk.Any() {
+		t.Fatalf("errors %v, keys %v", errs, pk.ok)
+	}
+	if pk, errs := DerivePairKeys(nil, pubs, ids, 0, wire.RunID{}); len(errs) != 1 || pk.Any() {
+		t.Fatalf("no private key: errors %v, keys %v", errs, pk.ok)
+	}
+	if _, err := x25519Public(pubs[1][:31]); !errors.Is(err, ErrPairKey) {
+		t.Fatalf("a 31-byte public key: %v", err)
+	}
 }

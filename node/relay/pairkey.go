@@ -1,4 +1,4 @@
-package node
+package relay
 
 import (
 	"bytes"
@@ -12,18 +12,16 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Pairwise keys. Every two members i and j share a symmetric key K_ij without a handshake: static
 // X25519 Diffie–Hellman between their Ed25519 identity keys converted to Curve25519 (the conversion of
 // libsodium's crypto_sign_ed25519_sk_to_curve25519 / pk_to_curve25519), then HKDF-SHA256 with the run
 // id as salt and both peer IDs, in byte order, as context. Both sides compute the same key; nobody
-// else can. The keys make the MACs of relayed votes (relay.go): a MAC under K_ij proves to j that i
+// else can. The keys make the MACs of relayed votes (node/relay.go): a MAC under K_ij proves to j that i
 // made it, at the cost of a hash instead of an Ed25519 verification.
 //
 // Reusing a signing key for Diffie–Hellman is what libsodium's conversion exists for; the two uses
@@ -36,8 +34,8 @@ var ErrPairKey = errors.New("node: pairwise key")
 // pairKeyInfo is HKDF's context prefix; the two peer IDs follow.
 const pairKeyInfo = "byzpp/relay-mac/v1"
 
-// pairKeys holds this member's key with every other member.
-type pairKeys struct {
+// PairKeys holds this member's key with every other member.
+type PairKeys struct {
 	self int
 	key  [][32]byte // key[j] = K_{self,j}; zero for self and for a pair that failed
 	ok   []bool     // whether key[j] was derived
@@ -96,11 +94,13 @@ func (k *macKey) sum(voter, receiver int, envDigest [32]byte) wire.MAC {
 	return out
 }
 
-// derivePairKeys computes this member's key with every other member (once, at start-up: a
-// scalar multiplication each). A pair that fails is logged by the caller and left unusable; every
-// other pair still works.
-func derivePairKeys(priv crypto.PrivKey, pubs []crypto.PubKey, peers []peer.ID, self int, run wire.RunID) (*pairKeys, []error) {
-	pk := &pairKeys{self: self, key: make([][32]byte, len(pubs)), ok: make([]bool, len(pubs)), mac: make([]macKey, len(pubs))}
+// DerivePairKeys computes this member's key with every other member (once, at start-up: a
+// scalar multiplication each) from the raw Ed25519 keys — priv is seed ‖ public key (64 bytes, as
+// crypto/ed25519 and libp2p's Raw give it), pubs[j] member j's 32-byte public key, nil for a key of
+// another type — and the members' peer IDs (their bytes). A pair that fails is logged by the caller
+// and left unusable; every other pair still works.
+func DerivePairKeys(priv []byte, pubs [][]byte, peers []string, self int, run wire.RunID) (*PairKeys, []error) {
+	pk := &PairKeys{self: self, key: make([][32]byte, len(pubs)), ok: make([]bool, len(pubs)), mac: make([]macKey, len(pubs))}
 	own, err := x25519Private(priv)
 	if err != nil {
 		return pk, []error{err}
@@ -126,7 +126,7 @@ func derivePairKeys(priv crypto.PrivKey, pubs []crypto.PubKey, peers []peer.ID, 
 }
 
 // pairKey derives K_ij from our X25519 private key and j's Ed25519 public key.
-func pairKey(own *ecdh.PrivateKey, pub crypto.PubKey, run wire.RunID, a, b peer.ID) ([32]byte, error) {
+func pairKey(own *ecdh.PrivateKey, pub []byte, run wire.RunID, a, b string) ([32]byte, error) {
 	var out [32]byte
 	theirs, err := x25519Public(pub)
 	if err != nil {
@@ -157,15 +157,14 @@ func pairKey(own *ecdh.PrivateKey, pub crypto.PubKey, run wire.RunID, a, b peer.
 
 // x25519Private is crypto_sign_ed25519_sk_to_curve25519: the first half of SHA-512(seed), which is the
 // Ed25519 secret scalar (crypto/ecdh clamps it).
-func x25519Private(priv crypto.PrivKey) (*ecdh.PrivateKey, error) {
-	if priv == nil || priv.Type() != cryptopb.KeyType_Ed25519 {
+func x25519Private(priv []byte) (*ecdh.PrivateKey, error) {
+	if priv == nil {
 		return nil, fmt.Errorf("%w: %w", ErrPairKey, wire.ErrKeyType)
 	}
-	raw, err := priv.Raw() // seed ‖ public key
-	if err != nil || len(raw) < 32 {
-		return nil, fmt.Errorf("%w: private key: %v", ErrPairKey, err)
+	if len(priv) < 32 { // seed ‖ public key
+		return nil, fmt.Errorf("%w: private key of %d bytes", ErrPairKey, len(priv))
 	}
-	h := sha512.Sum512(raw[:32])
+	h := sha512.Sum512(priv[:32])
 	s := h[:32]
 	s[0] &= 248
 	s[31] &= 127
@@ -188,15 +187,14 @@ var (
 // x25519Public is crypto_sign_ed25519_pk_to_curve25519: u = (1+y)/(1−y) of the Edwards point. It
 // refuses an encoding that is not a point of the curve (y ≥ p, or no x with x² = (y²−1)/(d·y²+1)) and
 // y = 1 (the neutral element, whose u is infinite); other low-order points are caught by ECDH.
-func x25519Public(pub crypto.PubKey) (*ecdh.PublicKey, error) {
-	if pub == nil || pub.Type() != cryptopb.KeyType_Ed25519 {
+func x25519Public(pub []byte) (*ecdh.PublicKey, error) {
+	if pub == nil {
 		return nil, fmt.Errorf("%w: %w", ErrPairKey, wire.ErrKeyType)
 	}
-	raw, err := pub.Raw()
-	if err != nil || len(raw) != 32 {
-		return nil, fmt.Errorf("%w: public key: %v", ErrPairKey, err)
+	if len(pub) != 32 {
+		return nil, fmt.Errorf("%w: public key of %d bytes", ErrPairKey, len(pub))
 	}
-	le := [32]byte(raw)
+	le := [32]byte(pub)
 	le[31] &= 0x7f // the sign of x does not matter to u
 	y := new(big.Int).SetBytes(reversed(le[:]))
 	one := big.NewInt(1)
@@ -230,7 +228,7 @@ func reversed(b []byte) []byte {
 	return out
 }
 
-// voteMAC is MAC_j of a vote (the plain definition; pairKeys uses the equal, faster macKey.sum): HMAC-SHA256(K_{voter,j}, voter ‖ j ‖ SHA-256(envelope)) truncated to
+// voteMAC is MAC_j of a vote (the plain definition; PairKeys uses the equal, faster macKey.sum): HMAC-SHA256(K_{voter,j}, voter ‖ j ‖ SHA-256(envelope)) truncated to
 // wire.MACSize bytes. Binding both indices means a MAC for one receiver is useless to another, and
 // the envelope digest binds the exact signed bytes.
 func voteMAC(key *[32]byte, voter, receiver int, envDigest [32]byte) wire.MAC {
@@ -246,9 +244,9 @@ func voteMAC(key *[32]byte, voter, receiver int, envDigest [32]byte) wire.MAC {
 	return out
 }
 
-// authenticator makes the MACs of our vote for every member (zero for ourselves and for pairs
-// without a key: those receivers will drop the relayed copy and rely on the fallbacks).
-func (pk *pairKeys) authenticator(envDigest [32]byte) []wire.MAC {
+// Authenticator makes the MACs of our vote (or round message) for every member (zero for ourselves
+// and for pairs without a key: those receivers will drop the relayed copy and rely on the fallbacks).
+func (pk *PairKeys) Authenticator(envDigest [32]byte) []wire.MAC {
 	macs := make([]wire.MAC, len(pk.key))
 	for j := range pk.key {
 		if j != pk.self && pk.ok[j] {
@@ -258,11 +256,17 @@ func (pk *pairKeys) authenticator(envDigest [32]byte) []wire.MAC {
 	return macs
 }
 
-// check reports whether mac is voter's MAC for us of the envelope with digest envDigest.
-func (pk *pairKeys) check(voter int, envDigest [32]byte, mac wire.MAC) bool {
+// Check reports whether mac is voter's MAC for us of the envelope with digest envDigest.
+func (pk *PairKeys) Check(voter int, envDigest [32]byte, mac wire.MAC) bool {
 	if voter < 0 || voter >= len(pk.key) || voter == pk.self || !pk.ok[voter] {
 		return false
 	}
 	want := pk.mac[voter].sum(voter, pk.self, envDigest)
 	return hmac.Equal(want[:], mac[:])
 }
+
+// OK reports whether this member has a key with member j.
+func (pk *PairKeys) OK(j int) bool { return j >= 0 && j < len(pk.ok) && pk.ok[j] }
+
+// Any reports whether this member has a key with any member.
+func (pk *PairKeys) Any() bool { return slices.Contains(pk.ok, true) }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"testing/synctest"
 
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
@@ -26,7 +27,8 @@ func testGenesis(tb testing.TB, name string, spec sim.Spec) ([]crypto.PrivKey, *
 	return keys, g
 }
 
-// mockHosts starts one p2p.Host per key on a fresh mocknet, host i at /ip4/10.0.<subnet>.<i+1> (tests
+// mockHosts starts one p2p.Host per key on a fresh libp2p mocknet (for the tests of libp2p behaviour
+// and the benchmark; the others run on memnet, see memHosts), host i at /ip4/10.0.<subnet>.<i+1> (tests
 // that build networks side by side use different subnets), then links and connects every pair.
 // closeAll closes the hosts, last first, then the mocknet; callers defer it so the network is gone
 // when they return. If setup fails, what was started is closed before tb fails.
@@ -71,4 +73,30 @@ func mockHostsWith(ctx context.Context, tb testing.TB, keys []crypto.PrivKey, su
 	}
 	started = true
 	return hosts, closeAll
+}
+
+// TestLibp2pGraylistsForger runs the forger of TestAdversaryInvalidMessages on libp2p's mocknet, where
+// the verdicts feed gossipsub's own peer scoring (memnet only models it): the honest members keep
+// training and agree, and gossipsub graylists the forger but no honest member. Skipped under -race
+// (see raceEnabled).
+func TestLibp2pGraylistsForger(t *testing.T) {
+	skipShort(t)
+	synctest.Test(t, func(t *testing.T) {
+		r := runNet(t, netPlan{libp2p: true, spec: adversarialSpec(4, 20), attacks: map[int]string{3: AttackInvalid}, rounds: 20})
+		r.checkHonest(t)
+		graylisted := 0
+		for i := range 3 {
+			if s, ok := r.scores[i][3]; ok && s < p2p.GraylistThreshold {
+				graylisted++
+			}
+			for j := range 3 {
+				if s := r.scores[i][j]; j != i && s < 0 {
+					t.Errorf("member %d scores honest member %d at %.1f", i, j, s)
+				}
+			}
+		}
+		if graylisted == 0 {
+			t.Errorf("gossipsub graylisted the forger at no honest member; its scores: %v", []float64{r.scores[0][3], r.scores[1][3], r.scores[2][3]})
+		}
+	})
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Dissemination. An honest member sends its round messages, proposals, votes and relays straight to
@@ -34,11 +33,11 @@ const protoDirect = "direct/1"
 
 // joinDirect starts receiving direct messages; messages go to the event loop until ctx ends.
 func (nd *Node) joinDirect(ctx context.Context) error {
-	member := make(map[peer.ID]int, len(nd.peers))
+	member := make(map[p2p.PeerID]int, len(nd.peers))
 	for i, p := range nd.peers {
 		member[p] = i
 	}
-	handler := func(from peer.ID, raw []byte) {
+	handler := func(from p2p.PeerID, raw []byte) {
 		i, ok := member[from]
 		if !ok || i == nd.self {
 			return // only members speak this protocol

@@ -13,7 +13,6 @@ import (
 	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // roundIn is a checked round message.
@@ -194,7 +193,7 @@ func verdict(err error) (p2p.ValidationResult, string) {
 	return p2p.Reject, "malformed"
 }
 
-func (nd *Node) validateRound(_ context.Context, from peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+func (nd *Node) validateRound(_ context.Context, from p2p.PeerID, data []byte) (any, p2p.ValidationResult, string) {
 	if nd.ownForgery(from) { // attack_forge.go: a Byzantine peer's own forgeries
 		return nil, p2p.Accept, ""
 	}
@@ -207,7 +206,7 @@ func (nd *Node) validateRound(_ context.Context, from peer.ID, data []byte) (any
 	return in, p2p.Accept, ""
 }
 
-func (nd *Node) validateConsensus(_ context.Context, from peer.ID, data []byte) (any, p2p.ValidationResult, string) {
+func (nd *Node) validateConsensus(_ context.Context, from p2p.PeerID, data []byte) (any, p2p.ValidationResult, string) {
 	if nd.ownForgery(from) { // attack_forge.go: a Byzantine peer's own forgeries
 		return nil, p2p.Accept, ""
 	}
@@ -265,7 +264,7 @@ func (nd *Node) checkConsensusFrom(raw []byte, from int) (any, error) {
 }
 
 // readTopic forwards validated messages from other peers to the event loop.
-func (nd *Node) readTopic(ctx context.Context, t *p2p.Topic) {
+func (nd *Node) readTopic(ctx context.Context, t p2p.Topic) {
 	for {
 		m, err := t.NextMessage(ctx)
 		if err != nil {

@@ -22,8 +22,6 @@ import (
 	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Names of the gossip topics and stream protocols (namespaced by p2p under its prefix and the run id).
@@ -52,8 +50,8 @@ type Node struct {
 	run     wire.RunID
 	self    int
 	n       int
-	keys    []crypto.PubKey
-	peers   []peer.ID
+	keys    []p2p.PubKey
+	peers   []p2p.PeerID
 	setup   *sim.Setup
 	own     *method.Member
 	lim     wire.Limits
@@ -66,7 +64,7 @@ type Node struct {
 	cm  *consensus.Machine
 	in  chan any
 
-	roundT, consT *p2p.Topic
+	roundT, consT p2p.Topic
 
 	// Owned by the event loop.
 	loop loopState
@@ -206,7 +204,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	if nd.self < 0 {
-		id, _ := peer.IDFromPrivateKey(cfg.Key)
+		id, _ := p2p.PeerIDFromPrivateKey(cfg.Key)
 		return nil, &NotMemberError{Peer: id, Round: st.Round, Chain: chain}
 	}
 	nd.log = lg.With("member", nd.self, "run", wire.RunID(runID).String())
@@ -311,7 +309,7 @@ func (nd *Node) Run(ctx context.Context) (err error) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	for _, t := range []*p2p.Topic{nd.roundT, nd.consT} {
+	for _, t := range []p2p.Topic{nd.roundT, nd.consT} {
 		wg.Add(1)
 		go func() { defer wg.Done(); nd.readTopic(ctx, t) }()
 	}

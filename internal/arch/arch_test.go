@@ -34,9 +34,8 @@ const module = "github.com/byzpp/byzpp"
 // -> why it is allowed for now.
 var exceptions = map[string]map[string]string{
 	"node": {
-		libp2p: "issue 13: node still handles libp2p's crypto.PubKey/PrivKey and peer.ID itself " +
-			"(Config, members, direct streams, gossip, state sync, pair keys, addresses); they belong behind p2p",
-		multiformats: "issue 13: node/addrs.go and node/peer.go parse multiaddrs for bootstrap and member addresses",
+		libp2p: "issue 13: a few files still import libp2p's peer and crypto packages for types p2p re-exports " +
+			"(p2p.PeerID, p2p.PubKey, p2p.PrivKey): abuse.go, attack_forge.go, attack_split.go, relay.go",
 	},
 	"node/roster": {
 		libp2p: "issue 13: the member list keys members by libp2p peer.ID and checks change proofs with libp2p public keys",

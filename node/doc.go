@@ -11,8 +11,11 @@
 // testnet/ or cmd/. Its subpackages have one job each and no *Node: engine (training), genesis,
 // roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound),
 // accountability (who is named for what: the blame book, double votes, the censorship rule, offences).
-// Debt (issue 13, listed in internal/arch): node still imports libp2p's key and peer ID types and
-// multiaddr itself instead of through p2p. Layering checked by internal/arch.
+// The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
+// in-memory hosts in node's tests (which therefore run under the race detector; the few that test
+// libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): four files
+// (abuse.go, attack_forge.go, attack_split.go, relay.go) still import libp2p's peer or crypto package
+// for types p2p re-exports. Layering checked by internal/arch.
 //
 // Per training round k (consensus height k): sampled members send their signed round message; the
 // leader of (k, attempt) waits for the sample (or CollectTicks) and proposes the included message

@@ -1,8 +1,12 @@
 // Package p2p is byzpp's networking layer and the only package tree that imports libp2p.
 //
 // May import: the standard library, libp2p, multiaddr, prometheus and p2p/wire; nothing of training or
-// consensus. Today node, node/roster and cmd/peer still import libp2p types themselves (issue 13,
-// listed in internal/arch). Layering checked by internal/arch.
+// consensus. What node needs of the network is the Network interface (network.go), which *Host
+// implements; the libp2p types it passes (peer IDs, keys, address infos, multiaddrs) are re-exported
+// as aliases (PeerID, PrivKey, PubKey, AddrInfo, Multiaddr) so that packages above need not import
+// libp2p. Package memnet implements Network in memory for tests. Today a few node files, node/roster
+// and cmd/peer still import libp2p types themselves (issue 13, listed in internal/arch). Layering
+// checked by internal/arch.
 //
 // A Host wraps a libp2p host with what the protocol needs:
 //
@@ -46,5 +50,7 @@
 // New builds a real host (TCP and QUIC listeners, connection and resource managers, optional NAT
 // traversal). NewFromHost runs the same services on any libp2p host; package p2ptest uses it to build N
 // connected hosts on libp2p's in-memory mocknet for tests, which run inside testing/synctest bubbles so
-// gossip timing is deterministic and goroutine leaks fail the test.
+// gossip timing is deterministic and goroutine leaks fail the test. Tests above p2p that do not test
+// libp2p itself use memnet instead: no streams, and it runs under the race detector (go1.26's
+// ThreadSanitizer sometimes aborts inside mocknet).
 package p2p

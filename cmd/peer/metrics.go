@@ -66,3 +66,13 @@ func graylisted(h *p2p.Host) []string {
 	slices.Sort(out)
 	return out
 }
+
+// blockedPeers lists, sorted, the peers the host's gater blocks now.
+func blockedPeers(h *p2p.Host) []string {
+	out := []string{} // "[]", not "null", as in graylisted
+	for _, p := range h.Gater().Blocked() {
+		out = append(out, p.String())
+	}
+	slices.Sort(out)
+	return out
+}

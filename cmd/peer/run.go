@@ -240,6 +240,11 @@ func serveHTTP(addr string, nd statusSource, host *p2p.Host, logger *slog.Logger
 	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
 		s := nd.Status()
 		s.Penalised = graylisted(host)
+		s.Blocked = blockedPeers(host)
+		s.InvalidInputs = host.InvalidInputs().Snapshot()
+		if s.InvalidInputs == nil {
+			s.InvalidInputs = map[string]uint64{} // "{}", not "null": this peer counts
+		}
 		s.Addrs = host.Addrs()
 		if r.URL.Query().Get("curve") == "" {
 			s.Curve = nil // the recorded points only for harnesses that write curves.csv

@@ -109,6 +109,14 @@ type Status struct {
 	// (their messages are being ignored). Filled by the server (cmd/peer), which holds the host: [] when
 	// it graylists nobody, nil when it does not say (an older peer, or a Status straight from node).
 	Penalised []string `json:"penalised"`
+	// Blocked lists, sorted, the peer IDs the host currently blocks (connection gater: banned
+	// equivocators, partitions, peers blocked for invalid input). Filled by the server (cmd/peer): []
+	// when it blocks nobody, nil when it does not say.
+	Blocked []string `json:"blocked"`
+	// InvalidInputs counts, by reason, the provably invalid input remote peers sent this host's
+	// transport (p2p.Host.InvalidInputs: oversized, malformed or truncated frames, missed deadlines,
+	// subscription floods). Filled by the server (cmd/peer); nil when it does not say.
+	InvalidInputs map[string]uint64 `json:"invalid_inputs"`
 	// Addrs lists the multiaddrs the peer advertises, with its /p2p/ID (behind a NAT, relay addresses
 	// appear here). Filled by the server (cmd/peer).
 	Addrs []string `json:"addrs,omitempty"`

@@ -27,7 +27,8 @@ func sample() Status {
 		StatesRejected: 26, Peers: 27,
 		Blame:     map[int]map[string]uint64{3: {"invalid": 7}},
 		Penalised: []string{"12D3KooWexample"},
-		Addrs:     []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWexample"},
+		Blocked:   []string{"12D3KooWblocked"}, InvalidInputs: map[string]uint64{"too-large": 28},
+		Addrs: []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWexample"},
 		Curve: []Point{{Round: 0, Epoch: 0, Loss: 0.69, Gap: Num(math.NaN()), TestLoss: Num(math.NaN()), TestAccuracy: Num(math.NaN())},
 			{Round: 10, Epoch: 0.25, Loss: 0.5, Gap: 0.125, TestLoss: 0.625, TestAccuracy: 0.75}},
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -20,22 +21,34 @@ import (
 // ones the decision waits for more precommits (onVoteIn retries it) or for a certified state.
 
 // decisionCertificate assembles a certificate of a quorum of correctly signed precommits for the
-// decided value from the stored votes, in member order, checking signatures not checked yet.
+// decided value from the stored votes, in member order, checking signatures not checked yet — in one
+// batch (wire.VerifyBatch), as few as the quorum still needs.
 func (nd *Node) decisionCertificate(d consensus.Decision) (wire.Certificate, error) {
 	q := wire.Quorum(nd.n)
-	var good []int
+	key := func(voter int) voteKey {
+		return voteKey{voter: voter, vote: consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}}
+	}
 	// Already-checked precommits (and our own) cost nothing; take them first.
-	for pass := range 2 {
-		for voter := range nd.n {
-			if len(good) == q {
-				break
-			}
-			k := voteKey{voter: voter, vote: consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}}
-			if _, unverified, ok := nd.loop.votes.Get(k.vote); !ok || (pass == 0) == unverified {
-				continue
-			}
-			if _, ok := nd.checkedVote(k); ok { // direct.go: a bad one is dropped, its signer named
+	var good, unchecked []int
+	for voter := range nd.n {
+		if _, unverified, ok := nd.loop.votes.Get(key(voter).vote); ok {
+			if unverified {
+				unchecked = append(unchecked, voter)
+			} else if len(good) < q {
 				good = append(good, voter)
+			}
+		}
+	}
+	for len(good) < q && len(unchecked) > 0 {
+		take := unchecked[:min(q-len(good), len(unchecked))]
+		unchecked = unchecked[len(take):]
+		keys := make([]voteKey, len(take))
+		for i, voter := range take {
+			keys[i] = key(voter)
+		}
+		for i, ok := range nd.checkVotes(keys) {
+			if ok {
+				good = append(good, take[i])
 			}
 		}
 	}
@@ -45,15 +58,56 @@ func (nd *Node) decisionCertificate(d consensus.Decision) (wire.Certificate, err
 	slices.Sort(good)
 	envs := make([]wire.Envelope, 0, q)
 	for _, voter := range good {
-		k := voteKey{voter: voter, vote: consensus.Vote{Type: consensus.Precommit, Height: d.Height, Round: d.Round, Value: d.Value, Voter: voter}}
 		var env wire.Envelope
-		raw, _, _ := nd.loop.votes.Get(k.vote)
+		raw, _, _ := nd.loop.votes.Get(key(voter).vote)
 		if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
 			return wire.Certificate{}, err
 		}
 		envs = append(envs, env)
 	}
 	return wire.AssembleCertificate(envs, nd.lim)
+}
+
+// checkVotes checks the signatures of stored, unchecked votes in one batch and reports which hold. A
+// vote whose signature fails is handled as checkedVote handles one: forgotten, its signer marked
+// faulty and the vote retracted from consensus.
+func (nd *Node) checkVotes(keys []voteKey) []bool {
+	envs := make([]wire.Envelope, 0, len(keys))
+	pubs := make([]p2p.PubKey, 0, len(keys))
+	raws := make([][]byte, len(keys))
+	idx := make([]int, 0, len(keys))
+	ok := make([]bool, len(keys))
+	for i, k := range keys {
+		raw, _, held := nd.loop.votes.Get(k.vote)
+		var env wire.Envelope
+		if !held || wire.Unmarshal(raw, &env, nd.lim) != nil {
+			continue
+		}
+		raws[i] = raw
+		envs, pubs, idx = append(envs, env), append(pubs, nd.keys[k.voter]), append(idx, i)
+	}
+	nd.verified.Add(int64(len(envs)))
+	valid := wire.VerifyEnvelopes(envs, pubs)
+	for j, i := range idx {
+		ok[i] = valid[j]
+	}
+	for i, k := range keys {
+		if ok[i] {
+			nd.loop.votes.MarkVerified(k.vote)
+			nd.sigs.Add(envelopeDigest(raws[i]), k.vote.Height, true)
+			continue
+		}
+		if raws[i] == nil {
+			continue
+		}
+		nd.log.Warn("vote with a bad signature from its own signer", "voter", k.voter, "height", k.vote.Height)
+		nd.loop.votes.Delete(k.vote)
+		nd.acct.MarkFaulty(k.voter)
+		if nd.cm != nil {
+			_ = nd.cm.Retract(k.vote) // it must not stand behind a decision nobody can certify
+		}
+	}
+	return ok
 }
 
 // certify returns the certificate made of cand's correctly signed precommits (at most a quorum of

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 )
 
 // Certificate proves that a quorum of members precommitted Value at (Height, Round). It is compact:
@@ -74,10 +75,18 @@ func (c *Certificate) Verify(keys []crypto.PubKey) error {
 	if err != nil {
 		return err
 	}
+	envs := make([]Envelope, len(c.Signers))
+	signerKeys := make([]crypto.PubKey, len(c.Signers))
 	for j, s := range c.Signers {
-		e := Envelope{Version: Version, Type: TypeVote, Signer: s, Body: body, Sig: c.Sigs[j]}
-		if err := e.Verify(keys[s]); err != nil {
-			return fmt.Errorf("certificate signer %d: %w", s, err)
+		if k := keys[s]; k == nil || k.Type() != cryptopb.KeyType_Ed25519 {
+			return fmt.Errorf("certificate signer %d: %w", s, ErrKeyType)
+		}
+		envs[j] = Envelope{Version: Version, Type: TypeVote, Signer: s, Body: body, Sig: c.Sigs[j]}
+		signerKeys[j] = keys[s]
+	}
+	for j, ok := range VerifyEnvelopes(envs, signerKeys) { // one batch (sigverify.go)
+		if !ok {
+			return fmt.Errorf("certificate signer %d: %w: %v from signer %d", c.Signers[j], ErrSignature, TypeVote, c.Signers[j])
 		}
 	}
 	return nil

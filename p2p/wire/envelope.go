@@ -92,8 +92,7 @@ func (e *Envelope) Verify(pub crypto.PubKey) error {
 	if len(e.Sig) != SigSize {
 		return fmt.Errorf("%w: signature is %d bytes", ErrSignature, len(e.Sig))
 	}
-	ok, err := pub.Verify(SigningBytes(e.Type, e.Signer, e.Body), e.Sig)
-	if err != nil || !ok {
+	if !verifySig(pub, SigningBytes(e.Type, e.Signer, e.Body), e.Sig) { // sigverify.go
 		return fmt.Errorf("%w: %v from signer %d", ErrSignature, e.Type, e.Signer)
 	}
 	return nil

@@ -108,7 +108,7 @@ func (m *LogReg) GradPairPacked(xa, xb []float64, p *Packed, rows []int, ga, gb 
 			}
 		}
 	}
-	touchSink = touched
+	touchSink.Store(touched)
 	meanGrad(xa, ga, m.l2, n)
 	meanGrad(xb, gb, m.l2, n)
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"sync/atomic"
 
 	"github.com/byzpp/byzpp/algo/data"
 )
@@ -84,11 +85,12 @@ func passRowsPair(xa, xb []float64, d *data.Dataset, rows []int, n int, ga, gb [
 			}
 		}
 	}
-	touchSink = touched
+	touchSink.Store(touched)
 }
 
-// touchSink keeps the touching loads of passRowsPair from being optimised away.
-var touchSink uint64
+// touchSink keeps the touching loads of passRowsPair from being optimised away; atomic, as peers in
+// one process (tests) compute gradients on several goroutines at once.
+var touchSink atomic.Uint64
 
 // sparseDot2 is sparseDot at two points.
 func sparseDot2(xa, xb []float64, idx []int32, val []float64) (float64, float64) {

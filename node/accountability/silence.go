@@ -4,19 +4,21 @@ package accountability
 // quorum sends its votes and round messages after the others decided, every height.
 const (
 	// SilenceGrace: a member is named silent at height h only if no vote of it for h arrived by the
-	// time this peer decided h+SilenceGrace (a late vote clears the suspicion).
-	SilenceGrace = 2
-	// SilenceGraceTicks: ... and at least this many ticks later. The vote relay holds a late vote for
-	// up to one tick before forwarding it, so heights alone are not enough: a fast cluster decides
-	// several heights within that tick.
-	SilenceGraceTicks = 3
+	// time this peer decided h+SilenceGrace (a late vote clears the suspicion). Generous: on a loaded
+	// machine an honest member's process can stall for a few heights' worth of time (two heights named
+	// honest members silent in attack runs on a busy 2-core VM); a withholder is named all the same.
+	SilenceGrace = 8
+	// SilenceGraceTicks: ... and at least this many ticks later (half a second by default). The vote
+	// relay holds a late vote for up to one tick, and a fast cluster decides several heights a tick.
+	SilenceGraceTicks = 50
 	// StaleGrace: a signed message for a height at most StaleGrace below the current one is normal
-	// lateness; older ones are named stale.
-	StaleGrace = 2
+	// lateness; older ones are named stale. As for silence, a stalled honest process lags heights.
+	StaleGrace = 8
 	// LateAllowance is how many late (within StaleGrace) signed messages a member may send per
 	// height before each further one is named stale: an honest member signs one round message and
-	// a prevote and a precommit per attempt, and a height rarely needs more than a few attempts.
-	LateAllowance = 8
+	// a prevote and a precommit per attempt and repeats some (rebroadcasts), and a height rarely needs
+	// more than a few attempts.
+	LateAllowance = 16
 )
 
 type lateKey struct {

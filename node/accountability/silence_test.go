@@ -8,21 +8,23 @@ func newBook(n, self int, cur uint64) *Book {
 
 // TestJudgeSilence: the judgement of one suspicion, as a pure function of what the book knows.
 func TestJudgeSilence(t *testing.T) {
+	const h, at = 5, 10 // the suspected height, and the tick this peer decided it
+	const due, ticks = h + SilenceGrace, at + SilenceGraceTicks
 	cases := []struct {
 		name              string
 		s                 Suspicion
 		decided, now      uint64
 		wantDue, wantName bool
 	}{
-		{"grace in heights not run out", Suspicion{Height: 5, DecidedAt: 10, AliveAbove: 6}, 6, 100, false, false},
-		{"grace in ticks not run out", Suspicion{Height: 5, DecidedAt: 10, AliveAbove: 6}, 7, 12, false, false},
-		{"both graces just run out: withholder named", Suspicion{Height: 5, DecidedAt: 10, AliveAbove: 6}, 7, 13, true, true},
-		{"long after: still named", Suspicion{Height: 5, DecidedAt: 10, AliveAbove: 9}, 40, 400, true, true},
-		{"vote for the height itself (voteAbove = h+1) does not clear by itself", Suspicion{Height: 5, DecidedAt: 10, VoteAbove: 6, AliveAbove: 6}, 7, 13, true, true},
-		{"voted for a later height: fell behind, not named", Suspicion{Height: 5, DecidedAt: 10, VoteAbove: 7, AliveAbove: 6}, 7, 13, true, false},
-		{"never heard from: not named", Suspicion{Height: 5, DecidedAt: 10}, 7, 13, true, false},
-		{"heard from only below the height: not named", Suspicion{Height: 5, DecidedAt: 10, AliveAbove: 5}, 7, 13, true, false},
-		{"tick before the decision (clock restarted): not due", Suspicion{Height: 5, DecidedAt: 10, AliveAbove: 6}, 7, 3, false, false},
+		{"grace in heights not run out", Suspicion{Height: h, DecidedAt: at, AliveAbove: h + 1}, due - 1, ticks + 100, false, false},
+		{"grace in ticks not run out", Suspicion{Height: h, DecidedAt: at, AliveAbove: h + 1}, due, ticks - 1, false, false},
+		{"both graces just run out: withholder named", Suspicion{Height: h, DecidedAt: at, AliveAbove: h + 1}, due, ticks, true, true},
+		{"long after: still named", Suspicion{Height: h, DecidedAt: at, AliveAbove: h + 4}, due + 30, ticks + 400, true, true},
+		{"vote for the height itself (voteAbove = h+1) does not clear by itself", Suspicion{Height: h, DecidedAt: at, VoteAbove: h + 1, AliveAbove: h + 1}, due, ticks, true, true},
+		{"voted for a later height: fell behind, not named", Suspicion{Height: h, DecidedAt: at, VoteAbove: h + 2, AliveAbove: h + 1}, due, ticks, true, false},
+		{"never heard from: not named", Suspicion{Height: h, DecidedAt: at}, due, ticks, true, false},
+		{"heard from only below the height: not named", Suspicion{Height: h, DecidedAt: at, AliveAbove: h}, due, ticks, true, false},
+		{"tick before the decision (clock restarted): not due", Suspicion{Height: h, DecidedAt: at, AliveAbove: h + 1}, due, 3, false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -49,8 +51,8 @@ func TestSilenceNeedsGrace(t *testing.T) {
 		{"everyone votes", map[uint64][]int{1: {1, 2, 3}, 2: {1, 2, 3}, 3: {1, 2, 3}}, nil, 3, []int{1, 2, 3}, nil, false},
 		{"late voter cleared", map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}},
 			map[uint64][]int{1: {3}, 2: {3}, 3: {3}, 4: {3}}, 4, []int{1, 2, 3}, nil, false},
-		{"withholder named once per judged height", map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}},
-			nil, 4, []int{1, 2, 3}, map[int]uint64{3: 2}, false},
+		{"withholder named once per judged height", heights(SilenceGrace+2, 1, 2),
+			nil, SilenceGrace + 2, []int{1, 2, 3}, map[int]uint64{3: 2}, false},
 		{"never heard from: cannot tell withheld from cut off", map[uint64][]int{1: {1, 2}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2}},
 			nil, 4, []int{1, 2}, nil, false},
 		{"fell behind, skipped heights, votes again", map[uint64][]int{1: {1, 2, 3}, 2: {1, 2}, 3: {1, 2}, 4: {1, 2, 3}, 5: {1, 2, 3}},
@@ -94,18 +96,28 @@ func TestSilenceNeedsGrace(t *testing.T) {
 	}
 }
 
+// heights has every member of voters vote at heights 1..k.
+func heights(k int, voters ...int) map[uint64][]int {
+	out := map[uint64][]int{}
+	for h := 1; h <= k; h++ {
+		out[uint64(h)] = voters
+	}
+	return out
+}
+
 // TestJudgeSilentByTime: the suspects of the last heights are judged by the clock alone (no later
 // decision comes to trigger it).
 func TestJudgeSilentByTime(t *testing.T) {
 	b := newBook(4, 0, 0)
 	b.NoteAlive(3, 1)
 	b.NoteSilent(1, 10, func(each func(int)) { each(1); each(2) })
-	b.JudgeSilent(3, 12)
+	const decided = 1 + SilenceGrace
+	b.JudgeSilent(decided, 10+SilenceGraceTicks-1)
 	if got := b.Count(3, Silent); got != 0 {
 		t.Fatalf("named %d times before the ticks ran out", got)
 	}
-	b.JudgeSilent(3, 13)
-	b.JudgeSilent(3, 20) // judged once: the suspicion is settled
+	b.JudgeSilent(decided, 10+SilenceGraceTicks)
+	b.JudgeSilent(decided, 10+SilenceGraceTicks+7) // judged once: the suspicion is settled
 	if got := b.Count(3, Silent); got != 1 {
 		t.Fatalf("named %d times, want 1", got)
 	}
@@ -123,10 +135,10 @@ func TestStaleNeedsAge(t *testing.T) {
 		count       int
 		want        uint64
 	}{
-		{"just decided", 9, 10, 3, 0},
-		{"within grace", 8, 10, LateAllowance, 0},
-		{"too many", 9, 10, LateAllowance + 3, 3},
-		{"old", 7, 10, 2, 2},
+		{"just decided", 19, 20, 3, 0},
+		{"within grace", 20 - StaleGrace, 20, LateAllowance, 0},
+		{"too many", 19, 20, LateAllowance + 3, 3},
+		{"old", 20 - StaleGrace - 1, 20, 2, 2},
 		{"very old", 0, 100, 1, 1},
 	}
 	for _, c := range cases {

@@ -57,7 +57,10 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "log level of the peers (debug, info, warn, error), in OUT/member-I/log;\n"+
 		"this harness prints warnings and errors (and debug lines with debug)")
 	profile := fs.Bool("profile", false, "every peer writes a CPU profile to OUT/member-I/cpu.pprof (read with go tool pprof)")
-	var kills, crashes, parts, joins, leaves listFlag
+	var kills, crashes, parts, joins, leaves, outsiders listFlag
+	fs.Var(&outsiders, "outsider", "`KIND@ROUND+DURATION`: when the network reaches ROUND, attack it for DURATION from identities outside\n"+
+		"the genesis (its own process): subscribe-flood, stream-garbage, stream-huge, slowloris or sybil; the report compares the\n"+
+		"honest rate and memory before, during and after (repeatable; one at a time)")
 	fs.Var(&joins, "join", "`K@ROUND`: start K volunteers (keys outside the genesis, one bootstrap address, no genesis file) when the\nnetwork reaches ROUND; they join the run, which is then open (repeatable)")
 	silentRounds := fs.Int("silent-rounds", 0, "remove a member that signed nothing for this many decided rounds (0: never); the run is then open")
 	fs.Var(&leaves, "leave", "`K@ROUND`: K honest members ask to leave when the network reaches ROUND and stop once it is decided;\nthe run is then open (repeatable)")
@@ -140,6 +143,13 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		base.Leaves = append(base.Leaves, c)
+	}
+	for _, x := range outsiders {
+		of, err := up.ParseOutsider(x)
+		if err != nil {
+			return err
+		}
+		base.Outsiders = append(base.Outsiders, of)
 	}
 	for _, p := range parts {
 		pf, err := up.ParsePartition(p)

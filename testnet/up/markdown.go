@@ -43,6 +43,9 @@ func Markdown(rep *Report, plot PlotNote) string {
 	for _, p := range rep.Config.Partitions {
 		faults = append(faults, "partition "+p)
 	}
+	for _, x := range rep.Config.Outsiders {
+		faults = append(faults, "outsider "+x)
+	}
 	if rep.Config.LatencyMS > 0 {
 		faults = append(faults, fmt.Sprintf("latency %g ms per publish", rep.Config.LatencyMS))
 	}
@@ -53,6 +56,9 @@ func Markdown(rep *Report, plot PlotNote) string {
 	fmt.Fprintf(&b, "| outcome | %s |\n| honest peers agree | %v |\n| rounds decided | %d of %d |\n", rep.Outcome, rep.HonestAgree, rep.RoundsDecided, s.Rounds)
 	fmt.Fprintf(&b, "| failed consensus attempts | %d |\n| wall time | %.1f s |\n| rounds per second | %.2f |\n", rep.AttemptsFailed, rep.WallSeconds, rep.RoundsPerSecond)
 	fmt.Fprintf(&b, "| honest loss | %s → %s |\n| gap f(x) − f* | %s → %s |\n", num(rep.InitialLoss), num(rep.FinalLoss), num(rep.InitialGap), num(rep.FinalGap))
+	if rep.HonestPeakRSS > 0 {
+		fmt.Fprintf(&b, "| honest peak RSS (VmHWM) | %s |\n", bytesText(rep.HonestPeakRSS))
+	}
 	if rep.SimMatch != nil {
 		fmt.Fprintf(&b, "| same curve as `testnet sim` | %v |\n", *rep.SimMatch)
 	}
@@ -88,6 +94,7 @@ func Markdown(rep *Report, plot PlotNote) string {
 		fmt.Fprintf(&b, "| %d | %s | %d | `%.12s` | %s | %s | %s | %s | %s | %d |\n", p.Index, role, p.FinalRound, p.FinalDigest,
 			bytesText(p.BytesSent), bytesText(p.BytesReceived), reasons(p.Rejected), pen, reasons(p.Blamed), p.Restarts)
 	}
+	outsidersMarkdown(&b, rep.Outsiders)
 	if len(rep.Events) > 0 {
 		fmt.Fprintf(&b, "\n## Events\n\n")
 		for _, e := range rep.Events {
@@ -207,4 +214,48 @@ func reasons(m map[string]uint64) string {
 		parts[i] = fmt.Sprintf("%s: %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// outsidersMarkdown writes the --outsider table: the honest rate (rounds decided by every honest peer
+// a second) over the window before the attack, during it and after it, the honest peers' peak
+// resident set before and during, and how many honest peers blocked or graylisted the attacker.
+func outsidersMarkdown(b *strings.Builder, outs []OutsiderReport) {
+	if len(outs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## Outsider attacks\n\nRates are rounds decided by every honest peer per second over the attack's length "+
+		"before it, during it and after it; RSS is the largest resident set of any honest peer process sampled before the attack, "+
+		"and during it and the window after.\n\n")
+	fmt.Fprintf(b, "| attack | identities | rate before | during | after | during/before | peak RSS before | during | ratio | blocked by | graylisted by | invalid input |\n")
+	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, o := range outs {
+		after := rateText(o.After)
+		if o.AfterSeconds > 0 && o.AfterSeconds < 0.9*(o.EndSeconds-o.StartSeconds) {
+			after += fmt.Sprintf(" (%.1f s)", o.AfterSeconds)
+		}
+		fmt.Fprintf(b, "| `%s` | %d | %s | %s | %s | %s | %s | %s | %s | %d of %d | %d of %d | %s |\n", o.Attack, o.Identities,
+			rateText(o.Before), rateText(o.During), after, pct(o.Ratio), bytesText(o.PeakRSSBefore), bytesText(o.PeakRSSDuring),
+			times(o.RSSRatio), o.BlockedBy, o.HonestPeers, o.GraylistedBy, o.HonestPeers, reasons(o.InvalidInputs))
+	}
+}
+
+func rateText(x Num) string {
+	if math.IsNaN(float64(x)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f", float64(x))
+}
+
+func pct(x Num) string {
+	if math.IsNaN(float64(x)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(x))
+}
+
+func times(x Num) string {
+	if math.IsNaN(float64(x)) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", float64(x))
 }

@@ -39,6 +39,11 @@ type Options struct {
 	// SilentRounds > 0 makes the run open with silent removal: a member that signed nothing for that
 	// many decided rounds is removed by a decided change (genesis silent_rounds).
 	SilentRounds int
+	// Outsiders are attacks by identities outside the genesis, one at a time (--outsider, outsider.go),
+	// run by OutsiderBin's `testnet outsider` ("" : this executable if it is the testnet binary, else
+	// go build).
+	Outsiders   []Outsider
+	OutsiderBin string
 	// Latency delays every outgoing protocol message of every peer, direct sends and gossip
 	// publishes (passed as `peer run --publish-delay`).
 	Latency time.Duration
@@ -103,6 +108,11 @@ func (o *Options) Validate() error {
 		}
 		if k.Down < 0 {
 			return fmt.Errorf("%w: --kill: negative down time", ErrOptions)
+		}
+	}
+	for _, x := range o.Outsiders {
+		if _, err := ParseOutsider(x.String()); err != nil {
+			return err
 		}
 	}
 	for _, p := range o.Partitions {

@@ -27,6 +27,7 @@ type Config struct {
 	Joins      []string `json:"joins,omitempty"`  // --join K@ROUND: volunteers that joined the open run
 	Leaves     []string `json:"leaves,omitempty"` // --leave K@ROUND: members that left it
 	LatencyMS  float64  `json:"latency_ms,omitempty"`
+	Outsiders  []string `json:"outsiders,omitempty"` // --outsider KIND@ROUND+DURATION
 	RunID      string   `json:"run_id"`
 }
 
@@ -102,9 +103,13 @@ type Report struct {
 	TestSource   string `json:"test_source,omitempty"`
 	// Model is the final model written to the out folder (model.npy, model.json), when an honest
 	// peer served it.
-	Model  *ModelReport `json:"model,omitempty"`
-	Peers  []PeerReport `json:"peers"`
-	Events []Event      `json:"events,omitempty"`
+	Model *ModelReport `json:"model,omitempty"`
+	// HonestPeakRSS is the largest resident set (VmHWM) of any honest peer process the harness saw;
+	// Outsiders the --outsider attacks (outsider.go).
+	HonestPeakRSS int64            `json:"honest_peak_rss_bytes,omitempty"`
+	Outsiders     []OutsiderReport `json:"outsiders,omitempty"`
+	Peers         []PeerReport     `json:"peers"`
+	Events        []Event          `json:"events,omitempty"`
 
 	simCheckable bool
 }
@@ -123,6 +128,9 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []stat
 	}
 	for _, p := range o.Partitions {
 		cfg.Partitions = append(cfg.Partitions, fmt.Sprintf("%v@%d+%v", p.Fraction, p.Round, p.Duration))
+	}
+	for _, x := range o.Outsiders {
+		cfg.Outsiders = append(cfg.Outsiders, x.String())
 	}
 	for _, j := range o.Joins {
 		cfg.Joins = append(cfg.Joins, fmt.Sprintf("%d@%d", j.Count, j.Round))

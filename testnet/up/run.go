@@ -51,8 +51,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		o.Logger.Info("started peer", "member", p.index, "honest", p.honest, "attack", p.attack, "pid", p.cmd.Process.Pid)
 	}
-	d := &driver{o: &o, procs: procs, tr: tr, control: pl.control}
+	d := &driver{o: &o, procs: procs, tr: tr, control: pl.control, addrs: pl.addrs, runID: pl.runID, outsiderBin: pl.outsiderBin}
+	defer d.stopOutsiders()
 	runErr := d.loop(ctx, state)
+	d.stopOutsiders()
 	phase := "done"
 	switch {
 	case runErr == nil:
@@ -82,6 +84,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	_ = writeState(o.Out, state)
 	rep := buildReport(&o, pl, tr, snap, curve, wall)
+	rep.Outsiders, rep.HonestPeakRSS = d.outsiderReports(), HonestPeak(d.samples)
 	if fm != nil {
 		if err := writeModel(&o, rep, fm); err != nil && runErr == nil {
 			runErr = err
@@ -105,6 +108,13 @@ type driver struct {
 	cut     *partition // the partition in progress, if any (partition.go)
 	control bool       // the peers serve /control (started with --control)
 	client  *http.Client
+	// outsider.go and samples.go: the --outsider attacks started so far, and the honest peers'
+	// rounds and memory at every poll.
+	outs        []*outsiderRun
+	samples     []Sample
+	addrs       []string
+	runID       [32]byte
+	outsiderBin string
 }
 
 func (d *driver) loop(ctx context.Context, state *State) error {
@@ -117,6 +127,8 @@ func (d *driver) loop(ctx context.Context, state *State) error {
 		}
 		polled := pollAll(ctx, d.client, d.procs)
 		d.tr.update(d.procs, polled)
+		d.sample()
+		d.watchOutsider()
 		if err := d.faults(); err != nil {
 			return err
 		}
@@ -217,6 +229,9 @@ func (d *driver) faults() error {
 		}
 	}
 	if err := d.churn(hi); err != nil {
+		return err
+	}
+	if err := d.outsiders(hi); err != nil {
 		return err
 	}
 	if d.cut == nil && d.parts < len(d.o.Partitions) && hi >= d.o.Partitions[d.parts].Round {

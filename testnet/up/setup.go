@@ -22,8 +22,12 @@ import (
 type plan struct {
 	genesis *genesis.Genesis
 	procs   []*proc
-	uniform bool // every Byzantine peer does the same thing at learning level
-	control bool // the peers serve the partition endpoints (peer run --control)
+	uniform bool     // every Byzantine peer does the same thing at learning level
+	control bool     // the peers serve the partition endpoints (peer run --control)
+	addrs   []string // the members' multiaddrs, by member index
+	runID   [32]byte
+	// outsiderBin runs `testnet outsider` (when Options.Outsiders is set).
+	outsiderBin string
 }
 
 // prepare writes the keys (reused if present, so peer IDs stay stable across runs in one directory)
@@ -114,7 +118,12 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 		isByz[b] = true
 	}
 	byzSeen := 0
-	pl := &plan{genesis: g, uniform: uniform, control: control}
+	pl := &plan{genesis: g, uniform: uniform, control: control, addrs: addrs}
+	if len(o.Outsiders) > 0 {
+		if pl.outsiderBin, err = outsiderBinary(ctx, o.OutsiderBin, o.Out); err != nil {
+			return nil, err
+		}
+	}
 	env := peerEnv(n)
 	for i, id := range g.Members {
 		dir := filepath.Join(o.Out, "member-"+strconv.Itoa(i))
@@ -157,6 +166,7 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	pl.runID = runID
 	for v := range volunteers {
 		i := n + v
 		id, err := identity(o.Out, i)

@@ -501,8 +501,12 @@ func (a *attacker) slowloris(ctx context.Context) error {
 								sleep(ctx, time.Second)
 								continue
 							}
+							held := time.Now()
 							a.hold(ctx, s, k%2 == 0)
 							_ = s.Reset()
+							if time.Since(held) < time.Second {
+								sleep(ctx, 500*time.Millisecond) // refused at once: retry slowly, this is no stream flood
+							}
 						}
 					})
 				}

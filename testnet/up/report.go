@@ -108,8 +108,11 @@ type Report struct {
 	// Outsiders the --outsider attacks (outsider.go).
 	HonestPeakRSS int64            `json:"honest_peak_rss_bytes,omitempty"`
 	Outsiders     []OutsiderReport `json:"outsiders,omitempty"`
-	Peers         []PeerReport     `json:"peers"`
-	Events        []Event          `json:"events,omitempty"`
+	// Timeline: the harness's samples of the honest peers (rounds every honest peer decided, largest
+	// VmRSS and VmHWM) at every poll, kept when there were outsider attacks.
+	Timeline []Sample     `json:"timeline,omitempty"`
+	Peers    []PeerReport `json:"peers"`
+	Events   []Event      `json:"events,omitempty"`
 
 	simCheckable bool
 }

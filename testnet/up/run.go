@@ -85,6 +85,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	_ = writeState(o.Out, state)
 	rep := buildReport(&o, pl, tr, snap, curve, wall)
 	rep.Outsiders, rep.HonestPeakRSS = d.outsiderReports(), HonestPeak(d.samples)
+	if len(rep.Outsiders) > 0 {
+		rep.Timeline = d.samples
+	}
 	if fm != nil {
 		if err := writeModel(&o, rep, fm); err != nil && runErr == nil {
 			runErr = err

@@ -14,10 +14,10 @@ import (
 // Sample is the honest peers at one poll: the rounds every honest peer has decided and the largest
 // resident set (VmRSS) and high-water mark (VmHWM) of any honest peer process, in bytes.
 type Sample struct {
-	Seconds float64 // since the peers started
-	Round   uint64
-	RSS     int64
-	HWM     int64
+	Seconds float64 `json:"seconds"` // since the peers started
+	Round   uint64  `json:"round"`
+	RSS     int64   `json:"rss"`
+	HWM     int64   `json:"hwm"`
 }
 
 // sample records the honest peers' progress and memory at this poll.
@@ -116,12 +116,19 @@ func rateBetween(s []Sample, t0, t1 float64) (rate, span float64) {
 
 // WindowRates compares the rate over an attack from start to end (seconds) with the rate over the
 // window of the same length just before it and just after it. The windows are clipped to the
-// samples: the one before never reaches back before the first sample, the one after ends with the
-// last (AfterSeconds says how long it was).
+// samples: the one before never reaches back before the first decided round (the peers' start-up is
+// not their rate), the one after ends with the last sample (AfterSeconds says how long it was).
 func WindowRates(s []Sample, start, end float64) Rates {
 	w := end - start
 	var r Rates
-	before, _ := rateBetween(s, start-w, start)
+	from := start - w
+	for _, x := range s {
+		if x.Round > 0 {
+			from = max(from, x.Seconds)
+			break
+		}
+	}
+	before, _ := rateBetween(s, from, start)
 	during, _ := rateBetween(s, start, end)
 	after, span := rateBetween(s, end, end+w)
 	r.Before, r.During, r.After, r.AfterSeconds = Num(before), Num(during), Num(after), span

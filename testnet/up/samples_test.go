@@ -57,6 +57,14 @@ func TestWindowRates(t *testing.T) {
 	if !near(r.Before, 10) || !near(r.During, 10) {
 		t.Fatalf("%+v", r)
 	}
+	// Nor before the first decided round: a start-up of 3 s without rounds is not a slow rate.
+	boot := []Sample{{Seconds: 0}, {Seconds: 3}}
+	for _, x := range s {
+		boot = append(boot, Sample{Seconds: x.Seconds + 3.3, Round: x.Round + 1})
+	}
+	if r := WindowRates(boot, 9.3, 13.3); !near(r.Before, 10) {
+		t.Fatalf("start-up counted: %+v", r)
+	}
 	if r := WindowRates(nil, 1, 2); !math.IsNaN(float64(r.During)) || !math.IsNaN(float64(r.Ratio)) {
 		t.Fatalf("no samples: %+v", r)
 	}

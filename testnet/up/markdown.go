@@ -81,7 +81,7 @@ func Markdown(rep *Report, plot PlotNote) string {
 			fmt.Fprintf(&b, "\nThe plot: %s.\n", plot.Note)
 		}
 	}
-	fmt.Fprintf(&b, "\n## Peers\n\n| member | role | final round | digest | sent | received | rejected | penalised by | blamed for | restarts |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "\n## Peers\n\n| member | role | final round | digest | sent | received | rejected | penalised by | blocked by | blamed for | restarts |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, p := range rep.Peers {
 		role := "honest"
 		if !p.Honest {
@@ -91,8 +91,12 @@ func Markdown(rep *Report, plot PlotNote) string {
 		if p.Penalised != nil {
 			pen = fmt.Sprint(*p.Penalised)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | `%.12s` | %s | %s | %s | %s | %s | %d |\n", p.Index, role, p.FinalRound, p.FinalDigest,
-			bytesText(p.BytesSent), bytesText(p.BytesReceived), reasons(p.Rejected), pen, reasons(p.Blamed), p.Restarts)
+		blk := "n/a"
+		if p.BlockedBy != nil {
+			blk = fmt.Sprint(*p.BlockedBy)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | `%.12s` | %s | %s | %s | %s | %s | %s | %d |\n", p.Index, role, p.FinalRound, p.FinalDigest,
+			bytesText(p.BytesSent), bytesText(p.BytesReceived), reasons(p.Rejected), pen, blk, reasons(p.Blamed), p.Restarts)
 	}
 	outsidersMarkdown(&b, rep.Outsiders)
 	if len(rep.Events) > 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,7 +56,10 @@ type PeerReport struct {
 	// Penalised is how many honest peers penalise this one: name it in their blame counters or
 	// graylist it; null when the peers report neither. Blamed sums the honest peers' blame counters
 	// for it by kind of offence.
-	Penalised    *int              `json:"penalised"`
+	Penalised *int `json:"penalised"`
+	// BlockedBy is how many honest peers' connection gaters block it at the end (cut off); null when
+	// the peers do not say (an older peer binary).
+	BlockedBy    *int              `json:"blocked_by"`
 	Blamed       map[string]uint64 `json:"blamed,omitempty"`
 	Evidence     uint64            `json:"equivocation_evidence"`
 	BadProposals uint64            `json:"bad_proposals"`
@@ -167,6 +171,7 @@ func buildReport(o *Options, pl *plan, tr *tracker, snap *Snapshot, curve []stat
 			c := penalised[p.index]
 			pr.Penalised, pr.Blamed = &c, blamed[p.index]
 		}
+		pr.BlockedBy = blockedBy(pl.procs, tr.last, p.id)
 		rep.Peers = append(rep.Peers, pr)
 		networkAttack = networkAttack || hasNetworkPart(p.attack)
 		if !p.honest {
@@ -381,4 +386,24 @@ func penalties(procs []*proc, last []*status.Status) (by map[int]int, blamed map
 		}
 	}
 	return by, blamed, reported
+}
+
+// blockedBy is how many honest peers list id among the peers they block, in their last status; nil
+// when none says (peers that predate status.Status.Blocked).
+func blockedBy(procs []*proc, last []*status.Status, id string) *int {
+	n, said := 0, false
+	for i, p := range procs {
+		s := last[i]
+		if !p.honest || s == nil || s.Blocked == nil {
+			continue
+		}
+		said = true
+		if slices.Contains(s.Blocked, id) {
+			n++
+		}
+	}
+	if !said {
+		return nil
+	}
+	return &n
 }

@@ -477,7 +477,8 @@ const slowlorisIdentities = 4
 // target, half idle, half trickling one byte a second of a frame that claims 1000 bytes.
 func (a *attacker) slowloris(ctx context.Context) error {
 	protos := a.protocols()
-	limit := a.budget(SlowPerTarget * len(protos) * len(a.targets) * slowlorisIdentities / 4) // reopenings
+	// Each slot reopens at most once a second (a refused stream is retried after a second).
+	limit := a.budget(SlowPerTarget * len(protos) * len(a.targets) * slowlorisIdentities)
 	var opened atomic.Int64
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -505,7 +506,7 @@ func (a *attacker) slowloris(ctx context.Context) error {
 							a.hold(ctx, s, k%2 == 0)
 							_ = s.Reset()
 							if time.Since(held) < time.Second {
-								sleep(ctx, 500*time.Millisecond) // refused at once: retry slowly, this is no stream flood
+								sleep(ctx, time.Second) // refused at once: retry slowly, this is no stream flood
 							}
 						}
 					})

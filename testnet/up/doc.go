@@ -19,6 +19,14 @@
 // while; see Partition). Latency is passed to the peers (`--publish-delay`), as loopback has no netem
 // here. Each peer runs with GOMAXPROCS = max(1, cores/n).
 //
+// Outsider attacks (Outsider, outsider.go) come from identities outside the genesis: the harness runs
+// `testnet outsider` (package testnet/outsider) as its own process for a while, against every member.
+// At every poll the harness samples the rounds every honest peer has decided and the honest peer
+// processes' memory (VmRSS, VmHWM from /proc), and the report compares the honest rate over the
+// window before each attack, during it and after it (WindowRates), the peak memory before and during,
+// and how many honest peers blocked or graylisted the attacker's identities (their /status "blocked"
+// and "penalised" lists).
+//
 // Whatever ends the run — every honest peer at the target round, ctx cancelled, a timeout, a peer
 // that died — Run stops every peer (SIGTERM, SIGKILL after a grace period; peers also get SIGTERM
 // if the harness itself dies, through the parent-death signal) and writes report.json, curves.csv,

@@ -151,6 +151,7 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 	k := nd.eng.Round()
 	nd.current.Store(k)
 	nd.loop.votes.PruneBelow(k)
+	nd.pruneHanded(k) // blame.go
 	for id, p := range nd.loop.values {
 		if p.Height < k {
 			delete(nd.loop.values, id)

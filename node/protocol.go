@@ -57,6 +57,11 @@ type loopState struct {
 	savedProof []consensus.Vote // the proof of lock whose envelopes were saved last (prooflock.go)
 	lastHeard  []uint64
 	everHeard  []bool
+	// handed records round messages handed to leaders whose proposals omitted them: their height (for
+	// pruning) and the tick they were handed (blame.go).
+	handed    map[handKey]uint64
+	handedAt  map[handKey]handedWhen
+	omissions map[int][]uint64 // heights at which each leader's proposals omitted held messages
 	// distrustedAt is, per member, 1 + the height at which it last led badly (presumed.go).
 	distrustedAt []uint64
 	heardAny     bool
@@ -70,6 +75,7 @@ func (l *loopState) init() {
 	l.sent = map[uint64]bool{}
 	l.values = map[consensus.ValueID]*wire.Proposal{}
 	l.votes = votestore.New(votestore.PerVoter)
+	l.handed, l.handedAt, l.omissions = map[handKey]uint64{}, map[handKey]handedWhen{}, map[int][]uint64{}
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
 	l.relay.Init(staleGrace)
@@ -234,7 +240,14 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 	if err == nil {
 		err = nd.checkProposalOps(content) // membership.go
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, accountability.ErrOmitted):
+		// Refused, but the leader may never have had the message (it started late, restarted): it
+		// was handed over (blame.go), and only a repeated omission names it.
+		nd.loop.badProps++
+		nd.log.Info("proposal refused: it omits a message this peer holds, now handed to the leader",
+			"height", cp.Height, "attempt", cp.Round, "leader", cp.Proposer, "err", err)
+	case err != nil:
 		nd.loop.badProps++
 		nd.acct.BlameOnce(cp.Proposer, accountability.BadProposal, cp.Height, cp.Round)
 		nd.distrust(cp.Proposer, cp.Height) // presumed.go

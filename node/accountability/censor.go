@@ -57,18 +57,32 @@ func Omitted(held []Held, included []int, now, collectTicks uint64, excused func
 	return -1
 }
 
-// CheckCensorship applies the censorship rule (Omitted) to p as seen by this peer and, if p omits a
-// message, names its proposer Censor once per (height, attempt) and returns an error wrapping
-// ErrCensored. Re-proposals of a locked value (POLRound ≥ 0) and this peer's own proposals are never
-// refused: more than 2/3 already accepted a locked value, and refusing it could stall the height.
-func (b *Book) CheckCensorship(p Proposal, held []Held, now, collectTicks uint64, excused func(i int) bool) error {
+// ErrOmitted is the reason an honest validator refuses a proposal that leaves out a message it holds
+// when it cannot tell censorship from a leader that never got the message (it started late, restarted,
+// or the author sent it only to some): the proposal is refused, the leader is not named, and the
+// validator hands the message over (see CheckCensorship).
+var ErrOmitted = errors.New("proposal omits a message this peer holds")
+
+// CheckCensorship applies the censorship rule (Omitted) to p as seen by this peer. A fresh proposal
+// that omits a message is refused. Its proposer is named Censor (once per (height, attempt)) only if
+// handedOver reports that this peer gave it that very message at least a collect window before —
+// then it held the message and left it out; otherwise the error wraps ErrOmitted and the caller hands
+// the message over, so that a leader that merely lacked it includes it next time. (Before this rule,
+// honest members that started late or restarted were named censors when they first led: TestNode-
+// FaultSchedules.) Re-proposals of a locked value (POLRound ≥ 0) and this peer's own proposals are
+// never refused: more than 2/3 already accepted a locked value, and refusing it could stall the
+// height. It returns the index in held of the omitted message, or −1.
+func (b *Book) CheckCensorship(p Proposal, held []Held, now, collectTicks uint64, excused, handedOver func(i int) bool) (int, error) {
 	if p.POLRound >= 0 || p.Proposer == b.self {
-		return nil
+		return -1, nil
 	}
 	i := Omitted(held, p.Included, now, collectTicks, excused)
 	if i < 0 {
-		return nil
+		return -1, nil
+	}
+	if handedOver == nil || !handedOver(i) {
+		return i, fmt.Errorf("%w: member %d's message, held for %d ticks", ErrOmitted, held[i].Member, now-held[i].Arrived)
 	}
 	b.BlameOnce(p.Proposer, Censor, p.Height, p.Attempt)
-	return fmt.Errorf("%w: member %d's message held for %d ticks", ErrCensored, held[i].Member, now-held[i].Arrived)
+	return i, fmt.Errorf("%w: member %d's message held for %d ticks, handed to the leader before", ErrCensored, held[i].Member, now-held[i].Arrived)
 }

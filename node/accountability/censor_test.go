@@ -62,8 +62,9 @@ func TestOmitted(t *testing.T) {
 	}
 }
 
-// TestCheckCensorship: the Book names the proposer of a censoring fresh proposal once per attempt,
-// and never refuses a locked re-proposal or its own proposal.
+// TestCheckCensorship: the Book names the proposer of a censoring fresh proposal once per attempt —
+// only when it had been handed the message — refuses it either way, and never refuses a locked
+// re-proposal or its own proposal.
 func TestCheckCensorship(t *testing.T) {
 	held := []Held{{Member: 1, Arrived: 0}}
 	cases := []struct {
@@ -79,8 +80,16 @@ func TestCheckCensorship(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b := newBook(4, 0, 3)
+			i, err := b.CheckCensorship(c.p, held, 100, 10, nil, nil) // never handed over: refused, not named
+			if errors.Is(err, ErrOmitted) != c.want || errors.Is(err, ErrCensored) || (i >= 0) != c.want {
+				t.Fatalf("not handed over: %d, %v, want omitted=%v", i, err, c.want)
+			}
+			if got := b.Count(c.p.Proposer, Censor); got != 0 {
+				t.Fatalf("named censor %d times for a message it may never have had", got)
+			}
+			handed := func(int) bool { return true }
 			for range 3 { // a rebroadcast proposal is named once
-				err := b.CheckCensorship(c.p, held, 100, 10, nil)
+				_, err := b.CheckCensorship(c.p, held, 100, 10, nil, handed)
 				if errors.Is(err, ErrCensored) != c.want {
 					t.Fatalf("err = %v, want censored=%v", err, c.want)
 				}

@@ -1,0 +1,170 @@
+package node
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/byzpp/byzpp/consensus"
+	"github.com/byzpp/byzpp/node/accountability"
+	"github.com/byzpp/byzpp/node/storage"
+)
+
+// Randomized fault schedules on whole nodes (the consensus checker, consensus/faultsched_test.go,
+// drives bare state machines; this one runs the real Node — engine, relay, persistence, amnesia,
+// accountability — on the in-memory network). Each seed draws a committee, up to f Byzantine members
+// with protocol attacks, and, within what is left of the fault budget, honest members that crash at a
+// random height and restart on their StateDir — as it was, or as a machine crash leaves it (the
+// unsynced tail lost, in another boot), or with a damaged journal — and members that start late.
+// Checks: every honest member decides every height, honest members agree at every height, no honest
+// member signs two different votes for one (height, attempt, type) across its incarnations, and no
+// honest member is named for an offence it cannot have committed (equivocation, bad proposals,
+// censorship, invalid or flooding input).
+//
+//	go test ./node/ -run TestNodeFaultSchedules                          # short form
+//	go test ./node/ -run TestNodeFaultSchedules -node.schedules=200      # long form
+//	go test ./node/ -run TestNodeFaultSchedules -node.seed=N -v          # replay one seed
+var (
+	nodeSchedules = flag.Int("node.schedules", 0, "fault schedules TestNodeFaultSchedules runs (0: 6, 2 with -short)")
+	nodeSeed      = flag.Int64("node.seed", -1, "replay this one node fault schedule")
+)
+
+var scheduleAttacks = []string{AttackEquivocate, AttackDoubleVote, AttackBadAgg, AttackCensor, AttackWithhold,
+	AttackBadSigVotes, AttackVoteFlood, AttackMute, AttackSpam, AttackTamperRelay, AttackDropRelay, AttackInvalid}
+
+// nodeSchedule is one drawn schedule, printable for replay.
+type nodeSchedule struct {
+	seed     uint64
+	n        int
+	attacks  map[int]string
+	crashAt  map[int]uint64
+	damage   string // "", "lost-tail", "damaged"
+	late     map[int]time.Duration
+	rounds   uint64
+	pauseSec int
+}
+
+func (s nodeSchedule) String() string {
+	return fmt.Sprintf("seed %d: n=%d attacks=%v crashAt=%v damage=%q pause=%ds late=%v rounds=%d (replay: go test ./node/ -run TestNodeFaultSchedules -node.seed=%d -v)",
+		s.seed, s.n, s.attacks, s.crashAt, s.damage, s.pauseSec, s.late, s.rounds, s.seed)
+}
+
+func drawNodeSchedule(seed uint64) nodeSchedule {
+	rng := rand.New(rand.NewPCG(seed, 0x6e6f6465))
+	s := nodeSchedule{seed: seed, n: []int{4, 5, 7}[rng.IntN(3)], attacks: map[int]string{},
+		crashAt: map[int]uint64{}, late: map[int]time.Duration{}, rounds: 24}
+	f := (s.n - 1) / 3
+	members := rng.Perm(s.n)
+	byz := rng.IntN(f + 1)
+	for _, m := range members[:byz] {
+		s.attacks[m] = scheduleAttacks[rng.IntN(len(scheduleAttacks))]
+	}
+	rest := members[byz:]
+	for _, m := range rest[:f-byz] { // the rest of the fault budget: crashes
+		s.crashAt[m] = uint64(3 + rng.IntN(12))
+	}
+	if len(s.crashAt) > 0 {
+		s.damage = []string{"", "lost-tail", "damaged"}[rng.IntN(3)]
+		s.pauseSec = 1 + rng.IntN(3)
+	}
+	if rng.IntN(3) == 0 { // a late starter among the others (slow, not faulty)
+		m := rest[len(rest)-1]
+		if _, crashing := s.crashAt[m]; !crashing {
+			s.late[m] = time.Duration(1+rng.IntN(4)) * time.Second
+		}
+	}
+	return s
+}
+
+// innocentKinds are offences an honest member cannot commit, crashed or slow.
+var innocentKinds = []string{accountability.Equivocate, accountability.RoundEquivocate, accountability.BadProposal,
+	accountability.Censor, accountability.Invalid, accountability.InvalidFrame, accountability.Flood}
+
+func runNodeSchedule(t *testing.T, s nodeSchedule) {
+	t.Logf("%v", s)
+	var mu sync.Mutex
+	perMember := map[int]*signedVotes{}
+	votesOf := func(i int) *signedVotes {
+		mu.Lock()
+		defer mu.Unlock()
+		if perMember[i] == nil {
+			perMember[i] = &signedVotes{t: t, by: map[signedSlot]consensus.ValueID{}, sentAfter: map[signedSlot]consensus.ValueID{}}
+		}
+		return perMember[i]
+	}
+	plan := netPlan{spec: adversarialSpec(s.n, int(s.rounds)), rounds: s.rounds, attacks: s.attacks,
+		crashAt: s.crashAt, crashPause: time.Duration(s.pauseSec) * time.Second, late: s.late,
+		install: func(i, incarnation int, nd *Node) {
+			if s.attacks[i] != "" {
+				return
+			}
+			if nd.store != nil {
+				nd.store.SetSignBoundStride(2) // amnesia sits out a few heights, not 32
+			}
+			votes := votesOf(i)
+			nd.hooks.beforeSend = func(m consensus.Message) error {
+				if m.Kind == consensus.KindVote {
+					votes.note(incarnation, m.Vote) // fails the test on a conflicting vote
+				}
+				return nil
+			}
+		}}
+	switch s.damage {
+	case "lost-tail":
+		plan.beforeRestart = storage.LoseUnsyncedTail
+	case "damaged":
+		plan.beforeRestart = func(dir string) {
+			path := dir + "/" + storage.JournalFile
+			if b, err := os.ReadFile(path); err == nil && len(b) > 8 {
+				b[len(b)-3] ^= 0x10
+				_ = os.WriteFile(path, b, 0o600)
+			}
+		}
+	}
+	r := runNet(t, plan)
+	r.checkHonest(t)
+	for i := range s.n {
+		if s.attacks[i] != "" {
+			continue
+		}
+		for _, k := range innocentKinds {
+			if b := r.blame(i, k); b != 0 {
+				t.Errorf("honest member %d named for %s %d times", i, k, b)
+			}
+		}
+	}
+}
+
+func TestNodeFaultSchedules(t *testing.T) {
+	skipShort(t)
+	if *nodeSeed >= 0 {
+		synctest.Test(t, func(t *testing.T) { runNodeSchedule(t, drawNodeSchedule(uint64(*nodeSeed))) })
+		return
+	}
+	count := *nodeSchedules
+	if count == 0 {
+		count = 12
+		if testing.Short() {
+			count = 2
+		}
+	}
+	var failed []uint64
+	for seed := range uint64(count) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { runNodeSchedule(t, drawNodeSchedule(seed)) })
+			if t.Failed() {
+				failed = append(failed, seed)
+			}
+		})
+	}
+	if len(failed) > 0 {
+		slices.Sort(failed)
+		t.Logf("failing seeds: %v", failed)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/storage"
+	"github.com/byzpp/byzpp/p2p"
 )
 
 // Randomized fault schedules on whole nodes (the consensus checker, consensus/faultsched_test.go,
@@ -44,21 +45,29 @@ type nodeSchedule struct {
 	n        int
 	attacks  map[int]string
 	crashAt  map[int]uint64
-	damage   string // "", "lost-tail", "damaged"
+	// crashVote crashes a member right after it sent that many votes (mid-height, the height's votes
+	// out, possibly forgotten after a machine crash) instead of after a decided height.
+	crashVote map[int]int
+	// stall is an honest member cut off from everyone (a partition) from the moment a member crashes
+	// mid-height until after that member restarts, so that the height cannot be decided without the
+	// restarted member: it must not contradict the votes it sent before (−1: none).
+	stall  int
+	damage string // "", "lost-tail", "damaged"
+	lost   int    // records a lost tail loses
 	late     map[int]time.Duration
 	rounds   uint64
 	pauseSec int
 }
 
 func (s nodeSchedule) String() string {
-	return fmt.Sprintf("seed %d: n=%d attacks=%v crashAt=%v damage=%q pause=%ds late=%v rounds=%d (replay: go test ./node/ -run TestNodeFaultSchedules -node.seed=%d -v)",
-		s.seed, s.n, s.attacks, s.crashAt, s.damage, s.pauseSec, s.late, s.rounds, s.seed)
+	return fmt.Sprintf("seed %d: n=%d attacks=%v crashAt=%v crashVote=%v stall=%d damage=%q lost=%d pause=%ds late=%v rounds=%d (replay: go test ./node/ -run TestNodeFaultSchedules -node.seed=%d -v)",
+		s.seed, s.n, s.attacks, s.crashAt, s.crashVote, s.stall, s.damage, s.lost, s.pauseSec, s.late, s.rounds, s.seed)
 }
 
 func drawNodeSchedule(seed uint64) nodeSchedule {
 	rng := rand.New(rand.NewPCG(seed, 0x6e6f6465))
 	s := nodeSchedule{seed: seed, n: []int{4, 5, 7}[rng.IntN(3)], attacks: map[int]string{},
-		crashAt: map[int]uint64{}, late: map[int]time.Duration{}, rounds: 24}
+		crashAt: map[int]uint64{}, crashVote: map[int]int{}, stall: -1, late: map[int]time.Duration{}, rounds: 24}
 	f := (s.n - 1) / 3
 	members := rng.Perm(s.n)
 	byz := rng.IntN(f + 1)
@@ -67,11 +76,19 @@ func drawNodeSchedule(seed uint64) nodeSchedule {
 	}
 	rest := members[byz:]
 	for _, m := range rest[:f-byz] { // the rest of the fault budget: crashes
-		s.crashAt[m] = uint64(3 + rng.IntN(12))
+		if rng.IntN(2) == 0 {
+			s.crashAt[m] = uint64(3 + rng.IntN(12))
+		} else {
+			s.crashVote[m] = 4 + rng.IntN(40)
+		}
 	}
-	if len(s.crashAt) > 0 {
+	if len(s.crashAt)+len(s.crashVote) > 0 {
 		s.damage = []string{"", "lost-tail", "damaged"}[rng.IntN(3)]
+		s.lost = 1 + rng.IntN(12)
 		s.pauseSec = 1 + rng.IntN(3)
+	}
+	if len(s.crashVote) > 0 && len(rest) > f-byz && rng.IntN(2) == 0 {
+		s.stall = rest[f-byz] // honest, not crashing
 	}
 	if rng.IntN(3) == 0 { // a late starter among the others (slow, not faulty)
 		m := rest[len(rest)-1]
@@ -98,9 +115,28 @@ func runNodeSchedule(t *testing.T, s nodeSchedule) {
 		}
 		return perMember[i]
 	}
+	restart := map[int]bool{}
+	for m := range s.crashVote {
+		restart[m] = true
+	}
+	hosts := map[int]p2p.Network{}
+	var peers []p2p.PeerID
+	isolate := func(m int, d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		for j, h := range hosts {
+			if j != m {
+				h.BlockPeerFor(peers[m], d)
+				hosts[m].BlockPeerFor(peers[j], d)
+			}
+		}
+	}
 	plan := netPlan{spec: adversarialSpec(s.n, int(s.rounds)), rounds: s.rounds, attacks: s.attacks,
-		crashAt: s.crashAt, crashPause: time.Duration(s.pauseSec) * time.Second, late: s.late,
+		crashAt: s.crashAt, crashPause: time.Duration(s.pauseSec) * time.Second, late: s.late, restartOnCrash: restart,
 		install: func(i, incarnation int, nd *Node) {
+			mu.Lock()
+			hosts[i], peers = nd.cfg.Host, nd.peers
+			mu.Unlock()
 			if s.attacks[i] != "" {
 				return
 			}
@@ -108,16 +144,25 @@ func runNodeSchedule(t *testing.T, s nodeSchedule) {
 				nd.store.SetSignBoundStride(2) // amnesia sits out a few heights, not 32
 			}
 			votes := votesOf(i)
+			sent, crashAfter := 0, s.crashVote[i]
 			nd.hooks.beforeSend = func(m consensus.Message) error {
-				if m.Kind == consensus.KindVote {
-					votes.note(incarnation, m.Vote) // fails the test on a conflicting vote
+				if m.Kind != consensus.KindVote {
+					return nil
 				}
+				if incarnation == 1 && crashAfter > 0 && sent >= crashAfter {
+					if s.stall >= 0 {
+						isolate(s.stall, time.Duration(s.pauseSec)*time.Second+3*time.Second)
+					}
+					return errTestCrash // the votes before this one went out
+				}
+				sent++
+				votes.note(incarnation, m.Vote) // fails the test on a conflicting vote
 				return nil
 			}
 		}}
 	switch s.damage {
 	case "lost-tail":
-		plan.beforeRestart = storage.LoseUnsyncedTail
+		plan.beforeRestart = func(dir string) { storage.LoseUnsyncedRecords(dir, s.lost) }
 	case "damaged":
 		plan.beforeRestart = func(dir string) {
 			path := dir + "/" + storage.JournalFile

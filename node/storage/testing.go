@@ -16,21 +16,31 @@ func (s *Store) SetSignBoundStride(n uint64) { s.boundStride = n }
 // LoseUnsyncedTail makes the journal in dir look as a machine crash leaves it when the last record
 // was written but not yet synced: that record is gone, and the journal was opened in an earlier boot
 // of the machine than the running one. A missing journal is left alone.
-func LoseUnsyncedTail(dir string) {
+func LoseUnsyncedTail(dir string) { LoseUnsyncedRecords(dir, 1) }
+
+// LoseUnsyncedRecords is LoseUnsyncedTail for the last k records (a background sync a second apart
+// can leave dozens unsynced): cut at a record boundary, then a boot record of an earlier boot.
+func LoseUnsyncedRecords(dir string, k int) {
 	path := filepath.Join(dir, JournalFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return
 	}
-	off, last := len(journalMagic), len(journalMagic)
+	var starts []int
+	off := len(journalMagic)
 	for {
 		_, _, n, ok := parseRecord(b[off:])
 		if !ok {
 			break
 		}
-		last, off = off, off+n
+		starts = append(starts, off)
+		off += n
 	}
-	b = append(b[:last], encodeRecord(kindBoot, bootRecord(bootOpened, "an-earlier-boot"))...)
+	cut := off
+	if len(starts) > 0 {
+		cut = starts[max(0, len(starts)-k)]
+	}
+	b = append(b[:cut], encodeRecord(kindBoot, bootRecord(bootOpened, "an-earlier-boot"))...)
 	_ = os.WriteFile(path, b, 0o600)
 }
 

@@ -41,19 +41,19 @@ var scheduleAttacks = []string{AttackEquivocate, AttackDoubleVote, AttackBadAgg,
 
 // nodeSchedule is one drawn schedule, printable for replay.
 type nodeSchedule struct {
-	seed     uint64
-	n        int
-	attacks  map[int]string
-	crashAt  map[int]uint64
+	seed    uint64
+	n       int
+	attacks map[int]string
+	crashAt map[int]uint64
 	// crashVote crashes a member right after it sent that many votes (mid-height, the height's votes
 	// out, possibly forgotten after a machine crash) instead of after a decided height.
 	crashVote map[int]int
 	// stall is an honest member cut off from everyone (a partition) from the moment a member crashes
 	// mid-height until after that member restarts, so that the height cannot be decided without the
 	// restarted member: it must not contradict the votes it sent before (−1: none).
-	stall  int
-	damage string // "", "lost-tail", "damaged"
-	lost   int    // records a lost tail loses
+	stall    int
+	damage   string // "", "lost-tail", "damaged"
+	lost     int    // records a lost tail loses
 	late     map[int]time.Duration
 	rounds   uint64
 	pauseSec int

@@ -21,7 +21,7 @@ import (
 type netPlan struct {
 	// libp2p runs the plan on libp2p's mocknet instead (gossipsub's own peer scores and graylisting).
 	// The race detector does not survive mocknet: such runs skip under -race.
-	libp2p bool
+	libp2p  bool
 	spec    sim.Spec
 	attacks map[int]string // member → Config.Attack
 	rounds  uint64         // every honest member must decide this many rounds

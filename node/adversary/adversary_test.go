@@ -116,10 +116,10 @@ func TestParsePeer(t *testing.T) {
 		{"badsig-votes,vote-flood", "badsig-votes,vote-flood"},
 		{"ipm,alie", "!"},                           // two learning-level attacks
 		{"falsestate-older,falsestate-digest", "!"}, // two state-serving ones
-		{"z=1", "!"},                                // a parameter of nothing
-		{"alie,z=1", "!"},                           // alie was not given parameters with ':'
-		{"spam,eps=1", "!"},                         // a parameter continues only a learning-level attack
-		{"alie:z=1,scale=2", "!"},                   // alie takes no "scale"
+		{"z=1", "!"},              // a parameter of nothing
+		{"alie,z=1", "!"},         // alie was not given parameters with ':'
+		{"spam,eps=1", "!"},       // a parameter continues only a learning-level attack
+		{"alie:z=1,scale=2", "!"}, // alie takes no "scale"
 		{"spam:rate=2", "!"},
 		{"no-such-attack", "!"},
 	} {

@@ -23,7 +23,9 @@ type Peer struct {
 func (p Peer) Honest() bool { return p.Learning == "" && len(p.Protocol) == 0 && p.StateServing == "" }
 
 // Has reports whether the peer runs the protocol-level or state-serving attack name.
-func (p Peer) Has(name string) bool { return slices.Contains(p.Protocol, name) || p.StateServing == name }
+func (p Peer) Has(name string) bool {
+	return slices.Contains(p.Protocol, name) || p.StateServing == name
+}
 
 // String is the list in ParsePeer's syntax: learning first, then protocol, then state-serving.
 func (p Peer) String() string {

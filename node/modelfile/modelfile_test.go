@@ -170,14 +170,19 @@ func TestRoundTripAndVerify(t *testing.T) {
 	}
 
 	tamper := map[string]func(m *Model){
-		"weight":         func(m *Model) { m.X[1] += 1e-12 },
-		"round":          func(m *Model) { m.Meta.Round++; m.Meta.Height++ },
-		"digest":         func(m *Model) { m.Meta.StateDigest = strings.Repeat("0", 64) },
-		"run":            func(m *Model) { m.Meta.Run = strings.Repeat("ab", 32) },
-		"signature":      func(m *Model) { m.Meta.Certificate.Signatures[0] = m.Meta.Certificate.Signatures[1] },
-		"too few":        func(m *Model) { c := m.Meta.Certificate; c.Signers, c.SignerIDs, c.Signatures = c.Signers[:2], c.SignerIDs[:2], c.Signatures[:2] },
+		"weight":    func(m *Model) { m.X[1] += 1e-12 },
+		"round":     func(m *Model) { m.Meta.Round++; m.Meta.Height++ },
+		"digest":    func(m *Model) { m.Meta.StateDigest = strings.Repeat("0", 64) },
+		"run":       func(m *Model) { m.Meta.Run = strings.Repeat("ab", 32) },
+		"signature": func(m *Model) { m.Meta.Certificate.Signatures[0] = m.Meta.Certificate.Signatures[1] },
+		"too few": func(m *Model) {
+			c := m.Meta.Certificate
+			c.Signers, c.SignerIDs, c.Signatures = c.Signers[:2], c.SignerIDs[:2], c.Signatures[:2]
+		},
 		"signer renamed": func(m *Model) { m.Meta.Certificate.SignerIDs[0] = m.Meta.Certificate.SignerIDs[1] },
-		"members":        func(m *Model) { m.Meta.Certificate.Members[0], m.Meta.Certificate.Members[1] = m.Meta.Certificate.Members[1], m.Meta.Certificate.Members[0] },
+		"members": func(m *Model) {
+			m.Meta.Certificate.Members[0], m.Meta.Certificate.Members[1] = m.Meta.Certificate.Members[1], m.Meta.Certificate.Members[0]
+		},
 		"no certificate": func(m *Model) { m.Meta.Certificate = nil },
 		"g":              func(m *Model) { m.Meta.G = m.Meta.G[:len(m.Meta.G)-4] + "AAA=" },
 	}

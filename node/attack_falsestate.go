@@ -29,33 +29,44 @@ const (
 var falseStateAttacks = []string{AttackFalseStateDigest, AttackFalseStateQuorum, AttackFalseStateBadSig,
 	AttackFalseStateOtherHeight, AttackFalseStateOlder}
 
-// keepPreviousDecided remembers, for a false-state attacker, the decided state being replaced (the
-// lies that need an older height use it). Called with nd.mu held.
-func (nd *Node) keepPreviousDecidedLocked() {
-	if nd.atk.falseState == "" {
+// ReplacingDecided remembers, for a false-state attacker, the decided state being replaced (the lies
+// that need an older height use it). The node calls it with its state lock held.
+func (b *byzantine) ReplacingDecided(cand *wire.StateResponse, certified []byte) {
+	if b.atk.falseState == "" {
 		return
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	switch {
-	case nd.latestCand != nil:
-		nd.byzPrevState = nd.latestCand
-	case nd.latest != nil:
+	case cand != nil:
+		b.prevState = cand
+	case certified != nil:
 		var prev wire.StateResponse
-		if wire.Unmarshal(nd.latest, &prev, nd.lim) == nil {
-			nd.byzPrevState = &prev
+		if wire.Unmarshal(certified, &prev, b.env.Limits()) == nil {
+			b.prevState = &prev
 		}
 	}
 }
 
+// ServeState turns the encoded certified state this peer would serve into the configured lie (the
+// honest state when no false-state attack is configured).
+func (b *byzantine) ServeState(honest []byte) ([]byte, error) {
+	if b.atk.falseState == "" {
+		return honest, nil
+	}
+	return b.falsifyState(honest)
+}
+
 // falsifyState turns the encoded certified state this peer would serve into the configured lie.
-func (nd *Node) falsifyState(honest []byte) ([]byte, error) {
+func (b *byzantine) falsifyState(honest []byte) ([]byte, error) {
 	var resp wire.StateResponse
-	if err := wire.Unmarshal(honest, &resp, nd.lim); err != nil {
+	if err := wire.Unmarshal(honest, &resp, b.env.Limits()); err != nil {
 		return nil, err
 	}
-	nd.mu.Lock()
-	prev := nd.byzPrevState
-	nd.mu.Unlock()
-	mode := nd.atk.falseState
+	b.mu.Lock()
+	prev := b.prevState
+	b.mu.Unlock()
+	mode := b.atk.falseState
 	if prev == nil && (mode == AttackFalseStateOtherHeight || mode == AttackFalseStateOlder) {
 		mode = AttackFalseStateDigest // nothing older to lie with yet
 	}
@@ -65,7 +76,7 @@ func (nd *Node) falsifyState(honest []byte) ([]byte, error) {
 		resp.X = slices.Clone(resp.X)
 		resp.X[0] += 1
 	case AttackFalseStateQuorum:
-		q := wire.Quorum(nd.n)
+		q := wire.Quorum(b.env.N())
 		cert.Signers, cert.Sigs = cert.Signers[:q-1], cert.Sigs[:q-1]
 	case AttackFalseStateBadSig:
 		cert.Sigs = slices.Clone(cert.Sigs)

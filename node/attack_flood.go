@@ -12,17 +12,17 @@ const voteFloodPerTick = 50
 // floodVotes sends voteFloodPerTick validly signed votes for attempts nobody uses — far above the
 // current attempt, at the heights just ahead (kept until they are decided) — to every member. Each is a vote
 // this member may legally sign once; honest peers must keep them from crowding out anyone else's.
-func (nd *Node) floodVotes() {
-	cur := nd.eng.Round()
+func (b *byzantine) floodVotes() {
+	cur := b.env.Round()
 	for range voteFloodPerTick {
-		nd.byz.flooded++
-		i := nd.byz.flooded
-		v := &wire.Vote{Run: nd.run, Type: wire.VoteType(consensus.Prevote + consensus.VoteType(i%2)),
+		b.byz.flooded++
+		i := b.byz.flooded
+		v := &wire.Vote{Run: b.env.Run(), Type: wire.VoteType(consensus.Prevote + consensus.VoteType(i%2)),
 			Height: cur + 1 + i%maxFutureHeights, Round: uint32(1000 + i), Value: wire.Digest{byte(i), byte(i >> 8), 0xf1}}
-		raw, err := nd.sign(v)
+		raw, err := b.env.Sign(v)
 		if err != nil {
 			return
 		}
-		nd.broadcast(raw)
+		b.env.Broadcast(raw)
 	}
 }

@@ -2,13 +2,13 @@ package node
 
 import "github.com/byzpp/byzpp/p2p/wire"
 
-// tamperBundle is a tamper-relay leader's lie (AttackTamperRelay): it cannot sign for others, so it
+// TamperRelay is a tamper-relay leader's lie (AttackTamperRelay): it cannot sign for others, so it
 // alters what a receiver checks instead — every even-placed vote gets a MAC with a flipped bit, every
 // odd-placed one the MAC of its neighbour (a MAC of another envelope). Honest receivers must drop every
 // such vote (Status.RelayMACFailures) and still decide, through the fallbacks of relay.go. An honest
 // leader leaves the bundle alone.
-func (nd *Node) tamperBundle(votes []wire.RelayedVote) {
-	if !nd.atk.tamperRelay {
+func (b *byzantine) TamperRelay(votes []wire.RelayedVote) {
+	if !b.atk.tamperRelay {
 		return
 	}
 	for i := range votes {

@@ -1,22 +1,17 @@
 package node
 
-import (
-	"context"
-
-	"github.com/byzpp/byzpp/p2p"
-	"github.com/libp2p/go-libp2p/core/peer"
-)
+import "context"
 
 // splitPublish sends a to the first half of the other members and b to the second half (with direct,
 // over the direct streams honest members use, so each half sees only its own version first), then
 // both through gossip. An equivocator's whole point is that the halves disagree about what it said;
 // what honest peers must do is notice the conflict. It runs in the background so the event loop never
 // waits on a peer.
-func (nd *Node) splitPublish(ctx context.Context, t p2p.Topic, a, b []byte, direct bool) {
-	var others []peer.ID
-	for i, p := range nd.peers {
-		if i != nd.self {
-			others = append(others, p)
+func (by *byzantine) splitPublish(ctx context.Context, consensusTopic bool, a, b []byte, direct bool) {
+	var others []int
+	for i := range by.env.N() {
+		if i != by.env.Self() {
+			others = append(others, i)
 		}
 	}
 	half := len(others) / 2
@@ -27,15 +22,15 @@ func (nd *Node) splitPublish(ctx context.Context, t p2p.Topic, a, b []byte, dire
 				data = b
 			}
 			if direct {
-				if err := nd.cfg.Host.Send(p, protoDirect, data); err != nil {
-					nd.log.Debug("direct equivocation send failed", "peer", p, "err", err)
+				if err := by.env.SendDirect(p, data); err != nil {
+					by.env.Log().Debug("direct equivocation send failed", "member", p, "err", err)
 				}
 			}
 		}
 		// Then both versions through ordinary gossip (deduplicated where already delivered): honest
 		// peers do not forward a vote they find stale, so without this a fast decision could leave
 		// each half with only its own version, an equivocation nobody can prove.
-		_ = t.Publish(ctx, a)
-		_ = t.Publish(ctx, b)
+		_ = by.env.Publish(ctx, consensusTopic, a)
+		_ = by.env.Publish(ctx, consensusTopic, b)
 	}()
 }

@@ -1,11 +1,15 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/adversary"
+	"github.com/byzpp/byzpp/p2p/wire"
 )
 
 // Protocol-level attacks understood by Config.Attack besides algo/attack's learning-level ones. They
@@ -62,10 +66,60 @@ type attackMode struct {
 	falseState string
 }
 
-// forges reports whether this peer publishes messages its own validators would refuse (they must let
+// byzantine is node's Adversary: the parsed attack mode, its own bookkeeping, and the Env it acts
+// through.
+type byzantine struct {
+	atk attackMode
+	env Env
+	byz byzState // owned by the event loop
+
+	mu sync.Mutex
+	// prevState is a false-state attacker's previous decided state (attack_falsestate.go).
+	prevState *wire.StateResponse
+}
+
+// newAdversary returns the Adversary of mode acting through env, or nil for an honest mode.
+func newAdversary(mode attackMode, env Env) Adversary {
+	if mode.learning == nil {
+		if mode == (attackMode{}) {
+			return nil
+		}
+	}
+	return &byzantine{atk: mode, env: env}
+}
+
+func (b *byzantine) Silent() bool            { return b.atk.mute }
+func (b *byzantine) Learning() attack.Attack { return b.atk.learning }
+func (b *byzantine) DropsRelay() bool        { return b.atk.mute || b.atk.dropRelay }
+
+// Forges reports whether this peer publishes messages its own validators would refuse (they must let
 // its own publishes through, or gossipsub would refuse to send them).
-func (a attackMode) forges() bool {
+func (b *byzantine) Forges() bool {
+	a := b.atk
 	return a.invalid || a.spam || a.equivocate || a.doubleVote || a.unsampled
+}
+
+// OnSend withholds everything of a mute peer, and withholds or equivocates votes and proposals
+// (attack_send.go).
+func (b *byzantine) OnSend(ctx context.Context, m consensus.Message) bool {
+	return b.atk.mute || b.byzSend(ctx, m)
+}
+
+// SignedVote corrupts the signature of every vote of a badsig-votes peer (attack_send.go).
+func (b *byzantine) SignedVote(raw []byte) []byte {
+	if b.atk.badSigVotes {
+		return b.corruptSignature(raw)
+	}
+	return raw
+}
+
+// CollectWindow makes a censor wait one and a half windows, so that the honest messages it leaves out
+// look merely late to a careless validator (honest validators refuse exactly this, see censor.go).
+func (b *byzantine) CollectWindow(window uint64) (uint64, bool) {
+	if b.atk.censor {
+		return window + window/2, true
+	}
+	return 0, false
 }
 
 // protocolAttacks maps each protocol-level name node implements to the flag it sets (the

@@ -10,16 +10,16 @@ const probeEveryStuck = 2
 // rotating, every probeEveryStuck stuck intervals; a peer that is not ahead answers with a state
 // that is simply ignored.
 func (nd *Node) shouldProbe(stuckTicks uint64) bool {
-	if nd.finished() || nd.loop.ticks-nd.byz.lastProbe < probeEveryStuck*stuckTicks {
+	if nd.finished() || nd.loop.ticks-nd.loop.lastProbe < probeEveryStuck*stuckTicks {
 		return false
 	}
-	nd.byz.lastProbe = nd.loop.ticks
-	nd.byz.probes++
+	nd.loop.lastProbe = nd.loop.ticks
+	nd.loop.probes++
 	return true
 }
 
 // probeTarget rotates over the other members.
 func (nd *Node) probeTarget() int {
-	t := (nd.self + 1 + int(nd.byz.probes)%(nd.n-1)) % nd.n
+	t := (nd.self + 1 + int(nd.loop.probes)%(nd.n-1)) % nd.n
 	return t
 }

@@ -92,7 +92,9 @@ func (nd *Node) saveDecided(resp *wire.StateResponse, certified bool) error {
 		return err
 	}
 	nd.mu.Lock()
-	nd.keepPreviousDecidedLocked()
+	if nd.adv != nil {
+		nd.adv.ReplacingDecided(nd.latestCand, nd.latest) // adversary.go: a false-state attacker
+	}
 	if certified {
 		nd.latest, nd.latestCand = raw, nil
 	} else {

@@ -52,7 +52,7 @@ func TestForgedMessagesRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
-			raw, onConsensus := forger.forgedMessage(c.kind)
+			raw, onConsensus := forgerOf(forger).forgedMessage(c.kind)
 			if raw == nil {
 				t.Fatal("no message forged")
 			}
@@ -75,7 +75,7 @@ func TestForgedMessagesRefused(t *testing.T) {
 		})
 	}
 	t.Run("replay", func(t *testing.T) {
-		raw, err := forger.sign(forger.roundBody(0, forger.setup.Model.Dim())) // round 0 is a full round
+		raw, err := forger.sign(forgerOf(forger).roundBody(0, forger.setup.Model.Dim())) // round 0 is a full round
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,11 +86,19 @@ func TestForgedMessagesRefused(t *testing.T) {
 		}
 	})
 	t.Run("honest-peer-validates-normally", func(t *testing.T) {
-		raw, _ := honest.forgedMessage("garbage")
+		raw, _ := forgerOf(honest).forgedMessage("garbage")
 		if _, res, _ := honest.validateRound(context.Background(), honest.cfg.Host.ID(), raw); res != p2p.Reject {
 			t.Errorf("an honest peer let its own garbage through: %v", res)
 		}
 	})
+}
+
+// forgerOf is nd's adversary, or for an honest nd one that forges through nd.
+func forgerOf(nd *Node) *byzantine {
+	if b, ok := nd.adv.(*byzantine); ok {
+		return b
+	}
+	return &byzantine{env: nodeEnv{nd}}
 }
 
 // TestParseAttack covers the comma-separated attack list.
@@ -143,7 +151,7 @@ func FuzzValidators(f *testing.F) {
 	nodes := pairOfNodes(f, 4, map[int]string{3: AttackInvalid})
 	honest, forger := nodes[0], nodes[3]
 	for _, kind := range forgedKinds {
-		if raw, _ := forger.forgedMessage(kind); raw != nil {
+		if raw, _ := forgerOf(forger).forgedMessage(kind); raw != nil {
 			f.Add(raw)
 		}
 	}

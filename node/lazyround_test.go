@@ -29,7 +29,7 @@ func TestLazyRoundMessages(t *testing.T) {
 	testNodes[nd] = nodes
 	author := sampledAuthor(t, nd, nodes)
 	a := author.self
-	body := author.roundBody(0, nd.setup.Model.Dim())
+	body := forgerOf(author).roundBody(0, nd.setup.Model.Dim())
 	good := signed(t, nd, a, body, false)
 	body.Vec.Values[0] = 1 // another message, badly signed
 	bad := signed(t, nd, a, body, true)

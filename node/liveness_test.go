@@ -64,7 +64,7 @@ func TestFaultyMembersVotesCount(t *testing.T) {
 	// Its round messages, and only they, are dropped.
 	author := sampledAuthor(t, nd, nodes)
 	nd.acct.MarkFaulty(author.self)
-	raw := signed(t, nd, author.self, author.roundBody(0, nd.setup.Model.Dim()), false)
+	raw := signed(t, nd, author.self, forgerOf(author).roundBody(0, nd.setup.Model.Dim()), false)
 	if _, err := nd.checkDirect(raw, author.self); !errors.Is(err, errFaulty) {
 		t.Fatalf("round message of a faulty member: %v, want errFaulty", err)
 	}

@@ -21,14 +21,14 @@ func methodMessage(m *wire.RoundMsg) method.Message {
 func (nd *Node) sendOwn(ctx context.Context) {
 	k := nd.eng.Round()
 	plan := nd.eng.Plan(k)
-	if nd.atk.mute || nd.loop.sent[k] || !plan.Contains(nd.self) {
+	if nd.silent() || nd.loop.sent[k] || !plan.Contains(nd.self) {
 		return
 	}
 	if nd.speculated() { // speculate.go: it left with our prevote of the height before
 		nd.loop.sent[k] = true
 		return
 	}
-	if nd.atk.learning != nil {
+	if nd.learning() != nil {
 		nd.loop.crafting, nd.loop.craftTick = true, nd.loop.ticks
 		nd.maybeCraft(ctx)
 		return
@@ -63,11 +63,11 @@ func (nd *Node) maybeCraft(ctx context.Context) {
 			missing++
 		}
 	}
-	if missing > 0 && attack.NeedsHonest(nd.atk.learning) && nd.loop.ticks-nd.loop.craftTick < uint64(nd.gen.Timeouts.CollectTicks/2) {
+	if missing > 0 && attack.NeedsHonest(nd.learning()) && nd.loop.ticks-nd.loop.craftTick < uint64(nd.gen.Timeouts.CollectTicks/2) {
 		return
 	}
 	nd.loop.crafting = false
-	if v, ok := nd.atk.learning.Craft(nd.attackView(nd.eng.State(), plan, honest)); ok && v.Validate(nd.setup.Model.Dim()) == nil {
+	if v, ok := nd.learning().Craft(nd.attackView(nd.eng.State(), plan, honest)); ok && v.Validate(nd.setup.Model.Dim()) == nil {
 		nd.sendRound(ctx, v)
 	}
 }

@@ -55,7 +55,7 @@ type Node struct {
 	setup   *sim.Setup
 	own     *method.Member
 	lim     wire.Limits
-	atk     attackMode
+	adv     Adversary // nil for an honest peer (adversary.go)
 	store   *storage.Store
 	fstar   float64
 	tick    time.Duration
@@ -77,8 +77,6 @@ type Node struct {
 	// latestCand is the last decided round with a candidate certificate, until servedState
 	// certifies it into latest (lazycert.go).
 	latestCand *wire.StateResponse
-	// byzPrevState is a false-state attacker's previous decided state (attack_falsestate.go).
-	byzPrevState *wire.StateResponse
 	// statesRejected counts state responses from peers that failed verifyState.
 	statesRejected atomic.Uint64
 	sigs           relay.SigCache // envelopes already accepted (relay/sigcache.go)
@@ -91,8 +89,6 @@ type Node struct {
 	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
 	status      Status
 	acct        *accountability.Book // who is named for what (blame.go); safe from any goroutine
-
-	byz byzState // a Byzantine peer's own bookkeeping (attack_*.go), owned by the event loop
 
 	hooks crashHooks // tests only: stop the loop at exact points of a round, as a crash would
 
@@ -164,11 +160,12 @@ func New(cfg Config) (*Node, error) {
 	// The member list in force is only known once the persisted state says which round this peer is
 	// at: restore with the genesis' setup (only x^0 and the dimension matter), then take the epoch.
 	nd := &Node{
-		cfg: cfg, gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), atk: atk, chain: chain, store: store,
+		cfg: cfg, gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), chain: chain, store: store,
 		log: lg.With("run", wire.RunID(runID).String()),
 		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{},
 		fstar: math.NaN(), cache: cache, relayMin: relayMinMembers,
 	}
+	nd.adv = newAdversary(atk, nodeEnv{nd})
 	if err := nd.useEpoch(chain.At(0), spec); err != nil {
 		return nil, err
 	}

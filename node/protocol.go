@@ -32,6 +32,8 @@ type loopState struct {
 	need       *consensus.NeedValue
 	needTick   uint64
 	craftTick  uint64 // tick at which a Byzantine member started waiting for honest messages
+	lastProbe  uint64 // tick of the last blind state probe of a stuck peer (catchup.go)
+	probes     uint64 // blind state probes sent so far (catchup.go)
 	crafting   bool
 	sent       map[uint64]bool                          // rounds whose message we sent
 	values     map[consensus.ValueID]*wire.Proposal     // content of every value seen, by value id
@@ -297,7 +299,9 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.giveUpOnDeadProposer() // presumed.go
 	nd.maybePropose()
 	nd.maybeCraft(ctx)
-	nd.byzTick(ctx)       // attack_forge.go: forged and spam messages of a Byzantine peer
+	if nd.adv != nil {
+		nd.adv.Tick(ctx) // adversary.go: forged, spam and flood messages of a Byzantine peer
+	}
 	nd.guardSpeculation() // speculate.go: a message sent ahead no proposal included goes to everyone
 	if nd.eng.Round() > 0 {
 		nd.acct.JudgeSilent(nd.eng.Round()-1, nd.loop.ticks) // the last heights get no later decision
@@ -349,7 +353,7 @@ func (nd *Node) drain(ctx context.Context) error {
 			nd.send(ctx, m)
 		}
 		for _, v := range rd.Relay {
-			if !nd.atk.mute {
+			if !nd.silent() {
 				nd.relayVote(v)
 			}
 		}
@@ -397,7 +401,7 @@ func highestSigned(ms []consensus.Message) uint64 {
 
 // send signs and gossips one of our consensus messages.
 func (nd *Node) send(ctx context.Context, m consensus.Message) {
-	if nd.atk.mute || nd.byzSend(ctx, m) { // attack_send.go: withheld or equivocated
+	if nd.adv != nil && nd.adv.OnSend(ctx, m) { // adversary.go: withheld or equivocated
 		return
 	}
 	switch m.Kind {
@@ -429,12 +433,26 @@ func (nd *Node) send(ctx context.Context, m consensus.Message) {
 			nd.log.Debug("signing vote", "err", err)
 			return
 		}
-		if nd.atk.badSigVotes {
-			raw = nd.corruptSignature(raw) // attack_send.go
+		if nd.adv != nil {
+			raw = nd.adv.SignedVote(raw) // adversary.go: a corrupted signature
 		}
 		nd.loop.votes.Put(v, raw, false)
 		nd.sendVote(v, raw) // relay.go: through the leader, or to everyone
 	}
+}
+
+// collectDone reports whether a leader has waited long enough to propose: an honest one proposes once
+// the sample is complete or CollectTicks have passed since consensus asked for a value; an adversary
+// may set its own wait (a censor waits longer, adversary.go).
+func (nd *Node) collectDone() bool {
+	waited := nd.loop.ticks - nd.loop.needTick
+	window := uint64(nd.gen.Timeouts.CollectTicks)
+	if nd.adv != nil {
+		if wait, ok := nd.adv.CollectWindow(window); ok {
+			return waited >= wait
+		}
+	}
+	return nd.sampleHeldOrDead() || waited >= window // presumed.go: no wait for the dead
 }
 
 // maybePropose answers consensus' request for a value once the sample is complete or the collection
@@ -448,7 +466,7 @@ func (nd *Node) maybePropose() {
 		nd.loop.need = nil
 		return
 	}
-	if !nd.collectDone() { // attack_leader.go: a censor waits longer
+	if !nd.collectDone() { // a censor waits longer
 		return
 	}
 	nd.loop.need = nil
@@ -463,8 +481,11 @@ func (nd *Node) maybePropose() {
 		nd.log.Info("proposing without every sampled message: the collection window ended",
 			"height", c.Round, "attempt", need.Round, "held", held, "sampled", sampled)
 	}
-	c = nd.signedOnly(c)          // lazyround.go: never propose a message whose signature fails
-	inc, sd := nd.leaderChoice(c) // attack_leader.go: a Byzantine leader doctors its proposal
+	c = nd.signedOnly(c) // lazyround.go: never propose a message whose signature fails
+	inc, sd := c.Included, c.StateDigest
+	if nd.adv != nil {
+		inc, sd = nd.adv.LeaderChoice(c) // adversary.go: a Byzantine leader doctors its proposal
+	}
 	content := &wire.Proposal{Run: nd.run, Height: c.Round, Round: need.Round, POLRound: -1, StateDigest: wire.Digest(sd),
 		Ops: nd.proposeOps(c.Round)}
 	for _, in := range inc {

@@ -228,7 +228,7 @@ func (nd *Node) flushRelay(force bool) {
 	if len(out) == 0 && len(rounds) == 0 {
 		return
 	}
-	if nd.atk.mute || nd.atk.dropRelay { // attack_relay.go: a leader that forwards nothing
+	if nd.adv != nil && nd.adv.DropsRelay() { // adversary.go: a leader that forwards nothing
 		return
 	}
 	out = nd.handOver(out) // handover.go: late votes go to the current leader
@@ -252,7 +252,9 @@ func (nd *Node) sendBundles(out []relay.Vote, rounds []relay.Round) {
 		for rest := votes; len(rest) > 0; {
 			frame := rest[:min(limit, len(rest))]
 			rest = rest[len(frame):]
-			nd.tamperBundle(frame) // attack_relay.go
+			if nd.adv != nil {
+				nd.adv.TamperRelay(frame) // adversary.go: a leader that alters MACs
+			}
 			raw, err := (&wire.VoteBundle{Votes: frame}).Marshal()
 			if err != nil {
 				nd.log.Debug("encoding a vote bundle", "err", err)

@@ -81,7 +81,7 @@ type roundsIn struct {
 func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 	k := v.Height + 1
 	if !viaRelay || v.Type != consensus.Prevote || v.Round != 0 || v.Value == (consensus.ValueID{}) ||
-		nd.atk.mute || (nd.atk.learning != nil && attack.NeedsHonest(nd.atk.learning)) ||
+		nd.silent() || (nd.learning() != nil && attack.NeedsHonest(nd.learning())) ||
 		nd.setup.Method.Variant != method.VariantMarinaPP ||
 		nd.beyondEpoch(k) || nd.loop.sent[k] || nd.loop.spec.round == k {
 		return
@@ -95,13 +95,13 @@ func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 		return
 	}
 	var vecOut compress.Vector
-	if nd.atk.learning == nil {
+	if nd.learning() == nil {
 		vecOut = nd.own.HonestMessage(&nd.setup.Method, nd.gen.Spec.Seed, c.Next, plan, nil)
 	} else {
 		// A Byzantine member whose attack does not read the honest messages crafts as early as an
 		// honest member computes (what it sends is the same as after the decision).
 		var ok bool
-		if vecOut, ok = nd.atk.learning.Craft(nd.attackView(c.Next, plan, nil)); !ok || vecOut.Validate(nd.setup.Model.Dim()) != nil {
+		if vecOut, ok = nd.learning().Craft(nd.attackView(c.Next, plan, nil)); !ok || vecOut.Validate(nd.setup.Model.Dim()) != nil {
 			return
 		}
 	}

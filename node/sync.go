@@ -163,8 +163,8 @@ func (nd *Node) serveState(_ context.Context, _ p2p.PeerID, req []byte) ([]byte,
 	if latest == nil {
 		return nil, ErrNoState
 	}
-	if nd.atk.falseState != "" {
-		return nd.falsifyState(latest)
+	if nd.adv != nil {
+		return nd.adv.ServeState(latest) // adversary.go: a false-state attacker lies
 	}
 	return latest, nil
 }

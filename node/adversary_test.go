@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"maps"
 	"slices"
 	"testing"
@@ -39,19 +40,19 @@ func TestAdversaryNamed(t *testing.T) {
 		// members: 4 unless set (7 turns the vote relay and messages sent ahead on).
 		members int
 	}{
-		{"bad-aggregate", AttackBadAgg, 3, 20, blameBadProposal, true, "", 0},
+		{"bad-aggregate", byzantine.AttackBadAgg, 3, 20, blameBadProposal, true, "", 0},
 		// A peer that only ever sees one version in time cannot prove anything; at least one must.
-		{"equivocating-leader", AttackEquivocate, 3, 20, blameEquivocate, true, "", 0},
-		{"double-voter", AttackDoubleVote, 2, 30, blameEquivocate, false, "", 0},
+		{"equivocating-leader", byzantine.AttackEquivocate, 3, 20, blameEquivocate, true, "", 0},
+		{"double-voter", byzantine.AttackDoubleVote, 2, 30, blameEquivocate, false, "", 0},
 		// The censor's proposals are refused, so honest members' messages make it into decisions:
 		// every round an honest member committed re-derives from a proposal including every sampled
 		// honest member whose message it held (checked indirectly by agreement and by the count).
-		{"censoring-leader", AttackCensor, 3, 20, blameCensor, true, "", 0},
+		{"censoring-leader", byzantine.AttackCensor, 3, 20, blameCensor, true, "", 0},
 		// With 7 members the sampled members' messages go ahead to the next leader only
 		// (speculate.go): a censor that sits on them is caught when their authors, not hearing a
 		// proposal that includes them, send them to everyone.
-		{"censoring-leader-relayed", AttackCensor + "," + AttackDropRelay, 3, 30, blameCensor, true, "", relayMinMembers},
-		{"unsampled-sender", AttackUnsampled, 0, 15, blameInvalid, false, "not-sampled", 0},
+		{"censoring-leader-relayed", byzantine.AttackCensor + "," + byzantine.AttackDropRelay, 3, 30, blameCensor, true, "", relayMinMembers},
+		{"unsampled-sender", byzantine.AttackUnsampled, 0, 15, blameInvalid, false, "not-sampled", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -82,7 +83,7 @@ func TestAdversaryWithholdingVoter(t *testing.T) {
 	skipShort(t)
 	synctest.Test(t, func(t *testing.T) {
 		const rounds = 15
-		r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), attacks: map[int]string{1: AttackWithhold}, rounds: rounds})
+		r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), attacks: map[int]string{1: byzantine.AttackWithhold}, rounds: rounds})
 		r.checkHonest(t)
 		for _, i := range []int{0, 2, 3} {
 			st := r.nodes[i].Status()
@@ -101,7 +102,7 @@ func TestAdversaryWithholdingVoter(t *testing.T) {
 func TestAdversaryInvalidMessages(t *testing.T) {
 	skipShort(t)
 	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 30), attacks: map[int]string{3: AttackInvalid}, rounds: 30})
+		r := runNet(t, netPlan{spec: adversarialSpec(4, 30), attacks: map[int]string{3: byzantine.AttackInvalid}, rounds: 30})
 		r.checkHonest(t)
 		// Every kind is checked one by one in TestForgedMessagesRefused; here the forger is graylisted
 		// after its first few rejected messages, and from then on its RPCs are ignored.
@@ -134,7 +135,7 @@ func TestAdversaryInvalidMessages(t *testing.T) {
 func TestAdversarySpam(t *testing.T) {
 	skipShort(t)
 	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{spec: adversarialSpec(4, 15), attacks: map[int]string{3: AttackSpam}, rounds: 15})
+		r := runNet(t, netPlan{spec: adversarialSpec(4, 15), attacks: map[int]string{3: byzantine.AttackSpam}, rounds: 15})
 		r.checkHonest(t)
 		spam := r.blame(3, blameStale, blameFuture)
 		var worstHonest uint64
@@ -152,8 +153,8 @@ func TestAdversarySpam(t *testing.T) {
 func TestAdversaryCombinedSeven(t *testing.T) {
 	skipShort(t)
 	cases := map[string]map[int]string{
-		"equivocate+censor/withhold+invalid": {5: AttackEquivocate + "," + AttackCensor, 6: AttackWithhold + "," + AttackInvalid},
-		"badagg+spam/double-vote+unsampled":  {5: AttackBadAgg + "," + AttackSpam, 6: AttackDoubleVote + "," + AttackUnsampled},
+		"equivocate+censor/withhold+invalid": {5: byzantine.AttackEquivocate + "," + byzantine.AttackCensor, 6: byzantine.AttackWithhold + "," + byzantine.AttackInvalid},
+		"badagg+spam/double-vote+unsampled":  {5: byzantine.AttackBadAgg + "," + byzantine.AttackSpam, 6: byzantine.AttackDoubleVote + "," + byzantine.AttackUnsampled},
 	}
 	for _, name := range slices.Sorted(maps.Keys(cases)) {
 		t.Run(name, func(t *testing.T) {

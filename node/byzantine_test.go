@@ -1,6 +1,7 @@
 package node
 
 import (
+	"github.com/byzpp/byzpp/node/byzantine"
 	"testing"
 	"testing/synctest"
 )
@@ -11,7 +12,7 @@ func TestByzantinePeer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on four in-memory peers")
 	}
-	for _, atk := range []string{AttackWrongDigest, AttackMute} {
+	for _, atk := range []string{byzantine.AttackWrongDigest, byzantine.AttackMute} {
 		t.Run(atk, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				spec := smallSpec(0, "none")
@@ -30,7 +31,7 @@ func TestByzantinePeer(t *testing.T) {
 						}
 					}
 				}
-				if atk == AttackWrongDigest {
+				if atk == byzantine.AttackWrongDigest {
 					bad := uint64(0)
 					for i := range 3 {
 						bad += c.nodes[i].Status().BadProposals

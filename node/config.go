@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/sim"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/p2p"
@@ -84,8 +85,8 @@ func (c *Config) Validate() error {
 	if c.Host.ID() != id {
 		return fmt.Errorf("%w: host identity %s differs from the key's", ErrConfig, c.Host.ID())
 	}
-	if _, err := parseAttack(c.Attack); err != nil {
-		return err
+	if err := byzantine.Check(c.Attack); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
 }

@@ -13,8 +13,8 @@
 // accountability (who is named for what: the blame book, double votes, the censorship rule, offences).
 // The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
 // in-memory hosts in node's tests (which therefore run under the race detector; the few that test
-// libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): four files
-// (abuse.go, attack_forge.go, attack_split.go, relay.go) still import libp2p's peer or crypto package
+// libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): two files
+// (abuse.go, relay.go) still import libp2p's peer or crypto package
 // for types p2p re-exports. Layering checked by internal/arch.
 //
 // Per training round k (consensus height k): sampled members send their signed round message; the
@@ -70,15 +70,18 @@
 //
 // Byzantine behaviour for testnets is configured with Config.Attack, a comma-separated list: at most
 // one learning-level attack from algo/attack (the member crafts its round message from the honest
-// messages it saw, as sim.Runner does) and any protocol-level ones (byzantine.go): "mute", "wrong-digest"
+// messages it saw, as sim.Runner does) and any protocol-level ones (node/byzantine): "mute", "wrong-digest"
 // and "badagg" (a proposal whose digest is not its inclusions' aggregate), "equivocate" (two proposals
-// and two votes per slot, each written straight to one half of the peers, attack_split.go),
+// and two votes per slot, each written straight to one half of the peers),
 // "double-vote", "censor" (leave out honest messages, propose late), "withhold" (never vote),
 // "drop-relay" and "tamper-relay" (as leader, forward none of the votes sent to it, or forward them with
-// wrong MACs; attack_relay.go),
+// wrong MACs),
 // "invalid" (malformed, oversized, NaN, wrong-dimension, non-leader, unsampled, badly signed, replayed
 // messages and malformed stream requests), "unsampled" and "spam" (rate-bounded duplicate, stale and
-// future messages), and the "falsestate-*" lies served to state requests (attack_falsestate.go). The attacks live in attack_*.go and reach the protocol through one-line hooks.
+// future messages), and the "falsestate-*" lies served to state requests. The attacks live in package
+// node/byzantine, act only through its Env (nodeEnv, adversary.go), and the node calls its Adversary —
+// nil for an honest peer — at named points: Tick, OnSend, SignedVote, CollectWindow, LeaderChoice,
+// DropsRelay, TamperRelay, Learning, ReplacingDecided, ServeState, Forges, Silent.
 //
 // The honest side's answers: gossip verdicts (Reject feeds peer scoring, which graylists a forger),
 // re-derivation of every proposal, refusal of a fresh proposal that omits a message held for longer

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -12,7 +13,7 @@ import (
 )
 
 // TestLaggardRefusesFalseState: member 1 takes part in consensus honestly but answers every state
-// request with a lie (attack_falsestate.go). Member 3 starts after the others have finished, so it can
+// request with a lie (node/byzantine/attack_falsestate.go). Member 3 starts after the others have finished, so it can
 // only catch up by asking for a certified state; its first probe goes to member 1 (catchup.go rotates
 // from self+2). It must refuse the lie (counted in Status.StatesRejected), ask the next member and end
 // on the honest digest. Each honest member also asks member 1 directly and must get ErrBadState with
@@ -24,11 +25,11 @@ func TestLaggardRefusesFalseState(t *testing.T) {
 		attack string
 		reason func(error) bool
 	}{
-		{AttackFalseStateDigest, containsErr("state digest mismatch")},
-		{AttackFalseStateQuorum, isErr(wire.ErrQuorum)},
-		{AttackFalseStateBadSig, isErr(wire.ErrSignature)},
-		{AttackFalseStateOtherHeight, isErr(wire.ErrSignature)},
-		{AttackFalseStateOlder, isErr(wire.ErrSignature)},
+		{byzantine.AttackFalseStateDigest, containsErr("state digest mismatch")},
+		{byzantine.AttackFalseStateQuorum, isErr(wire.ErrQuorum)},
+		{byzantine.AttackFalseStateBadSig, isErr(wire.ErrSignature)},
+		{byzantine.AttackFalseStateOtherHeight, isErr(wire.ErrSignature)},
+		{byzantine.AttackFalseStateOlder, isErr(wire.ErrSignature)},
 	}
 	for _, c := range cases {
 		t.Run(c.attack, func(t *testing.T) {

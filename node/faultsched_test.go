@@ -3,6 +3,7 @@ package node
 import (
 	"flag"
 	"fmt"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -36,8 +37,8 @@ var (
 	nodeSeed      = flag.Int64("node.seed", -1, "replay this one node fault schedule")
 )
 
-var scheduleAttacks = []string{AttackEquivocate, AttackDoubleVote, AttackBadAgg, AttackCensor, AttackWithhold,
-	AttackBadSigVotes, AttackVoteFlood, AttackMute, AttackSpam, AttackTamperRelay, AttackDropRelay, AttackInvalid}
+var scheduleAttacks = []string{byzantine.AttackEquivocate, byzantine.AttackDoubleVote, byzantine.AttackBadAgg, byzantine.AttackCensor, byzantine.AttackWithhold,
+	byzantine.AttackBadSigVotes, byzantine.AttackVoteFlood, byzantine.AttackMute, byzantine.AttackSpam, byzantine.AttackTamperRelay, byzantine.AttackDropRelay, byzantine.AttackInvalid}
 
 // nodeSchedule is one drawn schedule, printable for replay.
 type nodeSchedule struct {

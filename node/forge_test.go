@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"log/slog"
 	"testing"
 
@@ -32,7 +33,7 @@ func pairOfNodes(t testing.TB, n int, attacks map[int]string) []*Node {
 // checks the verdict, its reason, and who gets named. In a live network the forger is graylisted after
 // a few of these, so the network test cannot see every kind; this one does.
 func TestForgedMessagesRefused(t *testing.T) {
-	nodes := pairOfNodes(t, 4, map[int]string{3: AttackInvalid})
+	nodes := pairOfNodes(t, 4, map[int]string{3: byzantine.AttackInvalid})
 	honest, forger := nodes[0], nodes[3]
 	from := forger.cfg.Host.ID()
 	cases := []struct {
@@ -52,7 +53,7 @@ func TestForgedMessagesRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
-			raw, onConsensus := forgerOf(forger).forgedMessage(c.kind)
+			raw, onConsensus := byzantine.ForgedMessage(nodeEnv{forger}, c.kind)
 			if raw == nil {
 				t.Fatal("no message forged")
 			}
@@ -75,7 +76,7 @@ func TestForgedMessagesRefused(t *testing.T) {
 		})
 	}
 	t.Run("replay", func(t *testing.T) {
-		raw, err := forger.sign(forgerOf(forger).roundBody(0, forger.setup.Model.Dim())) // round 0 is a full round
+		raw, err := forger.sign(byzantine.RoundBody(nodeEnv{forger}, 0, forger.setup.Model.Dim())) // round 0 is a full round
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,61 +87,9 @@ func TestForgedMessagesRefused(t *testing.T) {
 		}
 	})
 	t.Run("honest-peer-validates-normally", func(t *testing.T) {
-		raw, _ := forgerOf(honest).forgedMessage("garbage")
+		raw, _ := byzantine.ForgedMessage(nodeEnv{honest}, "garbage")
 		if _, res, _ := honest.validateRound(context.Background(), honest.cfg.Host.ID(), raw); res != p2p.Reject {
 			t.Errorf("an honest peer let its own garbage through: %v", res)
-		}
-	})
-}
-
-// forgerOf is nd's adversary, or for an honest nd one that forges through nd.
-func forgerOf(nd *Node) *byzantine {
-	if b, ok := nd.adv.(*byzantine); ok {
-		return b
-	}
-	return &byzantine{env: nodeEnv{nd}}
-}
-
-// TestParseAttack covers the comma-separated attack list.
-func TestParseAttack(t *testing.T) {
-	cases := []struct {
-		spec    string
-		ok      bool
-		check   func(attackMode) bool
-		comment string
-	}{
-		{"", true, func(a attackMode) bool { return a == attackMode{} }, "honest"},
-		{"none", true, func(a attackMode) bool { return a == attackMode{} }, "honest"},
-		{"equivocate, censor", true, func(a attackMode) bool { return a.equivocate && a.censor && !a.spam }, "two"},
-		{"WITHHOLD", true, func(a attackMode) bool { return a.withhold }, "case"},
-		{"spam,ipm", true, func(a attackMode) bool { return a.spam && a.learning != nil }, "mixed"},
-		{"badagg,alie:z=1.5", true, func(a attackMode) bool { return a.badAgg && a.learning != nil }, "parameterised"},
-		{"ipm,alie", false, nil, "two learning attacks"},
-		{"z=1", false, nil, "dangling parameter"},
-		{"no-such-attack", false, nil, "unknown"},
-	}
-	for _, c := range cases {
-		a, err := parseAttack(c.spec)
-		if (err == nil) != c.ok {
-			t.Errorf("%s (%q): err %v", c.comment, c.spec, err)
-			continue
-		}
-		if c.ok && !c.check(a) {
-			t.Errorf("%s (%q): parsed %+v", c.comment, c.spec, a)
-		}
-	}
-}
-
-// FuzzParseAttack: the attack parser never panics, and what it accepts re-validates.
-func FuzzParseAttack(f *testing.F) {
-	for _, s := range []string{"", "none", "equivocate,censor", "alie:z=1.5,scale=2", "spam,,", "z=1", ":,=,"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, spec string) {
-		if _, err := parseAttack(spec); err == nil {
-			if _, err := parseAttack(spec); err != nil {
-				t.Fatalf("accepted once, refused twice: %v", err)
-			}
 		}
 	})
 }
@@ -148,10 +97,10 @@ func FuzzParseAttack(f *testing.F) {
 // FuzzValidators: arbitrary gossip payloads never panic a validator, never reach the event loop
 // unless accepted, and never blame anyone without a verified signature (there is no key to forge one).
 func FuzzValidators(f *testing.F) {
-	nodes := pairOfNodes(f, 4, map[int]string{3: AttackInvalid})
+	nodes := pairOfNodes(f, 4, map[int]string{3: byzantine.AttackInvalid})
 	honest, forger := nodes[0], nodes[3]
-	for _, kind := range forgedKinds {
-		if raw, _ := forgerOf(forger).forgedMessage(kind); raw != nil {
+	for _, kind := range byzantine.ForgedKinds() {
+		if raw, _ := byzantine.ForgedMessage(nodeEnv{forger}, kind); raw != nil {
 			f.Add(raw)
 		}
 	}

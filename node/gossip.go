@@ -194,7 +194,7 @@ func verdict(err error) (p2p.ValidationResult, string) {
 }
 
 func (nd *Node) validateRound(_ context.Context, from p2p.PeerID, data []byte) (any, p2p.ValidationResult, string) {
-	if nd.ownForgery(from) { // attack_forge.go: a Byzantine peer's own forgeries
+	if nd.ownForgery(from) { // adversary.go: a Byzantine peer's own forgeries
 		return nil, p2p.Accept, ""
 	}
 	in, err := nd.checkRound(data, true)
@@ -207,7 +207,7 @@ func (nd *Node) validateRound(_ context.Context, from p2p.PeerID, data []byte) (
 }
 
 func (nd *Node) validateConsensus(_ context.Context, from p2p.PeerID, data []byte) (any, p2p.ValidationResult, string) {
-	if nd.ownForgery(from) { // attack_forge.go: a Byzantine peer's own forgeries
+	if nd.ownForgery(from) { // adversary.go: a Byzantine peer's own forgeries
 		return nil, p2p.Accept, ""
 	}
 	in, err := nd.checkConsensus(data)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"testing"
 
 	"github.com/byzpp/byzpp/node/engine"
@@ -29,7 +30,7 @@ func TestLazyRoundMessages(t *testing.T) {
 	testNodes[nd] = nodes
 	author := sampledAuthor(t, nd, nodes)
 	a := author.self
-	body := forgerOf(author).roundBody(0, nd.setup.Model.Dim())
+	body := byzantine.RoundBody(nodeEnv{author}, 0, nd.setup.Model.Dim())
 	good := signed(t, nd, a, body, false)
 	body.Vec.Values[0] = 1 // another message, badly signed
 	bad := signed(t, nd, a, body, true)

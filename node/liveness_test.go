@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -64,7 +65,7 @@ func TestFaultyMembersVotesCount(t *testing.T) {
 	// Its round messages, and only they, are dropped.
 	author := sampledAuthor(t, nd, nodes)
 	nd.acct.MarkFaulty(author.self)
-	raw := signed(t, nd, author.self, forgerOf(author).roundBody(0, nd.setup.Model.Dim()), false)
+	raw := signed(t, nd, author.self, byzantine.RoundBody(nodeEnv{author}, 0, nd.setup.Model.Dim()), false)
 	if _, err := nd.checkDirect(raw, author.self); !errors.Is(err, errFaulty) {
 		t.Fatalf("round message of a faulty member: %v, want errFaulty", err)
 	}
@@ -82,7 +83,7 @@ func TestDecisionsAreCertified(t *testing.T) {
 		var mu sync.Mutex
 		var failures []error
 		r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), rounds: rounds,
-			attacks: map[int]string{culprit: AttackBadSigVotes},
+			attacks: map[int]string{culprit: byzantine.AttackBadSigVotes},
 			install: func(i, _ int, nd *Node) {
 				if i == culprit {
 					return
@@ -176,7 +177,7 @@ func TestVoteFloodDoesNotHalt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const rounds = 30
 		r := runNet(t, netPlan{spec: adversarialSpec(4, rounds), rounds: rounds,
-			attacks: map[int]string{3: AttackVoteFlood}})
+			attacks: map[int]string{3: byzantine.AttackVoteFlood}})
 		r.checkHonest(t)
 		for i, nd := range r.nodes {
 			if i == 3 {

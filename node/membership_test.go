@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -249,7 +250,7 @@ func TestJoinPastFalseStateAndRestartAcrossEpochs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		plan := churnPlan{total: 6, members: 5, rounds: 60, maxMembers: 6,
 			joinAt: map[int]uint64{5: 10}, stopAt: map[int]uint64{1: 6}, restartAt: map[int]uint64{1: 30},
-			attacks: map[int]string{4: AttackFalseStateQuorum}}
+			attacks: map[int]string{4: byzantine.AttackFalseStateQuorum}}
 		r, _ := runChurn(t, plan)
 		r.agree(t, plan.rounds, 0, 1, 2, 3, 5)
 		if len(r.digests[5]) == 0 {

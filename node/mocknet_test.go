@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"log/slog"
 	"slices"
 	"testing"
@@ -82,7 +83,7 @@ func mockHostsWith(ctx context.Context, tb testing.TB, keys []crypto.PrivKey, su
 func TestLibp2pGraylistsForger(t *testing.T) {
 	skipShort(t)
 	synctest.Test(t, func(t *testing.T) {
-		r := runNet(t, netPlan{libp2p: true, spec: adversarialSpec(4, 20), attacks: map[int]string{3: AttackInvalid}, rounds: 20})
+		r := runNet(t, netPlan{libp2p: true, spec: adversarialSpec(4, 20), attacks: map[int]string{3: byzantine.AttackInvalid}, rounds: 20})
 		r.checkHonest(t)
 		graylisted := 0
 		for i := range 3 {

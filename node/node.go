@@ -15,6 +15,7 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/relay"
@@ -55,7 +56,7 @@ type Node struct {
 	setup   *sim.Setup
 	own     *method.Member
 	lim     wire.Limits
-	adv     Adversary // nil for an honest peer (adversary.go)
+	adv     byzantine.Adversary // nil for an honest peer (adversary.go)
 	store   *storage.Store
 	fstar   float64
 	tick    time.Duration
@@ -142,7 +143,6 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Data != "" {
 		spec.Data = cfg.Data
 	}
-	atk, _ := parseAttack(cfg.Attack)
 	chain := cfg.Chain
 	var store *storage.Store
 	if cfg.StateDir != "" {
@@ -165,7 +165,7 @@ func New(cfg Config) (*Node, error) {
 		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{},
 		fstar: math.NaN(), cache: cache, relayMin: relayMinMembers,
 	}
-	nd.adv = newAdversary(atk, nodeEnv{nd})
+	nd.adv, _ = byzantine.New(cfg.Attack, nodeEnv{nd}) // Config.validate checked the list
 	if err := nd.useEpoch(chain.At(0), spec); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"github.com/byzpp/byzpp/node/byzantine"
 	"testing"
 	"testing/synctest"
 
@@ -230,7 +231,7 @@ func TestRelayByzantineLeaders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains on four in-memory peers")
 	}
-	for _, atk := range []string{"", AttackDropRelay, AttackTamperRelay} {
+	for _, atk := range []string{"", byzantine.AttackDropRelay, byzantine.AttackTamperRelay} {
 		name := atk
 		if name == "" {
 			name = "honest"
@@ -276,7 +277,7 @@ func TestRelayByzantineLeaders(t *testing.T) {
 					if handovers == 0 {
 						t.Error("no late vote was handed over to the next leader")
 					}
-				case AttackTamperRelay:
+				case byzantine.AttackTamperRelay:
 					if failures == 0 {
 						t.Error("tampered votes were not noticed")
 					}

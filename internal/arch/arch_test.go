@@ -21,6 +21,7 @@ import (
 //	p2p/...         the only users of libp2p (and multiaddr), and the only user of msgpack (p2p/wire)
 //	node/storage    the StateDir: the standard library and consensus, nothing of libp2p
 //	node/relay      the vote relay's keys, MACs and bookkeeping: consensus and p2p/wire, no libp2p, no host
+//	node/byzantine  a Byzantine peer's attacks: act through their Env (node implements it), never import node
 //	node/...        wiring: anything above, but no testnet/ and no cmd/
 //	testnet/...     the experiment harness: may import anything but cmd/
 //	cmd/...         the binaries: anything but testnet/ (cmd/testnet is the harness's own binary)
@@ -35,7 +36,7 @@ const module = "github.com/byzpp/byzpp"
 var exceptions = map[string]map[string]string{
 	"node": {
 		libp2p: "issue 13: a few files still import libp2p's peer and crypto packages for types p2p re-exports " +
-			"(p2p.PeerID, p2p.PubKey, p2p.PrivKey): abuse.go, attack_forge.go, attack_split.go, relay.go",
+			"(p2p.PeerID, p2p.PubKey, p2p.PrivKey): abuse.go, relay.go",
 	},
 	"node/roster": {
 		libp2p: "issue 13: the member list keys members by libp2p peer.ID and checks change proofs with libp2p public keys",
@@ -93,6 +94,9 @@ var rules = []rule{
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"}, own: []string{"consensus", "node/storage"}, deps: true},
 	{name: "node/relay knows keys and frames, not the host", prefix: "node/relay",
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"}, own: []string{"consensus", "p2p/wire", "node/relay"}},
+	{name: "node/byzantine acts through its Env, never on the node", prefix: "node/byzantine",
+		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"},
+		own:    []string{"algo/", "consensus", "p2p", "node/adversary", "node/engine", "node/byzantine"}},
 	{name: "the library does not import the harness or the binaries", prefix: "", skip: []string{"testnet/", "cmd/"},
 		forbid: []string{module + "/testnet/", module + "/cmd/"}},
 	{name: "the harness does not import the binaries", prefix: "testnet/", forbid: []string{module + "/cmd/"}},

@@ -7,7 +7,7 @@
 // May import: the standard library and algo/attack (to check learning-level specs); never node.
 //
 // The attacks themselves are implemented where they act: the learning-level ones in algo/attack (a
-// member's round message), the protocol-level and state-serving ones in node (attack_*.go).
+// member's round message), the protocol-level and state-serving ones in node/byzantine.
 package adversary
 
 import (
@@ -80,7 +80,7 @@ var Registry = []Attack{
 	{Name: "mimic", Kind: Learning, Help: "copy the message of the sample's lowest-indexed honest member"},
 	{Name: "silent", Kind: Learning, Help: "send no round message"},
 
-	// Protocol-level: node/byzantine.go and attack_*.go.
+	// Protocol-level: node/byzantine.
 	{Name: "mute", Kind: Protocol, SimAs: "silent", Help: "send nothing at all: no round message, proposal or vote"},
 	{Name: "wrong-digest", Kind: Protocol, Help: "as leader, propose a wrong state digest"},
 	{Name: "badagg", Kind: Protocol, Help: "as leader, propose the state digest of a different aggregate"},
@@ -96,7 +96,7 @@ var Registry = []Attack{
 	{Name: "badsig-votes", Kind: Protocol, Help: "send every vote with a corrupted signature over its own channels"},
 	{Name: "vote-flood", Kind: Protocol, Help: "validly signed votes for attempts nobody uses, 5,000 a second, to every member"},
 
-	// State-serving: node/attack_falsestate.go.
+	// State-serving: node/byzantine/attack_falsestate.go.
 	{Name: "falsestate-digest", Kind: StateServing, Help: "serve a certified proposal and certificate with a different state"},
 	{Name: "falsestate-quorum", Kind: StateServing, Help: "serve a certificate one correctly signed precommit short of a quorum"},
 	{Name: "falsestate-badsig", Kind: StateServing, Help: "serve a quorum certificate with one signature's bit flipped"},

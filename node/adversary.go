@@ -96,3 +96,5 @@ func (nd *Node) decidedEnvelope() []byte {
 func (nd *Node) ownForgery(from p2p.PeerID) bool {
 	return nd.adv != nil && nd.adv.Forges() && from == nd.cfg.Host.ID()
 }
+
+var _ byzantine.Env = nodeEnv{}

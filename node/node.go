@@ -230,7 +230,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	nd.loop.init()
 	nd.loop.lastHeard, nd.loop.everHeard = make([]uint64, nd.n), make([]bool, nd.n)
-	nd.loop.distrustedAt = make([]uint64, nd.n)
+	nd.loop.distrustedAt, nd.loop.relayDistrustedAt = make([]uint64, nd.n), make([]uint64, nd.n)
 	nd.restoreProofOfLock(restored, nd.restoredProof) // prooflock.go
 	nd.restoredProof = nil
 	nd.loop.firstRound = st.Round

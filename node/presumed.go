@@ -109,6 +109,27 @@ func (nd *Node) distrust(member int, h uint64) {
 	nd.loop.distrustedAt[member] = h + 1 // 0: never
 }
 
+// distrustRelay records that member, as relay leader, moved nothing with our vote at height h: our
+// votes do not go through it for distrustHeights heights (its proposals are still waited for).
+func (nd *Node) distrustRelay(member int, h uint64) {
+	if member >= 0 && member < len(nd.loop.relayDistrustedAt) && member != nd.self {
+		nd.loop.relayDistrustedAt[member] = h + 1
+	}
+}
+
+// relayDistrusted reports whether our votes should not go through member at height h: it led badly
+// or failed to relay within the last distrustHeights heights.
+func (nd *Node) relayDistrusted(member int, h uint64) bool {
+	if nd.distrusted(member, h) {
+		return true
+	}
+	if member < 0 || member >= len(nd.loop.relayDistrustedAt) {
+		return false
+	}
+	at := nd.loop.relayDistrustedAt[member]
+	return at > 0 && h < at-1+distrustHeights
+}
+
 // distrusted reports whether member led badly within the last distrustHeights heights before h.
 func (nd *Node) distrusted(member int, h uint64) bool {
 	if member < 0 || member >= len(nd.loop.distrustedAt) {

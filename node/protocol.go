@@ -66,7 +66,9 @@ type loopState struct {
 	omissions map[int][]uint64 // heights at which each leader's proposals omitted held messages
 	// distrustedAt is, per member, 1 + the height at which it last led badly (presumed.go).
 	distrustedAt []uint64
-	heardAny     bool
+	// relayDistrustedAt is the same for relay leaders that moved nothing with our votes (presumed.go).
+	relayDistrustedAt []uint64
+	heardAny          bool
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).

@@ -153,7 +153,7 @@ func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
 		return false
 	}
 	leader := nd.relayLeader(v)
-	if leader == nd.self || !nd.loop.relay.HeardLeader(v.Height) || !nd.pairs.OK(leader) || nd.presumedDead(leader) || nd.distrusted(leader, v.Height) {
+	if leader == nd.self || !nd.loop.relay.HeardLeader(v.Height) || !nd.pairs.OK(leader) || nd.presumedDead(leader) || nd.relayDistrusted(leader, v.Height) {
 		return false
 	}
 	frame, err := (&wire.AuthVote{Envelope: raw, MACs: nd.pairs.Authenticator(envelopeDigest(raw))}).Marshal()
@@ -287,7 +287,30 @@ func (nd *Node) relayTick() {
 	}
 	for _, raw := range rs.Fallbacks(nd.position(), nd.loop.ticks, relay.FallbackWait(nd.gen.Timeouts.PrevoteBase)) {
 		nd.broadcast(raw)
+		// The leader that should have relayed it moved nothing: our votes do not go through it for a
+		// while (presumed.go; a leader that drops or tampers with relays cost a fallback every time).
+		if v, ok := nd.ownVote(raw); ok {
+			nd.distrustRelay(nd.relayLeader(v), v.Height)
+		}
 	}
+}
+
+// ownVote decodes one of our signed vote envelopes.
+func (nd *Node) ownVote(raw []byte) (consensus.Vote, bool) {
+	var env wire.Envelope
+	if err := wire.Unmarshal(raw, &env, nd.lim); err != nil {
+		return consensus.Vote{}, false
+	}
+	m, err := env.Open(nd.lim)
+	if err != nil {
+		return consensus.Vote{}, false
+	}
+	v, ok := m.(*wire.Vote)
+	if !ok {
+		return consensus.Vote{}, false
+	}
+	return consensus.Vote{Type: consensus.VoteType(v.Type), Height: v.Height, Round: v.Round,
+		Value: consensus.ValueID(v.Value), Voter: int(env.Signer)}, true
 }
 
 // pruneRelay forgets per-height relay data below height k (onNewHeight).

@@ -19,6 +19,7 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -341,33 +342,8 @@ func fromF64le(b []byte) []float64 {
 	return out
 }
 
-// writeAtomic replaces path with data: a temporary file in the same directory, synced, renamed.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+// writeAtomic replaces path with data, readable by everyone (a model is meant to be shared).
+func writeAtomic(path string, data []byte) error { return storage.WriteAtomic(path, data, 0o755, 0o644) }
 
 // Score returns the held-out loss and accuracy of the weights x under spec (the model kind, data and
 // test set of the run; NaN, NaN when the spec has no test set): the numbers testnet sim and the

@@ -255,9 +255,13 @@ func (s *Store) Quarantine() ([]string, error) {
 	return moved, nil
 }
 
-// writeAtomic replaces path with data: temporary file, fsync, rename, directory fsync.
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+// writeAtomic replaces path with data, readable by this user only (the StateDir's files).
+func writeAtomic(path string, data []byte) error { return WriteAtomic(path, data, 0o700, 0o600) }
+
+// WriteAtomic replaces path with data: temporary file, fsync, chmod to perm, rename, directory
+// fsync, so that a crash leaves the old file or the new one; a missing directory is made with dirPerm.
+func WriteAtomic(path string, data []byte, dirPerm, perm os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
@@ -274,6 +278,9 @@ func writeAtomic(path string, data []byte) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), perm); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {

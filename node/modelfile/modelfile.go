@@ -343,7 +343,9 @@ func fromF64le(b []byte) []float64 {
 }
 
 // writeAtomic replaces path with data, readable by everyone (a model is meant to be shared).
-func writeAtomic(path string, data []byte) error { return storage.WriteAtomic(path, data, 0o755, 0o644) }
+func writeAtomic(path string, data []byte) error {
+	return storage.WriteAtomic(path, data, 0o755, 0o644)
+}
 
 // Score returns the held-out loss and accuracy of the weights x under spec (the model kind, data and
 // test set of the run; NaN, NaN when the spec has no test set): the numbers testnet sim and the

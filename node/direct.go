@@ -144,30 +144,12 @@ func (nd *Node) broadcast(raw []byte) {
 // vote it did not sign over its own authenticated channel.
 func (nd *Node) checkedVote(k voteKey) ([]byte, bool) {
 	raw, unverified, ok := nd.loop.votes.Get(k.vote)
-	if !ok {
+	if !ok || !unverified {
+		return raw, ok
+	}
+	if !nd.checkVotes([]voteKey{k})[0] { // lazycert.go: a bad one is forgotten, named and retracted
 		return nil, false
 	}
-	if !unverified {
-		return raw, true
-	}
-	var env wire.Envelope
-	err := wire.Unmarshal(raw, &env, nd.lim)
-	if err == nil {
-		nd.verified.Add(1)
-		err = env.Verify(nd.keys[k.voter])
-	}
-	if err != nil {
-		nd.log.Warn("vote with a bad signature from its own signer", "voter", k.voter, "height", k.vote.Height, "err", err)
-		nd.loop.votes.Delete(k.vote)
-		nd.acct.MarkFaulty(k.voter)
-		if nd.cm != nil {
-			// Consensus counted it on arrival: it must not stand behind a decision nobody can certify.
-			_ = nd.cm.Retract(k.vote)
-		}
-		return nil, false
-	}
-	nd.loop.votes.MarkVerified(k.vote)
-	nd.sigs.Add(envelopeDigest(raw), k.vote.Height, true)
 	return raw, true
 }
 

@@ -58,8 +58,8 @@ type Book struct {
 	// late counts, per member and recently decided height, the signed messages that arrived after
 	// this peer decided it (see NoteStale); only heights within StaleGrace are kept.
 	late map[lateKey]int
-	// votes holds the value of every vote seen in the last few heights (doublevote.go).
-	votes map[voteSlot]consensus.ValueID
+	// votes holds, per height, the value of every vote seen in the last few heights (doublevote.go).
+	votes map[uint64]map[voteSlot]consensus.ValueID
 	// offences holds, per member, the times of its recent offences (abuse.go).
 	offences map[int][]time.Time
 }
@@ -82,7 +82,7 @@ func New(c Config) *Book {
 		counts: map[int]map[string]uint64{}, once: map[onceKey]bool{}, faulty: map[int]bool{},
 		suspects: map[uint64][]bool{}, suspectTick: map[uint64]uint64{},
 		voteAbove: make([]uint64, c.Members), aliveAbove: make([]uint64, c.Members),
-		late: map[lateKey]int{}, votes: map[voteSlot]consensus.ValueID{}, offences: map[int][]time.Time{},
+		late: map[lateKey]int{}, votes: map[uint64]map[voteSlot]consensus.ValueID{}, offences: map[int][]time.Time{},
 	}
 }
 

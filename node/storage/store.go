@@ -64,8 +64,8 @@ func (s *Store) SaveConsensus(ps *consensus.PersistentState) error {
 	return s.append(kindConsensus, b)
 }
 
-// append writes a record (write(2) returned: a restart of the process reads it back); it survives a
-// machine crash after the next sync.
+// append adds a record: a restart of the process reads it back once BeforeSend (or a sync) has
+// written it, a restart of the machine once a sync has made it durable.
 func (s *Store) append(kind byte, payload []byte) error {
 	if s.j == nil {
 		j, err := openJournal(s.dir)
@@ -87,7 +87,7 @@ func (s *Store) append(kind byte, payload []byte) error {
 }
 
 // BeforeSend makes what the loop persisted safe to act on before a message leaves: a sync where the
-// boot cannot be told, nothing otherwise (durability.go). A crash that loses records written since
+// boot cannot be told, otherwise one write of the records appended since the last (durability.go). A crash that loses records written since
 // the last sync loses only state changes no other member has seen a consequence of (nothing was sent
 // after them), which is the same as this peer never having processed the inputs behind them — a
 // message loss, which the protocol tolerates. It saves the fsyncs of the transitions that send
@@ -95,7 +95,10 @@ func (s *Store) append(kind byte, payload []byte) error {
 // path.
 func (s *Store) BeforeSend() error {
 	if s.boot != "" {
-		return nil
+		if s.j == nil {
+			return nil
+		}
+		return s.j.flush() // records reach the page cache before the messages they allow leave
 	}
 	return s.sync()
 }
@@ -213,6 +216,11 @@ type Loaded struct {
 // Load reads the journal, else the checked files an earlier version wrote.
 func (s *Store) Load() (Loaded, error) {
 	var l Loaded
+	if s.j != nil {
+		if err := s.j.flush(); err != nil { // what this Store appended is part of what it holds
+			return l, err
+		}
+	}
 	path := filepath.Join(s.dir, JournalFile)
 	latest, valid, err := readJournal(path)
 	if err != nil {

@@ -23,12 +23,17 @@ type JobResult struct {
 // order. progress, if not nil, receives the total number of rounds completed over all jobs; it is
 // called from the workers, so it must be safe for concurrent use. The first error cancels the rest.
 func RunMany(ctx context.Context, jobs []Job, workers int, progress func(done int64)) ([]JobResult, error) {
+	return RunManyWith(ctx, &DataCache{}, jobs, workers, progress)
+}
+
+// RunManyWith is RunMany loading the data through cache, which may already hold it (testnet sim has
+// built the specs once to count the rounds of --epochs).
+func RunManyWith(ctx context.Context, cache *DataCache, jobs []Job, workers int, progress func(done int64)) ([]JobResult, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	cache := &DataCache{}
 	results := make([]JobResult, len(jobs))
 	var done atomic.Int64
 	var firstErr error

@@ -51,6 +51,10 @@ type Runner struct {
 	testMu     sync.Mutex
 	testScorer *model.Scorer // of testScored
 	testScored *data.Dataset
+
+	// fstarOf, if set, computes FStar on the scoring goroutine while the rounds go on (only the gaps
+	// need it, and they are filled in after the last round); Run sets FStar from it.
+	fstarOf func() float64
 }
 
 // NewRunner prepares the members of a setup. fstar may be NaN.
@@ -286,6 +290,9 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 	scores := ev.wait()
 	res.Timings.Wait = time.Since(waited)
 	res.Timings.Scoring = ev.busy // both goroutines' time
+	if r.fstarOf != nil {
+		r.FStar, res.Timings.FStar = ev.fstar, ev.fstarTime
+	}
 	for i := range res.Points {
 		p := &res.Points[i]
 		p.Loss, p.TestLoss, p.TestAccuracy = scores[i].loss, scores[i].testLoss, scores[i].testAccuracy
@@ -306,7 +313,7 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 // Timings is where a run's time went.
 type Timings struct {
 	Setup  time.Duration // Build: data (loaded or from the cache), shards, model
-	FStar  time.Duration // f*, normally from its cache
+	FStar  time.Duration // f*, normally from its cache, on the scoring goroutine during the rounds
 	Rounds time.Duration // the rounds, wall time
 	// Scoring is the time spent scoring the recorded points (objective and held-out set) on the
 	// scoring goroutine, alongside the rounds; Wait is how long the run waited for it after its last
@@ -347,6 +354,9 @@ type evaluator struct {
 
 	mu   sync.Mutex
 	busy time.Duration
+
+	fstar     float64 // r.fstarOf(), computed before the first score; read after done
+	fstarTime time.Duration
 }
 
 func (r *Runner) startEvaluator(capacity int) *evaluator {
@@ -355,6 +365,11 @@ func (r *Runner) startEvaluator(capacity int) *evaluator {
 		pending: make(chan *evalItem, capacity), done: make(chan struct{})}
 	go func() {
 		defer close(ev.done)
+		if r.fstarOf != nil {
+			t := time.Now()
+			ev.fstar = r.fstarOf()
+			ev.fstarTime = time.Since(t)
+		}
 		ev.work()
 	}()
 	return ev
@@ -453,6 +468,7 @@ func (r *Runner) Score(x []float64) (loss, accuracy float64) {
 }
 
 // Run builds and runs one spec, computing f* (cached) for the gap and scoring the spec's held-out set.
+// f* is computed on the scoring goroutine while the rounds go on.
 func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)) (*Result, error) {
 	if cache == nil {
 		cache = &DataCache{}
@@ -462,20 +478,21 @@ func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)
 	if err != nil {
 		return nil, err
 	}
-	t1 := time.Now()
-	fstar, err := st.FStar()
-	if err != nil {
-		fstar = math.NaN()
+	r := NewRunner(st, math.NaN())
+	r.fstarOf = func() float64 {
+		fstar, err := st.FStar()
+		if err != nil {
+			return math.NaN()
+		}
+		return fstar
 	}
-	t2 := time.Now()
-	r := NewRunner(st, fstar)
 	if r.Test, err = cache.LoadTest(&st.Spec, st.Dataset, st.Model); err != nil {
 		return nil, err
 	}
-	t3 := time.Now()
+	setup := time.Since(t0)
 	res, err := r.Run(ctx, progress)
 	if res != nil {
-		res.Timings.Setup, res.Timings.FStar = t1.Sub(t0)+t3.Sub(t2), t2.Sub(t1)
+		res.Timings.Setup = setup
 	}
 	return res, err
 }

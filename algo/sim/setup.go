@@ -31,14 +31,15 @@ type Setup struct {
 
 	objectiveOnce   sync.Once
 	objectiveShards []objectiveShard // distinct honest shards in order of first appearance
+
+	scorersOnce sync.Once
+	scorers     []*model.Scorer // per objective shard, for Objective only (a run scores with its own)
 }
 
-// objectiveShard is one distinct honest shard of the objective: how many honest members hold it, and
-// its Scorer.
+// objectiveShard is one distinct honest shard of the objective and how many honest members hold it.
 type objectiveShard struct {
-	d      *data.Dataset
-	count  int
-	scorer *model.Scorer
+	d     *data.Dataset
+	count int
 }
 
 // DataCache loads each data set once per process: series of one experiment share it read-only.
@@ -217,14 +218,21 @@ func (st *Setup) FlippedShard(i int) *data.Dataset {
 // use.
 func (st *Setup) Objective(x []float64) float64 {
 	shards := st.distinctHonest()
+	// The scorers are made on first use: a Run never calls Objective (its evaluator has one Scorer for
+	// the shards and the held-out set), and a trie over a9a costs as much as twenty points' scores.
+	st.scorersOnce.Do(func() {
+		for _, sh := range shards {
+			st.scorers = append(st.scorers, model.NewScorer(st.Model, sh.d))
+		}
+	})
 	losses := make([]float64, len(shards))
-	for i, sh := range shards {
-		losses[i] = sh.scorer.Loss(x)
+	for i, sc := range st.scorers {
+		losses[i] = sc.Loss(x)
 	}
 	return objectiveOf(shards, losses)
 }
 
-// distinctHonest returns the distinct honest shards with their counts and scorers, made on first use.
+// distinctHonest returns the distinct honest shards with their counts, made on first use.
 func (st *Setup) distinctHonest() []objectiveShard {
 	st.objectiveOnce.Do(func() {
 		index := map[*data.Dataset]int{}
@@ -233,7 +241,7 @@ func (st *Setup) distinctHonest() []objectiveShard {
 			if !ok {
 				i = len(st.objectiveShards)
 				index[sh] = i
-				st.objectiveShards = append(st.objectiveShards, objectiveShard{d: sh, scorer: model.NewScorer(st.Model, sh)})
+				st.objectiveShards = append(st.objectiveShards, objectiveShard{d: sh})
 			}
 			st.objectiveShards[i].count++
 		}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -125,8 +126,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defaultByzantine(exp, set, stderr)
 	warnSingleSample(exp, stderr)
+	cache := &sim.DataCache{} // the runs find the data --epochs loaded
 	if set["epochs"] {
-		cache := &sim.DataCache{}
 		for i := range exp.Series {
 			st, err := sim.Build(exp.Series[i].Spec, cache)
 			if err != nil {
@@ -169,7 +170,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		report = bar.Set
 	}
 	start := time.Now()
-	results, err := sim.RunMany(ctx, jobs, *workers, report)
+	results, err := sim.RunManyWith(ctx, cache, jobs, *workers, report)
 	if bar != nil {
 		bar.Finish()
 	}
@@ -190,10 +191,18 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	defer func() { tm.wrote = time.Now() }()
-	if err := writeOutputs(*out, exp, rows, stdout); err != nil {
+	// The model is written while the curves and the plot are (its message printed after theirs).
+	var modelMsg bytes.Buffer
+	var modelErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { modelErr = writeSimModel(*out, results, &modelMsg) }) // simmodel.go
+	err = writeOutputs(*out, exp, rows, stdout)
+	wg.Wait()
+	if err != nil {
 		return err
 	}
-	return writeSimModel(*out, results, stdout) // simmodel.go
+	stdout.Write(modelMsg.Bytes())
+	return modelErr
 }
 
 // resolve builds the experiment: a config file or a preset or the defaults, then the flags given on
@@ -257,6 +266,21 @@ func printSummary(w io.Writer, rows []curves.Row, runs int, rounds int64, elapse
 }
 
 func writeOutputs(dir string, exp *experiment.Experiment, rows []curves.Row, stdout io.Writer) error {
+	title := "byzpp sim"
+	if exp.Preset != "" {
+		title += ": " + exp.Preset
+	}
+	// The plot, the slowest of the files, is drawn while the others are written.
+	var (
+		info    curves.PlotInfo
+		plotErr error
+		plotted = make(chan struct{})
+	)
+	go func() {
+		defer close(plotted)
+		info, plotErr = curves.Draw(filepath.Join(dir, "curves.png"), title, rows, false)
+	}()
+	defer func() { <-plotted }() // an early return leaves no drawing behind
 	var csvBuf bytes.Buffer
 	if err := curves.WriteCSV(&csvBuf, rows); err != nil {
 		return err
@@ -270,13 +294,9 @@ func writeOutputs(dir string, exp *experiment.Experiment, rows []curves.Row, std
 			return err
 		}
 	}
-	title := "byzpp sim"
-	if exp.Preset != "" {
-		title += ": " + exp.Preset
-	}
 	written := []string{filepath.Join(dir, "curves.csv"), filepath.Join(dir, "config.json")}
 	// The report is written whatever the plot does: a plot that fails is said so in it.
-	info, plotErr := curves.Draw(filepath.Join(dir, "curves.png"), title, rows, false)
+	<-plotted
 	written = append(written, info.Files...)
 	if err := up.WriteFileAtomic(filepath.Join(dir, "report.md"), []byte(simReport(title, exp, rows, info, plotErr))); err != nil {
 		return err

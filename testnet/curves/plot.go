@@ -1,20 +1,24 @@
 package curves
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"image/color"
+	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	_ "gonum.org/v1/plot/vg/vgimg" // png
+	"gonum.org/v1/plot/vg/vgimg"
 	_ "gonum.org/v1/plot/vg/vgsvg" // svg
 )
 
@@ -54,22 +58,38 @@ func PlotPNG(path, title string, rows []Row, useRounds bool) error {
 // ends at its last finite point), and the legend to the right of the plot. Without a finite gap it
 // plots the loss; without a positive value at all it draws an empty frame with a note. It does not
 // panic (a plotting library panic is returned as an error).
+//
+// The two files are drawn side by side, each from a figure of its own (a gonum plot adjusts its axes
+// while it draws, so one figure must not be drawn twice at once).
 func Draw(pngPath, title string, rows []Row, useRounds bool) (info PlotInfo, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("plotting %s: %v", pngPath, r)
-		}
-	}()
-	fig, note := figure(title, rows, useRounds)
-	info.Note = note
 	svgPath := strings.TrimSuffix(pngPath, filepath.Ext(pngPath)) + ".svg"
-	for _, f := range []struct{ path, format string }{{pngPath, "png"}, {svgPath, "svg"}} {
-		if err := fig.save(f.path, f.format); err != nil {
-			return info, err
+	files := []struct{ path, format string }{{pngPath, "png"}, {svgPath, "svg"}}
+	errs := make([]error, len(files))
+	notes := make([]string, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Go(func() { notes[i], errs[i] = drawFile(f.path, f.format, title, rows, useRounds) })
+	}
+	wg.Wait()
+	info.Note = notes[0]
+	for i, f := range files {
+		if errs[i] != nil {
+			return info, errs[i]
 		}
 		info.Files = append(info.Files, f.path)
 	}
 	return info, nil
+}
+
+// drawFile builds the figure and saves it as format; a plotting library panic is returned as an error.
+func drawFile(path, format, title string, rows []Row, useRounds bool) (note string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("plotting %s: %v", path, r)
+		}
+	}()
+	fig, note := figure(title, rows, useRounds)
+	return note, fig.save(path, format)
 }
 
 // fig is a plot and its legend, drawn side by side.
@@ -283,9 +303,14 @@ func (f *fig) save(path, format string) error {
 	if r := f.legend.Rectangle(draw.Canvas{}); r.Max.X > r.Min.X {
 		legendW = r.Max.X - r.Min.X + 0.3*vg.Inch
 	}
-	c, err := draw.NewFormattedCanvas(plotWidth+legendW, plotHeight, format)
-	if err != nil {
-		return err
+	var c vg.CanvasWriterTo
+	if format == "png" {
+		c = fastPNG{vgimg.New(plotWidth+legendW, plotHeight)}
+	} else {
+		var err error
+		if c, err = draw.NewFormattedCanvas(plotWidth+legendW, plotHeight, format); err != nil {
+			return err
+		}
 	}
 	dc := draw.New(c)
 	f.p.Draw(draw.Crop(dc, 0, -legendW, 0, 0))
@@ -303,6 +328,32 @@ func (f *fig) save(path, format string) error {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	return nil
+}
+
+// fastPNG is vgimg's PngCanvas with zlib's fastest level: the same pixels in a file ~10% larger, for
+// a third of the encoding time, the bulk of drawing the plot.
+type fastPNG struct{ *vgimg.Canvas }
+
+func (c fastPNG) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	b := bufio.NewWriter(cw)
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(b, c.Image()); err != nil {
+		return cw.n, err
+	}
+	err := b.Flush()
+	return cw.n, err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // powerTicks labels the powers of ten on a log axis as 1e-5, thinning labels when there are many.

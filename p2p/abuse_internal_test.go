@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -384,4 +385,58 @@ func TestResourceLimits(t *testing.T) {
 	if small.System.Memory >= l.System.Memory {
 		t.Fatalf("memory does not follow the budget: %d vs %d", small.System.Memory, l.System.Memory)
 	}
+}
+
+// TestGaterUntrustedAndRangeBlocks: the host's block of an untrusted peer lapses while the peer is
+// trusted and holds again if it stops being trusted; gossipsub's blacklist call never turns a lapsing
+// or temporary block into a permanent one; BlockFor's block never lapses; a blocked range refuses
+// untrusted peers only, until it ends.
+func TestGaterUntrustedAndRangeBlocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := NewGater()
+		var trusted sync.Map
+		isTrusted := func(p peer.ID) bool { _, ok := trusted.Load(p); return ok }
+		g.trusted.Store(&isTrusted)
+		p, q := peer.ID("p"), peer.ID("q")
+
+		if !g.blockUntrusted(p, time.Minute) || !g.IsBlocked(p) {
+			t.Fatal("not blocked")
+		}
+		trusted.Store(p, true)
+		g.Add(p)
+		if g.IsBlocked(p) || len(g.Blocked()) != 0 {
+			t.Fatal("block of a now trusted peer did not lapse")
+		}
+		trusted.Delete(p)
+		if !g.IsBlocked(p) {
+			t.Fatal("lapsed block did not hold again for an untrusted peer")
+		}
+		time.Sleep(time.Minute)
+		if g.IsBlocked(p) {
+			t.Fatal("lapsing block outlived its minute")
+		}
+
+		trusted.Store(q, true)
+		g.BlockFor(q, time.Minute) // node cutting off a member
+		g.blockUntrusted(q, time.Hour)
+		if !g.IsBlocked(q) {
+			t.Fatal("a member's cut-off lapsed because the host blocked it too")
+		}
+
+		addr := func(s string) ma.Multiaddr { return ma.StringCast(s) }
+		_, pfx, _ := rangeOf(addr("/ip4/1.2.3.4/tcp/1"))
+		if !g.blockRange(pfx, time.Now().Add(time.Minute)) || g.blockRange(pfx, time.Now().Add(time.Second)) {
+			t.Fatal("range block not reported as new exactly once")
+		}
+		if g.admitInbound("x", addr("/ip4/1.2.3.200/tcp/9")) {
+			t.Fatal("untrusted peer of a blocked range admitted")
+		}
+		if !g.admitInbound(q, addr("/ip4/1.2.3.200/tcp/9")) || !g.admitInbound("x", addr("/ip4/1.2.4.1/tcp/9")) {
+			t.Fatal("trusted peer or other range refused")
+		}
+		time.Sleep(time.Minute)
+		if !g.admitInbound("x", addr("/ip4/1.2.3.200/tcp/9")) || len(g.BlockedRanges()) != 0 {
+			t.Fatal("range block outlived its minute (a shorter later block must not have extended it)")
+		}
+	})
 }

@@ -346,8 +346,8 @@ func TestSenderClosesIdleStream(t *testing.T) {
 }
 
 // TestNonMemberDirectStreamResetUnread: Allow refuses a peer's direct stream before a byte is read,
-// without counting it as invalid; an allowed peer is served; a peer that stops being allowed is cut off
-// before its next message.
+// charging it as a refusal (never reported to the hook); an allowed peer is served; a peer that stops
+// being allowed is cut off before its next message.
 func TestNonMemberDirectStreamResetUnread(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		net := p2ptest.NewMockNetwork(t, 3)
@@ -360,6 +360,8 @@ func TestNonMemberDirectStreamResetUnread(t *testing.T) {
 			return members[p]
 		}
 		var box inbox
+		var got reports
+		victim.OnInvalidInput(got.add)
 		if err := victim.HandleDirect("d/1", 1<<20, box.handle, p2p.Allow(isMember)); err != nil {
 			t.Fatal(err)
 		}
@@ -371,8 +373,11 @@ func TestNonMemberDirectStreamResetUnread(t *testing.T) {
 		if tr := victim.Traffic(); tr.DirectIn != 0 || tr.DirectMsgsIn != 0 {
 			t.Fatalf("outsider's bytes read: %+v", tr)
 		}
-		if victim.InvalidInputs().Total() != 0 {
-			t.Fatal("a refused peer counted as invalid input")
+		if c := victim.InvalidInputs().Snapshot(); c[p2p.ReasonRefused] != 1 || victim.InvalidInputs().Total() != 1 {
+			t.Fatalf("a refused stream counted as %v", c)
+		}
+		if r := got.reasons(outsider.ID()); len(r) != 0 {
+			t.Fatalf("a refusal reported to the hook: %v", r)
 		}
 
 		if err := member.Send(victim.ID(), "d/1", []byte("one")); err != nil {

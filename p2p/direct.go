@@ -130,12 +130,13 @@ func (h *Host) readDirect(s network.Stream, pid protocol.ID, maxMsg int) {
 	from := s.Conn().RemotePeer()
 	key := directKey{peer: from, proto: pid}
 	svc, ok := h.directService(pid)
-	if !ok || !h.admit(from, svc.allow) {
+	if !ok || !h.admit(from, svc.name, svc.allow) {
 		_ = s.Reset()
 		return
 	}
 	defer h.leaveGlobal()
 	if !h.enterInbound(key) {
+		h.refused(from, svc.name)
 		_ = s.Reset()
 		return
 	}

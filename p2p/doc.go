@@ -39,9 +39,12 @@
 //     Every provably invalid input — an oversized, malformed or truncated frame, a missed deadline, a
 //     subscription flood — is reported to the OnInvalidInput hook, counted by reason, lowers an
 //     untrusted peer's gossip score and, at AbuseConfig.InvalidThreshold within InvalidWindow, blocks
-//     it for BlockFor; trusted peers (SetTrusted: the members) are only reported. New inbound
-//     connections from untrusted peers are rate-limited per IPv4 /24 and IPv6 /48 (loopback exempt),
-//     and libp2p's resource manager is scaled to an explicit budget (Config.ResourceMemory,
+//     it for BlockFor; trusted peers (SetTrusted: the members) are only reported. Streams of untrusted
+//     peers refused unread (Allow, per-peer bounds) and their rejected gossip messages count too, and
+//     every offence also counts against the sender's IPv4 /24 or IPv6 /48, which is blocked for
+//     untrusted peers at four times the threshold; a block of an untrusted peer lapses once it is
+//     trusted. New inbound connections from untrusted peers are rate-limited per range (loopback
+//     exempt), and libp2p's resource manager is scaled to an explicit budget (Config.ResourceMemory,
 //     ResourceFDs, ConnHigh).
 //   - Discovery: bootstrap peers with retry and backoff (Bootstrap), a private Kademlia DHT under the
 //     protocol prefix with rendezvous advertising, and optional mDNS.

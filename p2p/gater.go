@@ -22,18 +22,33 @@ import (
 //
 // On hosts created by New it also limits the rate of new inbound connections from untrusted peers per
 // IP range (AbuseConfig.NewConnRate), so a flood of fresh identities from one network degrades into a
-// trickle instead of filling the connection table.
+// trickle instead of filling the connection table, and it refuses untrusted peers from IP ranges the
+// host blocked for their peers' invalid input (AbuseConfig.RangeThreshold).
+//
+// The host's own blocks of untrusted peers (for their invalid input) lapse when the peer becomes
+// trusted: a newcomer that a slow member refused while it did not yet know the newcomer was admitted
+// must not stay cut off once it does. Blocks by BlockPeer, BlockPeerFor and node never lapse so.
 type Gater struct {
-	mu sync.RWMutex
-	// blocked maps a peer to the end of its block; the zero time blocks it until Unblock.
-	blocked map[peer.ID]time.Time
+	mu      sync.RWMutex
+	blocked map[peer.ID]block
+	// ranges maps an IP range to the end of its block (untrusted peers from it are refused).
+	ranges map[netip.Prefix]time.Time
 
 	conns   *prefixLimiter                     // nil: no new-connection limit
-	trusted atomic.Pointer[func(peer.ID) bool] // exempt from the new-connection limit
+	trusted atomic.Pointer[func(peer.ID) bool] // exempt from the new-connection limit and range blocks
+}
+
+// block is one peer's block.
+type block struct {
+	until time.Time // the zero time: until Unblock
+	// untrusted: the block lapses while the peer is trusted (the host blocked it as an untrusted peer).
+	untrusted bool
 }
 
 // NewGater returns an empty gater.
-func NewGater() *Gater { return &Gater{blocked: map[peer.ID]time.Time{}} }
+func NewGater() *Gater {
+	return &Gater{blocked: map[peer.ID]block{}, ranges: map[netip.Prefix]time.Time{}}
+}
 
 // Block adds p until Unblock; it reports whether p was not blocked before. The empty ID is never
 // blocked (gossipsub asks about it for author-less messages).
@@ -44,13 +59,18 @@ func (g *Gater) Block(p peer.ID) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	was := g.blockedLocked(p, time.Now())
-	g.blocked[p] = time.Time{}
+	g.blocked[p] = block{}
 	return !was
 }
 
 // BlockFor blocks p for d (a permanent block stays permanent; a longer temporary block stays longer);
 // it reports whether p was not blocked before.
-func (g *Gater) BlockFor(p peer.ID, d time.Duration) bool {
+func (g *Gater) BlockFor(p peer.ID, d time.Duration) bool { return g.blockFor(p, d, false) }
+
+// blockUntrusted blocks p for d like BlockFor, but the block lapses while p is trusted (see Gater).
+func (g *Gater) blockUntrusted(p peer.ID, d time.Duration) bool { return g.blockFor(p, d, true) }
+
+func (g *Gater) blockFor(p peer.ID, d time.Duration, untrusted bool) bool {
 	if p == "" || d <= 0 {
 		return false
 	}
@@ -58,17 +78,30 @@ func (g *Gater) BlockFor(p peer.ID, d time.Duration) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	was := g.blockedLocked(p, now)
-	until, ok := g.blocked[p]
-	if ok && was && (until.IsZero() || until.After(now.Add(d))) {
+	b, ok := g.blocked[p]
+	if ok && was && (b.until.IsZero() || b.until.After(now.Add(d))) {
+		if !untrusted {
+			b.untrusted = false // BlockFor's block never lapses, however it began
+			g.blocked[p] = b
+		}
 		return false
 	}
-	g.blocked[p] = now.Add(d)
+	g.blocked[p] = block{until: now.Add(d), untrusted: untrusted && (!ok || !was || b.untrusted)}
 	return !was
 }
 
 func (g *Gater) blockedLocked(p peer.ID, now time.Time) bool {
-	until, ok := g.blocked[p]
-	return ok && (until.IsZero() || now.Before(until))
+	b, ok := g.blocked[p]
+	if !ok || (!b.until.IsZero() && !now.Before(b.until)) {
+		return false
+	}
+	return !b.untrusted || !g.isTrusted(p)
+}
+
+// isTrusted asks the host's trust function (SetTrusted); without one nobody is trusted.
+func (g *Gater) isTrusted(p peer.ID) bool {
+	f := g.trusted.Load()
+	return f != nil && (*f)(p)
 }
 
 // Unblock removes p; it reports whether p was blocked.
@@ -92,11 +125,12 @@ func (g *Gater) Blocked() []peer.ID {
 	now := time.Now()
 	g.mu.Lock()
 	out := make([]peer.ID, 0, len(g.blocked))
-	for p := range g.blocked {
-		if g.blockedLocked(p, now) {
+	for p, b := range g.blocked {
+		switch {
+		case g.blockedLocked(p, now):
 			out = append(out, p)
-		} else {
-			delete(g.blocked, p)
+		case !b.until.IsZero() && !now.Before(b.until):
+			delete(g.blocked, p) // expired (a lapsed block stays: the peer may stop being trusted)
 		}
 	}
 	g.mu.Unlock()
@@ -104,10 +138,14 @@ func (g *Gater) Blocked() []peer.ID {
 	return out
 }
 
-// Add implements pubsub.Blacklist; pubsub calls it from PubSub.BlacklistPeer. A peer already blocked
-// (for a while, by BlockFor) keeps its block as it is.
+// Add implements pubsub.Blacklist; pubsub calls it from PubSub.BlacklistPeer, which the host calls
+// right after blocking. A peer with a block of any kind keeps it as it is (a temporary block must not
+// become permanent, nor a lapsing one stick); only a peer never blocked here is blocked until Unblock.
 func (g *Gater) Add(p peer.ID) bool {
-	if !g.IsBlocked(p) {
+	g.mu.Lock()
+	_, ok := g.blocked[p]
+	g.mu.Unlock()
+	if !ok {
 		g.Block(p)
 	}
 	return true
@@ -126,7 +164,7 @@ func (g *Gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return !g.Is
 func (g *Gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
 
 // InterceptSecured implements connmgr.ConnectionGater: blocked peers are refused, and so are inbound
-// connections from untrusted peers beyond the new-connection rate of their IP range.
+// connections from untrusted peers from a blocked IP range or beyond the new-connection rate of theirs.
 func (g *Gater) InterceptSecured(dir network.Direction, p peer.ID, addrs network.ConnMultiaddrs) bool {
 	if g.IsBlocked(p) {
 		return false
@@ -137,15 +175,63 @@ func (g *Gater) InterceptSecured(dir network.Direction, p peer.ID, addrs network
 // InterceptUpgraded implements connmgr.ConnectionGater.
 func (g *Gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
-// admitInbound takes a token from the bucket of remote's IP range unless p is trusted.
+// admitInbound refuses an untrusted p from a blocked IP range, and otherwise takes a token from the
+// bucket of remote's range.
 func (g *Gater) admitInbound(p peer.ID, remote ma.Multiaddr) bool {
-	if g.conns == nil {
+	if g.isTrusted(p) {
 		return true
 	}
-	if f := g.trusted.Load(); f != nil && (*f)(p) {
-		return true
+	now := time.Now()
+	if _, pfx, ok := rangeOf(remote); ok && g.rangeBlocked(pfx, now) {
+		return false
 	}
-	return g.conns.allow(remote, time.Now())
+	return g.conns == nil || g.conns.allow(remote, now)
+}
+
+// blockRange refuses untrusted peers from IP range pfx until until; it reports whether the range was
+// not blocked before.
+func (g *Gater) blockRange(pfx netip.Prefix, until time.Time) bool {
+	now := time.Now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	was := g.rangeBlockedLocked(pfx, now)
+	if !was && len(g.ranges) >= 1024 {
+		for q, end := range g.ranges {
+			if !now.Before(end) {
+				delete(g.ranges, q)
+			}
+		}
+	}
+	if until.After(g.ranges[pfx]) {
+		g.ranges[pfx] = until
+	}
+	return !was
+}
+
+func (g *Gater) rangeBlocked(pfx netip.Prefix, now time.Time) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.rangeBlockedLocked(pfx, now)
+}
+
+func (g *Gater) rangeBlockedLocked(pfx netip.Prefix, now time.Time) bool {
+	end, ok := g.ranges[pfx]
+	return ok && now.Before(end)
+}
+
+// BlockedRanges lists the IP ranges whose untrusted peers are refused now, sorted.
+func (g *Gater) BlockedRanges() []netip.Prefix {
+	now := time.Now()
+	g.mu.RLock()
+	var out []netip.Prefix
+	for pfx, end := range g.ranges {
+		if now.Before(end) {
+			out = append(out, pfx)
+		}
+	}
+	g.mu.RUnlock()
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	return out
 }
 
 // prefixLimiter is a token bucket per IPv4 /24 and IPv6 /48, with exempt networks.

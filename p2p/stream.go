@@ -119,10 +119,16 @@ func (h *Host) Unhandle(name string) {
 	}
 }
 
-// admit decides, before anything is read, whether an inbound stream from from is served, and takes
-// a global inbound slot if so (release it with h.leaveGlobal).
-func (h *Host) admit(from peer.ID, allow func(peer.ID) bool) bool {
-	if h.gater.IsBlocked(from) || (allow != nil && !allow(from)) {
+// admit decides, before anything is read, whether an inbound stream from from on protocol name is
+// served, and takes a global inbound slot if so (release it with h.leaveGlobal). A peer the Allow
+// option refuses is charged for it (abuse.go); one refused at the global bound is not: that is
+// everyone's load, not its doing.
+func (h *Host) admit(from peer.ID, name string, allow func(peer.ID) bool) bool {
+	if h.gater.IsBlocked(from) {
+		return false
+	}
+	if allow != nil && !allow(from) {
+		h.refused(from, name)
 		return false
 	}
 	if h.inboundAll.Add(1) > int64(h.opts.Stream.MaxInbound) {
@@ -138,13 +144,14 @@ func (h *Host) leaveGlobal() { h.inboundAll.Add(-1) }
 func (h *Host) serve(s network.Stream, name string, maxReq int, handler Handler, allow func(peer.ID) bool) {
 	from := s.Conn().RemotePeer()
 	proto := s.Protocol()
-	if !h.admit(from, allow) {
+	if !h.admit(from, name, allow) {
 		_ = s.Reset()
 		return
 	}
 	defer h.leaveGlobal()
 	if !h.inbound.tryAcquire(from) {
 		h.log.Debug("stream refused: too many concurrent requests", "peer", from, "protocol", proto)
+		h.refused(from, name)
 		_ = s.Reset()
 		return
 	}

@@ -186,8 +186,19 @@ func (f *subFilter) tracked(p peer.ID) int {
 }
 
 // subTracer tells the filter when gossipsub drops a peer's topic state (the peer died or was
-// blacklisted); every other event is ignored.
+// blacklisted), and the host when gossipsub or a topic validator rejects a message a peer forwarded
+// (abuse.go charges an untrusted one); every other event is ignored.
 type subTracer struct{ f *subFilter }
+
+// RejectMessage charges the forwarder of a message rejected as invalid. Ignored messages, throttling,
+// full queues and messages from blacklisted peers say nothing against the forwarder.
+func (t subTracer) RejectMessage(m *pubsub.Message, reason string) {
+	switch reason {
+	case pubsub.RejectValidationFailed, pubsub.RejectInvalidSignature, pubsub.RejectMissingSignature,
+		pubsub.RejectUnexpectedSignature, pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
+		t.f.h.gossipRejected(m.ReceivedFrom)
+	}
+}
 
 var _ pubsub.RawTracer = subTracer{}
 
@@ -199,7 +210,6 @@ func (subTracer) Graft(peer.ID, string)                                {}
 func (subTracer) Prune(peer.ID, string)                                {}
 func (subTracer) ValidateMessage(*pubsub.Message)                      {}
 func (subTracer) DeliverMessage(*pubsub.Message)                       {}
-func (subTracer) RejectMessage(*pubsub.Message, string)                {}
 func (subTracer) DuplicateMessage(*pubsub.Message)                     {}
 func (subTracer) ThrottlePeer(peer.ID)                                 {}
 func (subTracer) RecvRPC(*pubsub.RPC)                                  {}

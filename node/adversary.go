@@ -5,8 +5,9 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/algo/compress"
 	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/byzantine"
 	"github.com/byzpp/byzpp/node/engine"
@@ -44,17 +45,25 @@ func (e nodeEnv) Publish(ctx context.Context, consensusTopic bool, raw []byte) e
 	}
 	return e.nd.roundT.Publish(ctx, raw)
 }
-func (e nodeEnv) Ticks() uint64                                   { return e.nd.loop.ticks }
-func (e nodeEnv) Round() uint64                                   { return e.nd.eng.Round() }
-func (e nodeEnv) Plan(k uint64) method.Plan                       { return e.nd.eng.Plan(k) }
-func (e nodeEnv) StateDigest() engine.Digest                      { return e.nd.eng.Digest() }
-func (e nodeEnv) Dim() int                                        { return e.nd.setup.Model.Dim() }
-func (e nodeEnv) Seed() uint64                                    { return e.nd.gen.Spec.Seed }
-func (e nodeEnv) FutureHeights() uint64                           { return maxFutureHeights }
-func (e nodeEnv) Byzantine(j int) bool                            { return e.nd.setup.Byzantine[j] }
-func (e nodeEnv) Value(id consensus.ValueID) *wire.Proposal       { return e.nd.loop.values[id] }
-func (e nodeEnv) PutValue(id consensus.ValueID, p *wire.Proposal) { e.nd.loop.values[id] = p }
-func (e nodeEnv) RecordVote(v consensus.Vote, raw []byte)         { e.nd.loop.votes.Put(v, raw, false) }
+func (e nodeEnv) Ticks() uint64                                    { return e.nd.loop.ticks }
+func (e nodeEnv) Round() uint64                                    { return e.nd.eng.Round() }
+func (e nodeEnv) Plan(k uint64) method.Plan                        { return e.nd.eng.Plan(k) }
+func (e nodeEnv) StateDigest() engine.Digest                       { return e.nd.eng.Digest() }
+func (e nodeEnv) Dim() int                                         { return e.nd.setup.Model.Dim() }
+func (e nodeEnv) Seed() uint64                                     { return e.nd.gen.Spec.Seed }
+func (e nodeEnv) FutureHeights() uint64                            { return maxFutureHeights }
+func (e nodeEnv) Byzantine(j int) bool                             { return e.nd.setup.Byzantine[j] }
+func (e nodeEnv) Value(id consensus.ValueID) *wire.Proposal        { return e.nd.loop.values[id] }
+func (e nodeEnv) PutValue(id consensus.ValueID, p *wire.Proposal)  { e.nd.loop.values[id] = p }
+func (e nodeEnv) RecordVote(v consensus.Vote, raw []byte)          { e.nd.loop.votes.Put(v, raw, false) }
+func (e nodeEnv) State() *method.State                             { return e.nd.eng.State() }
+func (e nodeEnv) Held(k uint64) []*engine.Stored                   { return e.nd.eng.Held(k) }
+func (e nodeEnv) Setup() *sim.Setup                                { return e.nd.setup }
+func (e nodeEnv) CollectTicks() uint64                             { return uint64(e.nd.gen.Timeouts.CollectTicks) }
+func (e nodeEnv) SendRound(ctx context.Context, v compress.Vector) { e.nd.sendRound(ctx, v) }
+func (e nodeEnv) HonestMessage(st *method.State, plan method.Plan, flipped bool) compress.Vector {
+	return e.nd.honestMessage(st, plan, flipped)
+}
 func (e nodeEnv) DigestOf(inc []engine.Inclusion, negate int) (engine.Digest, bool) {
 	return e.nd.digestOf(inc, negate)
 }
@@ -62,14 +71,6 @@ func (e nodeEnv) DecidedEnvelope() []byte { return e.nd.decidedEnvelope() }
 
 // silent reports whether this peer sends nothing at all (a mute adversary).
 func (nd *Node) silent() bool { return nd.adv != nil && nd.adv.Silent() }
-
-// learning is this member's learning-level attack, nil for honest round messages.
-func (nd *Node) learning() attack.Attack {
-	if nd.adv == nil {
-		return nil
-	}
-	return nd.adv.Learning()
-}
 
 // decidedEnvelope returns a valid envelope of an already decided round (any member's), for a replay.
 func (nd *Node) decidedEnvelope() []byte {

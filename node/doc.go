@@ -13,9 +13,9 @@
 // accountability (who is named for what: the blame book, double votes, the censorship rule, offences).
 // The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
 // in-memory hosts in node's tests (which therefore run under the race detector; the few that test
-// libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): two files
-// (abuse.go, relay.go) still import libp2p's peer or crypto package
-// for types p2p re-exports. Layering checked by internal/arch.
+// libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): abuse.go
+// still imports libp2p's peer package for the ID type p2p re-exports. Layering checked by
+// internal/arch.
 //
 // Per training round k (consensus height k): sampled members send their signed round message; the
 // leader of (k, attempt) waits for the sample (or CollectTicks) and proposes the included message
@@ -81,7 +81,8 @@
 // future messages), and the "falsestate-*" lies served to state requests. The attacks live in package
 // node/byzantine, act only through its Env (nodeEnv, adversary.go), and the node calls its Adversary —
 // nil for an honest peer — at named points: Tick, OnSend, SignedVote, CollectWindow, LeaderChoice,
-// DropsRelay, TamperRelay, Learning, ReplacingDecided, ServeState, Forges, Silent.
+// DropsRelay, TamperRelay, OwnRound, Craft, RoundAhead (a learning-level attacker's crafted round
+// messages), ReplacingDecided, ServeState, Forges, Silent.
 //
 // The honest side's answers: gossip verdicts (Reject feeds peer scoring, which graylists a forger),
 // re-derivation of every proposal, refusal of a fresh proposal that omits a message held for longer

@@ -4,10 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 
-	"github.com/byzpp/byzpp/algo/attack"
 	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/data"
 	"github.com/byzpp/byzpp/algo/method"
-	"github.com/byzpp/byzpp/algo/rng"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -16,8 +15,8 @@ func methodMessage(m *wire.RoundMsg) method.Message {
 	return method.Message{Member: int(m.Member), Vec: toCompress(m.Vec)}
 }
 
-// sendOwn sends this member's message for the current round if it is sampled. An attacker running a
-// learning-level attack first waits for the honest messages (see maybeCraft).
+// sendOwn sends this member's message for the current round if it is sampled. A Byzantine member
+// running a learning-level attack crafts its own instead (byzantine.Adversary.OwnRound).
 func (nd *Node) sendOwn(ctx context.Context) {
 	k := nd.eng.Round()
 	plan := nd.eng.Plan(k)
@@ -28,69 +27,20 @@ func (nd *Node) sendOwn(ctx context.Context) {
 		nd.loop.sent[k] = true
 		return
 	}
-	if nd.learning() != nil {
-		nd.loop.crafting, nd.loop.craftTick = true, nd.loop.ticks
-		nd.maybeCraft(ctx)
+	if nd.adv != nil && nd.adv.OwnRound(ctx) { // adversary.go: a crafted message, now or later
 		return
 	}
-	st := nd.eng.State()
-	v := nd.own.HonestMessage(&nd.setup.Method, nd.gen.Spec.Seed, st, plan, nil)
-	nd.sendRound(ctx, v)
+	nd.sendRound(ctx, nd.honestMessage(nd.eng.State(), plan, false))
 }
 
-// maybeCraft lets a Byzantine member craft its message once every honest member of the sample has
-// sent (or half the leader's collection time has passed), exactly as sim.Runner builds attack.View.
-// An attack that does not read the honest messages (attack.NeedsHonest) crafts at once.
-func (nd *Node) maybeCraft(ctx context.Context) {
-	if !nd.loop.crafting {
-		return
+// honestMessage is this member's honest round message of plan's round at state st, on its own shard
+// (with labels flipped if flipped: a label-flipping attacker's view of it).
+func (nd *Node) honestMessage(st *method.State, plan method.Plan, flipped bool) compress.Vector {
+	var shard *data.Dataset
+	if flipped {
+		shard = nd.setup.FlippedShard(nd.self)
 	}
-	k := nd.eng.Round()
-	plan := nd.eng.Plan(k)
-	held := map[int][]float64{}
-	for _, m := range nd.eng.Held(k) {
-		held[m.Msg.Member] = m.Msg.Vec.ToDense()
-	}
-	var honest [][]float64
-	missing := 0
-	for _, i := range plan.Sample {
-		if nd.setup.Byzantine[i] {
-			continue
-		}
-		if v, ok := held[i]; ok {
-			honest = append(honest, v)
-		} else {
-			missing++
-		}
-	}
-	if missing > 0 && attack.NeedsHonest(nd.learning()) && nd.loop.ticks-nd.loop.craftTick < uint64(nd.gen.Timeouts.CollectTicks/2) {
-		return
-	}
-	nd.loop.crafting = false
-	if v, ok := nd.learning().Craft(nd.attackView(nd.eng.State(), plan, honest)); ok && v.Validate(nd.setup.Model.Dim()) == nil {
-		nd.sendRound(ctx, v)
-	}
-}
-
-// attackView is what this Byzantine member knows when it crafts its message of plan's round at
-// state st, given the honest sampled members' messages it holds (as sim.Runner builds it).
-func (nd *Node) attackView(st *method.State, plan method.Plan, honest [][]float64) *attack.View {
-	s := nd.setup
-	c := &s.Method
-	seed := nd.gen.Spec.Seed
-	byzInSample := 0
-	for _, i := range plan.Sample {
-		if s.Byzantine[i] {
-			byzInSample++
-		}
-	}
-	return &attack.View{
-		Config: c, State: st, X0: s.X0, Plan: plan, Member: nd.self,
-		Members: s.Spec.Members, Byz: s.Spec.Byzantine, ByzInSample: byzInSample, Honest: honest,
-		Own:     func() compress.Vector { return nd.own.HonestMessage(c, seed, st, plan, nil) },
-		Flipped: func() compress.Vector { return nd.own.HonestMessage(c, seed, st, plan, s.FlippedShard(nd.self)) },
-		Rand:    rng.New(seed, plan.Round, rng.Attack, uint64(nd.self)),
-	}
+	return nd.own.HonestMessage(&nd.setup.Method, nd.gen.Spec.Seed, st, plan, shard)
 }
 
 // sendRound signs, stores and gossips this member's message for the current round.

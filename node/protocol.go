@@ -31,10 +31,8 @@ type loopState struct {
 	decided    uint64 // heights decided by this peer since start
 	need       *consensus.NeedValue
 	needTick   uint64
-	craftTick  uint64 // tick at which a Byzantine member started waiting for honest messages
-	lastProbe  uint64 // tick of the last blind state probe of a stuck peer (catchup.go)
-	probes     uint64 // blind state probes sent so far (catchup.go)
-	crafting   bool
+	lastProbe  uint64                                   // tick of the last blind state probe of a stuck peer (catchup.go)
+	probes     uint64                                   // blind state probes sent so far (catchup.go)
 	sent       map[uint64]bool                          // rounds whose message we sent
 	values     map[consensus.ValueID]*wire.Proposal     // content of every value seen, by value id
 	votes      *votestore.Store                         // signed envelopes of votes, for certificates and relay
@@ -197,7 +195,9 @@ func (nd *Node) afterMessages(ctx context.Context) {
 		nd.apply(ctx, *d)
 	}
 	nd.maybePropose()
-	nd.maybeCraft(ctx)
+	if nd.adv != nil {
+		nd.adv.Craft(ctx) // adversary.go: a crafted message waiting for the honest ones
+	}
 }
 
 func (nd *Node) onProposal(ctx context.Context, in *proposalIn) {
@@ -300,9 +300,9 @@ func (nd *Node) onTick(ctx context.Context) {
 	nd.cm.Tick()
 	nd.giveUpOnDeadProposer() // presumed.go
 	nd.maybePropose()
-	nd.maybeCraft(ctx)
 	if nd.adv != nil {
-		nd.adv.Tick(ctx) // adversary.go: forged, spam and flood messages of a Byzantine peer
+		nd.adv.Craft(ctx) // adversary.go: a crafted message's wait for the honest ones may be over
+		nd.adv.Tick(ctx)  // forged, spam and flood messages of a Byzantine peer
 	}
 	nd.guardSpeculation() // speculate.go: a message sent ahead no proposal included goes to everyone
 	if nd.eng.Round() > 0 {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"slices"
 
-	"github.com/byzpp/byzpp/algo/attack"
 	"github.com/byzpp/byzpp/algo/compress"
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/consensus"
@@ -81,8 +80,7 @@ type roundsIn struct {
 func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 	k := v.Height + 1
 	if !viaRelay || v.Type != consensus.Prevote || v.Round != 0 || v.Value == (consensus.ValueID{}) ||
-		nd.silent() || (nd.learning() != nil && attack.NeedsHonest(nd.learning())) ||
-		nd.setup.Method.Variant != method.VariantMarinaPP ||
+		nd.silent() || nd.setup.Method.Variant != method.VariantMarinaPP ||
 		nd.beyondEpoch(k) || nd.loop.sent[k] || nd.loop.spec.round == k {
 		return
 	}
@@ -95,15 +93,10 @@ func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 		return
 	}
 	var vecOut compress.Vector
-	if nd.learning() == nil {
-		vecOut = nd.own.HonestMessage(&nd.setup.Method, nd.gen.Spec.Seed, c.Next, plan, nil)
-	} else {
-		// A Byzantine member whose attack does not read the honest messages crafts as early as an
-		// honest member computes (what it sends is the same as after the decision).
-		var ok bool
-		if vecOut, ok = nd.learning().Craft(nd.attackView(c.Next, plan, nil)); !ok || vecOut.Validate(nd.setup.Model.Dim()) != nil {
-			return
-		}
+	if nd.adv == nil {
+		vecOut = nd.honestMessage(c.Next, plan, false)
+	} else if vecOut, ok = nd.adv.RoundAhead(c.Next, plan); !ok {
+		return // adversary.go: a crafted message, none for an attack that reads the honest ones
 	}
 	body := &wire.RoundMsg{Run: nd.run, Round: k, Member: uint32(nd.self), Full: plan.Full,
 		StateDigest: wire.Digest(c.StateDigest), Vec: toWire(vecOut)}

@@ -5,16 +5,17 @@
 // node implements. Honest peers must keep agreeing and deciding against every one of them, and
 // penalise or name the culprit.
 //
-// May import: the standard library, algo/attack, algo/method, consensus, node/adversary, node/engine,
-// p2p and p2p/wire; never node.
+// May import: the standard library, algo/ (attack, compress, method, rng, sim), consensus,
+// node/adversary, node/engine, p2p and p2p/wire; never node.
 package byzantine
 
 import (
 	"context"
 	"log/slog"
 
-	"github.com/byzpp/byzpp/algo/attack"
+	"github.com/byzpp/byzpp/algo/compress"
 	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/p2p"
@@ -57,8 +58,16 @@ type Adversary interface {
 	DropsRelay() bool
 	// TamperRelay may alter, in place, a frame of relayed votes about to be sent.
 	TamperRelay(votes []wire.RelayedVote)
-	// Learning is the learning-level attack crafting this member's round messages (nil: honest ones).
-	Learning() attack.Attack
+	// OwnRound is called when this member is to send its round message of the current round; true
+	// means the adversary sends a crafted one (learning-level attacks), now or from Craft, and the
+	// honest message is not sent.
+	OwnRound(ctx context.Context) bool
+	// Craft runs after new round messages arrived and once per tick: a crafted message waiting for
+	// the honest ones leaves once they are held.
+	Craft(ctx context.Context)
+	// RoundAhead is the round message of plan's round at state st this member sends ahead of the
+	// decision (the honest one unless it crafts); ok false sends nothing ahead.
+	RoundAhead(st *method.State, plan method.Plan) (v compress.Vector, ok bool)
 	// ReplacingDecided is told, with the node's state lock held, the decided state about to be
 	// replaced: the candidate one (cand) or the encoded certified one (certified), either may be nil.
 	ReplacingDecided(cand *wire.StateResponse, certified []byte)
@@ -109,6 +118,18 @@ type Env interface {
 	PutValue(id consensus.ValueID, p *wire.Proposal)
 	// RecordVote records our signed envelope of v (for certificates and rebroadcasts).
 	RecordVote(v consensus.Vote, raw []byte)
+	// State is the current model state; Held the round messages held for round k.
+	State() *method.State
+	Held(k uint64) []*engine.Stored
+	// Setup is the training setup of this epoch (method, initial point, members, Byzantine ones).
+	Setup() *sim.Setup
+	// HonestMessage is this member's honest round message of plan's round at st, computed on its
+	// shard with labels flipped if flipped.
+	HonestMessage(st *method.State, plan method.Plan, flipped bool) compress.Vector
+	// SendRound signs, stores and sends v as this member's round message of the current round.
+	SendRound(ctx context.Context, v compress.Vector)
+	// CollectTicks is the leader's collection window of the genesis, in ticks.
+	CollectTicks() uint64
 	// DigestOf derives the state digest the included messages lead to, with the vector at index
 	// negate (if ≥ 0) negated first.
 	DigestOf(inc []engine.Inclusion, negate int) (engine.Digest, bool)

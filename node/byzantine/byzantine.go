@@ -69,9 +69,10 @@ type attackMode struct {
 // byzantine is the Adversary: the parsed attack mode, its own bookkeeping, and the Env it acts
 // through.
 type byzantine struct {
-	atk attackMode
-	env Env
-	byz byzState // owned by the event loop
+	atk   attackMode
+	env   Env
+	byz   byzState // owned by the event loop
+	craft crafting // owned by the event loop (attack_learning.go)
 
 	mu sync.Mutex
 	// prevState is a false-state attacker's previous decided state (attack_falsestate.go).
@@ -88,9 +89,8 @@ func newAdversary(mode attackMode, env Env) Adversary {
 	return &byzantine{atk: mode, env: env}
 }
 
-func (b *byzantine) Silent() bool            { return b.atk.mute }
-func (b *byzantine) Learning() attack.Attack { return b.atk.learning }
-func (b *byzantine) DropsRelay() bool        { return b.atk.mute || b.atk.dropRelay }
+func (b *byzantine) Silent() bool     { return b.atk.mute }
+func (b *byzantine) DropsRelay() bool { return b.atk.mute || b.atk.dropRelay }
 
 // Forges reports whether this peer publishes messages its own validators would refuse (they must let
 // its own publishes through, or gossipsub would refuse to send them).

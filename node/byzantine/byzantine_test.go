@@ -3,6 +3,8 @@ package byzantine
 import (
 	"testing"
 
+	"github.com/byzpp/byzpp/algo/compress"
+	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
@@ -16,6 +18,10 @@ type fakeEnv struct {
 
 func (e fakeEnv) Self() int            { return e.self }
 func (e fakeEnv) Byzantine(j int) bool { return e.byz[j] }
+func (e fakeEnv) HonestMessage(*method.State, method.Plan, bool) compress.Vector {
+	return compress.Vector{Dim: 3, Values: []float64{1, 2, 3}}
+}
+func (e fakeEnv) Dim() int { return 3 }
 func (e fakeEnv) DigestOf([]engine.Inclusion, int) (engine.Digest, bool) {
 	return engine.Digest{}, false
 }
@@ -55,6 +61,18 @@ func TestAttacksWithoutANode(t *testing.T) {
 	tamper.TamperRelay(votes)
 	if votes[0].MAC[0] != 1^0x80 || votes[1].MAC != votes[0].MAC {
 		t.Errorf("tamper-relay frame: %v", votes)
+	}
+	// Round messages: only a learning-level attack takes them over, and one that reads the honest
+	// messages sends nothing ahead of the decision (it crafts once those arrive).
+	if censor.OwnRound(t.Context()) {
+		t.Error("censor took over the honest round message")
+	}
+	if v, ok := censor.RoundAhead(nil, method.Plan{}); !ok || len(v.Values) != 3 {
+		t.Errorf("censor sends %v (%v) ahead, want the honest message", v, ok)
+	}
+	alie, _ := New("alie", env)
+	if _, ok := alie.RoundAhead(nil, method.Plan{}); ok {
+		t.Error("alie sends a message ahead, before it holds the honest ones")
 	}
 	mute, _ := New(AttackMute, env)
 	if !mute.Silent() || !mute.DropsRelay() || tamper.DropsRelay() || mute.Forges() {

@@ -8,7 +8,6 @@ import (
 	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
-	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 )
 
 // Linear vote dissemination. Sending every vote to every member costs n·(n−1) messages per vote step,
@@ -66,39 +65,18 @@ const relayMinMembers = relay.MinMembers
 // key, and what MACs bind.
 func envelopeDigest(raw []byte) [32]byte { return relay.EnvelopeDigest(raw) }
 
-// derivePairKeys derives this member's pairwise keys (package relay) from libp2p's keys and IDs.
+// derivePairKeys derives this member's pairwise keys (package relay) from its identity key and the
+// members' public keys and IDs (relay takes them as raw Ed25519 bytes and strings).
 func derivePairKeys(priv p2p.PrivKey, pubs []p2p.PubKey, peers []p2p.PeerID, self int, run wire.RunID) (*relay.PairKeys, []error) {
 	raws := make([][]byte, len(pubs))
 	for j, pub := range pubs {
-		if pub != nil {
-			raws[j] = rawEd25519(pub)
-		}
+		raws[j] = p2p.RawEd25519(pub)
 	}
 	ids := make([]string, len(peers))
 	for j, id := range peers {
 		ids[j] = string(id)
 	}
-	var own []byte
-	if priv != nil {
-		own = rawEd25519(priv)
-	}
-	return relay.DerivePairKeys(own, raws, ids, self, run)
-}
-
-// rawEd25519 is an Ed25519 key's raw bytes (seed ‖ public key for a private key), nil for a key of
-// another type. (The key type is libp2p's last direct use here.)
-func rawEd25519(k interface {
-	Type() cryptopb.KeyType
-	Raw() ([]byte, error)
-}) []byte {
-	if k.Type() != cryptopb.KeyType_Ed25519 {
-		return nil
-	}
-	raw, err := k.Raw()
-	if err != nil {
-		return nil
-	}
-	return raw
+	return relay.DerivePairKeys(p2p.RawEd25519(priv), raws, ids, self, run)
 }
 
 // bundleIn is a vote bundle whose MACs held: each vote is handled as one from its signer.

@@ -126,3 +126,17 @@ func PubKeyFromID(id peer.ID) (crypto.PubKey, error) {
 	}
 	return pub, nil
 }
+
+// RawEd25519 is an Ed25519 key's raw bytes (seed ‖ public key for a private key, the 32-byte point
+// for a public one), nil for a key of another type or one that does not encode: what packages that
+// must not import libp2p (node/relay's pairwise keys) take keys as.
+func RawEd25519(k crypto.Key) []byte {
+	if k == nil || k.Type() != cryptopb.KeyType_Ed25519 {
+		return nil
+	}
+	raw, err := k.Raw()
+	if err != nil {
+		return nil
+	}
+	return raw
+}

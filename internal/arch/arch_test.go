@@ -35,8 +35,7 @@ const module = "github.com/byzpp/byzpp"
 // -> why it is allowed for now.
 var exceptions = map[string]map[string]string{
 	"node": {
-		libp2p: "issue 13: a few files still import libp2p's peer and crypto packages for types p2p re-exports " +
-			"(p2p.PeerID, p2p.PubKey, p2p.PrivKey): abuse.go, relay.go",
+		libp2p: "issue 13: abuse.go still imports libp2p's peer package for the ID type p2p re-exports (p2p.PeerID)",
 	},
 	"node/roster": {
 		libp2p: "issue 13: the member list keys members by libp2p peer.ID and checks change proofs with libp2p public keys",

@@ -27,7 +27,9 @@ import (
 // Checks: every honest member decides every height, honest members agree at every height, no honest
 // member signs two different votes for one (height, attempt, type) across its incarnations, and no
 // honest member is named for an offence it cannot have committed (equivocation, bad proposals,
-// censorship, invalid or flooding input).
+// censorship, invalid or flooding input). Half the schedules also change the membership of an open run
+// (faultsched_member_test.go): volunteers join, members leave, a member crashed for good is removed
+// for silence, each through decided changes, with the same faults around them.
 //
 //	go test ./node/ -run TestNodeFaultSchedules                          # short form
 //	go test ./node/ -run TestNodeFaultSchedules -node.schedules=200      # long form
@@ -35,6 +37,7 @@ import (
 var (
 	nodeSchedules = flag.Int("node.schedules", 0, "fault schedules TestNodeFaultSchedules runs (0: 6, 2 with -short)")
 	nodeSeed      = flag.Int64("node.seed", -1, "replay this one node fault schedule")
+	nodeLogLevel  = flag.String("node.log", "", "log level of the replayed schedule's nodes (debug, info, warn; default: errors only)")
 )
 
 var scheduleAttacks = []string{byzantine.AttackEquivocate, byzantine.AttackDoubleVote, byzantine.AttackBadAgg, byzantine.AttackCensor, byzantine.AttackWithhold,
@@ -58,18 +61,43 @@ type nodeSchedule struct {
 	late     map[int]time.Duration
 	rounds   uint64
 	pauseSec int
+	// Membership changes (an open run, every peer a Peer across epochs): volunteers n, n+1, … start
+	// once the run reached joins[v] and ask to join; members ask to leave at leaves[m]; members crash
+	// for good at gone[m] and are removed after silentRounds heights of silence.
+	joins        map[int]uint64
+	leaves       map[int]uint64
+	gone         map[int]uint64
+	silentRounds int
 }
 
+// open reports whether the schedule changes the membership.
+func (s nodeSchedule) open() bool { return len(s.joins)+len(s.leaves)+len(s.gone) > 0 }
+
 func (s nodeSchedule) String() string {
-	return fmt.Sprintf("seed %d: n=%d attacks=%v crashAt=%v crashVote=%v stall=%d damage=%q lost=%d pause=%ds late=%v rounds=%d (replay: go test ./node/ -run TestNodeFaultSchedules -node.seed=%d -v)",
-		s.seed, s.n, s.attacks, s.crashAt, s.crashVote, s.stall, s.damage, s.lost, s.pauseSec, s.late, s.rounds, s.seed)
+	var changes string
+	if s.open() {
+		changes = fmt.Sprintf(" joins=%v leaves=%v gone=%v silentRounds=%d", s.joins, s.leaves, s.gone, s.silentRounds)
+	}
+	return fmt.Sprintf("seed %d: n=%d attacks=%v crashAt=%v crashVote=%v stall=%d damage=%q lost=%d pause=%ds late=%v%s rounds=%d (replay: go test ./node/ -run TestNodeFaultSchedules -node.seed=%d -v)",
+		s.seed, s.n, s.attacks, s.crashAt, s.crashVote, s.stall, s.damage, s.lost, s.pauseSec, s.late, changes, s.rounds, s.seed)
 }
 
 func drawNodeSchedule(seed uint64) nodeSchedule {
 	rng := rand.New(rand.NewPCG(seed, 0x6e6f6465))
 	s := nodeSchedule{seed: seed, n: []int{4, 5, 7}[rng.IntN(3)], attacks: map[int]string{},
-		crashAt: map[int]uint64{}, crashVote: map[int]int{}, stall: -1, late: map[int]time.Duration{}, rounds: 24}
+		crashAt: map[int]uint64{}, crashVote: map[int]int{}, stall: -1, late: map[int]time.Duration{}, rounds: 24,
+		joins: map[int]uint64{}, leaves: map[int]uint64{}, gone: map[int]uint64{}}
+	// Membership changes come from their own stream, so that the schedules without them are the
+	// ones the seeds drew before membership was added.
+	mrng := rand.New(rand.NewPCG(seed, 0x6d656d62))
 	f := (s.n - 1) / 3
+	leaves, gone := 0, 0
+	if mrng.IntN(2) == 0 {
+		leaves, gone = drawMembershipChanges(mrng, &s)
+		// Faults (Byzantine, crashing, gone) must stay within f of every epoch: the smallest
+		// epoch has the leavers and the removed gone; the gone count until they are removed.
+		f = (s.n-leaves-gone-1)/3 - gone
+	}
 	members := rng.Perm(s.n)
 	byz := rng.IntN(f + 1)
 	for _, m := range members[:byz] {
@@ -97,25 +125,130 @@ func drawNodeSchedule(seed uint64) nodeSchedule {
 			s.late[m] = time.Duration(1+rng.IntN(4)) * time.Second
 		}
 	}
+	// Leavers and the gone: honest members with no other part in the schedule.
+	var free []int
+	for _, m := range rest[f-byz:] {
+		if _, late := s.late[m]; !late && m != s.stall {
+			free = append(free, m)
+		}
+	}
+	for k := range leaves + gone {
+		if k >= len(free) {
+			break
+		}
+		if k < leaves {
+			s.leaves[free[k]] = uint64(3 + mrng.IntN(16))
+		} else {
+			s.gone[free[k]] = uint64(3 + mrng.IntN(10))
+		}
+	}
 	return s
+}
+
+// drawMembershipChanges draws how many volunteers join (and when), how many members leave and how
+// many crash for good (to be removed for silence); at least one change. It returns the number of
+// leavers and of gone members to choose.
+func drawMembershipChanges(rng *rand.Rand, s *nodeSchedule) (leaves, gone int) {
+	s.rounds = 30
+	s.silentRounds = 6
+	for {
+		joins := rng.IntN(3)
+		leaves, gone = rng.IntN(2), rng.IntN(2)
+		if (s.n-leaves-gone-1)/3-gone < 0 {
+			continue
+		}
+		if joins+leaves+gone == 0 {
+			continue
+		}
+		for v := range joins {
+			s.joins[s.n+v] = uint64(3 + rng.IntN(14))
+		}
+		return leaves, gone
+	}
 }
 
 // innocentKinds are offences an honest member cannot commit, crashed or slow.
 var innocentKinds = []string{accountability.Equivocate, accountability.RoundEquivocate, accountability.BadProposal,
 	accountability.Censor, accountability.Invalid, accountability.InvalidFrame, accountability.Flood}
 
+// voteRecords keeps each peer's signedVotes across its incarnations and epochs.
+type voteRecords struct {
+	t  *testing.T
+	mu sync.Mutex
+	by map[int]*signedVotes
+}
+
+func (v *voteRecords) of(i int) *signedVotes {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.by == nil {
+		v.by = map[int]*signedVotes{}
+	}
+	if v.by[i] == nil {
+		v.by[i] = &signedVotes{t: v.t, by: map[signedSlot]consensus.ValueID{}, sentAfter: map[signedSlot]consensus.ValueID{}}
+	}
+	return v.by[i]
+}
+
+// installFaults sets an honest member's Node up for the schedule: a short sign-bound stride, every
+// vote it sends recorded (a conflicting one fails the test), and, in its first incarnation, its
+// mid-height crash (cutting the stalled member off until after the restart) and, when
+// crashOnDecided, its crash after deciding crashAt (runNet crashes those through OnCommit).
+// sent counts the votes of this incarnation (its Nodes of successive epochs share it).
+func installFaults(s nodeSchedule, i, incarnation int, nd *Node, votes *signedVotes, sent *int, isolate func(m int, d time.Duration), crashOnDecided bool) {
+	if nd.store != nil {
+		nd.store.SetSignBoundStride(2) // amnesia sits out a few heights, not 32
+	}
+	crashAfter := s.crashVote[i]
+	nd.hooks.beforeSend = func(m consensus.Message) error {
+		if m.Kind != consensus.KindVote {
+			return nil
+		}
+		if incarnation == 1 && crashAfter > 0 && *sent >= crashAfter {
+			if s.stall >= 0 {
+				isolate(s.stall, time.Duration(s.pauseSec)*time.Second+3*time.Second)
+			}
+			return errTestCrash // the votes before this one went out
+		}
+		*sent++
+		votes.note(incarnation, m.Vote) // fails the test on a conflicting vote
+		return nil
+	}
+	if at, ok := s.crashAt[i]; ok && crashOnDecided && incarnation == 1 {
+		nd.hooks.afterDecided = func(h uint64) error {
+			if h >= at {
+				return errTestCrash
+			}
+			return nil
+		}
+	}
+}
+
+// restartDamage is what a crash does to a member's StateDir before its restart.
+func (s nodeSchedule) restartDamage() func(dir string) {
+	switch s.damage {
+	case "lost-tail":
+		return func(dir string) { storage.LoseUnsyncedRecords(dir, s.lost) }
+	case "damaged":
+		return func(dir string) {
+			path := dir + "/" + storage.JournalFile
+			if b, err := os.ReadFile(path); err == nil && len(b) > 8 {
+				b[len(b)-3] ^= 0x10
+				_ = os.WriteFile(path, b, 0o600)
+			}
+		}
+	}
+	return nil
+}
+
 func runNodeSchedule(t *testing.T, s nodeSchedule) {
 	t.Logf("%v", s)
-	var mu sync.Mutex
-	perMember := map[int]*signedVotes{}
-	votesOf := func(i int) *signedVotes {
-		mu.Lock()
-		defer mu.Unlock()
-		if perMember[i] == nil {
-			perMember[i] = &signedVotes{t: t, by: map[signedSlot]consensus.ValueID{}, sentAfter: map[signedSlot]consensus.ValueID{}}
-		}
-		return perMember[i]
+	if s.open() {
+		runMemberSchedule(t, s) // faultsched_member_test.go
+		return
 	}
+	var mu sync.Mutex
+	votes := &voteRecords{t: t}
 	restart := map[int]bool{}
 	for m := range s.crashVote {
 		restart[m] = true
@@ -138,41 +271,10 @@ func runNodeSchedule(t *testing.T, s nodeSchedule) {
 			mu.Lock()
 			hosts[i], peers = nd.cfg.Host, nd.peers
 			mu.Unlock()
-			if s.attacks[i] != "" {
-				return
+			if s.attacks[i] == "" {
+				installFaults(s, i, incarnation, nd, votes.of(i), new(int), isolate, false)
 			}
-			if nd.store != nil {
-				nd.store.SetSignBoundStride(2) // amnesia sits out a few heights, not 32
-			}
-			votes := votesOf(i)
-			sent, crashAfter := 0, s.crashVote[i]
-			nd.hooks.beforeSend = func(m consensus.Message) error {
-				if m.Kind != consensus.KindVote {
-					return nil
-				}
-				if incarnation == 1 && crashAfter > 0 && sent >= crashAfter {
-					if s.stall >= 0 {
-						isolate(s.stall, time.Duration(s.pauseSec)*time.Second+3*time.Second)
-					}
-					return errTestCrash // the votes before this one went out
-				}
-				sent++
-				votes.note(incarnation, m.Vote) // fails the test on a conflicting vote
-				return nil
-			}
-		}}
-	switch s.damage {
-	case "lost-tail":
-		plan.beforeRestart = func(dir string) { storage.LoseUnsyncedRecords(dir, s.lost) }
-	case "damaged":
-		plan.beforeRestart = func(dir string) {
-			path := dir + "/" + storage.JournalFile
-			if b, err := os.ReadFile(path); err == nil && len(b) > 8 {
-				b[len(b)-3] ^= 0x10
-				_ = os.WriteFile(path, b, 0o600)
-			}
-		}
-	}
+		}, beforeRestart: s.restartDamage()}
 	r := runNet(t, plan)
 	r.checkHonest(t)
 	for i := range s.n {
@@ -190,6 +292,11 @@ func runNodeSchedule(t *testing.T, s nodeSchedule) {
 func TestNodeFaultSchedules(t *testing.T) {
 	skipShort(t)
 	if *nodeSeed >= 0 {
+		if *nodeLogLevel != "" {
+			if err := testLogLevel.UnmarshalText([]byte(*nodeLogLevel)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		synctest.Test(t, func(t *testing.T) { runNodeSchedule(t, drawNodeSchedule(uint64(*nodeSeed))) })
 		return
 	}

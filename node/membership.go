@@ -329,14 +329,42 @@ func (nd *Node) applyChange(p *wire.Proposal, cand wire.Certificate) {
 
 // noteEpochEnd sets where this Node stops: the start of the next epoch after the current round.
 func (nd *Node) noteEpochEnd() {
-	if next, ok := nd.chain.Next(nd.eng.Round()); ok && (nd.epochEnd == 0 || next.Start < nd.epochEnd) {
-		nd.epochEnd = next.Start
+	next, ok := nd.chain.Next(nd.eng.Round())
+	if end := nd.epochEnd.Load(); ok && (end == 0 || next.Start < end) {
+		nd.epochEnd.Store(next.Start)
 	}
 }
 
 // beyondEpoch reports whether height h belongs to a later epoch than this Node's: its messages are
 // for the next Node, checked against the next member list.
-func (nd *Node) beyondEpoch(h uint64) bool { return nd.epochEnd != 0 && h >= nd.epochEnd }
+func (nd *Node) beyondEpoch(h uint64) bool {
+	end := nd.epochEnd.Load()
+	return end != 0 && h >= end
+}
+
+// otherEpoch reports whether height h may be outside this Node's epoch (in an open run, before the
+// round this Node started at, or from the next epoch on): a message for h may be signed with another
+// member list's indices and keys. Safe from any goroutine (firstRound is set before Run).
+func (nd *Node) otherEpoch(h uint64) bool {
+	return nd.genesis.Open && h < nd.loop.firstRound || nd.beyondEpoch(h)
+}
+
+// mayBeUnknownEpoch reports whether a message for height h may be signed with the member list of an
+// epoch this Node has not learned of: in an open run, a change decided at a height this Node has not
+// decided yet takes effect roster.ActivationDelay heights later. Safe from any goroutine.
+func (nd *Node) mayBeUnknownEpoch(h uint64) bool {
+	return nd.genesis.Open && h >= nd.current.Load()+roster.ActivationDelay
+}
+
+// memberListCheck returns err, the failure of a check that depends on the member list (signer index,
+// signature, sample, leader) of a message for height h, or errOtherEpoch when that member list may not
+// be the message's: then the check says nothing about the sender, who must not be blamed for it.
+func (nd *Node) memberListCheck(h uint64, err error) error {
+	if nd.otherEpoch(h) || nd.mayBeUnknownEpoch(h) {
+		return fmt.Errorf("%w: height %d: %w", errOtherEpoch, h, err)
+	}
+	return err
+}
 
 // learnChanges checks and adopts the membership changes a verified state response carries.
 func (nd *Node) learnChanges(s *wire.StateResponse) {

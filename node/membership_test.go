@@ -2,11 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/byzpp/byzpp/node/byzantine"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -33,14 +35,48 @@ type churnPlan struct {
 	stopAt         map[int]uint64 // peer → stop it (kill) once the run reached this round
 	restartAt      map[int]uint64 // peer stopped by stopAt → start a new Peer on its StateDir at this round
 	attacks        map[int]string // peer → Config.Attack
+	// Faults of the node fault schedules (faultsched_test.go). late starts a genesis member that
+	// long after the others. install runs on every Node of peer i (each epoch's), incarnation 1 and,
+	// after a crash, 2. A peer whose Run returns errTestCrash restarts on its StateDir (as a new Peer,
+	// what a restarted process is) crashPause later, after beforeRestart ran on that StateDir.
+	late          map[int]time.Duration
+	install       func(r *churnRun, i, incarnation int, nd *Node)
+	crashPause    time.Duration
+	beforeRestart func(stateDir string)
 }
 
 type churnRun struct {
 	peers   []*Peer
+	hosts   []p2p.Network
 	mu      sync.Mutex
 	digests []map[uint64][32]byte
 	errs    []error
 	running []bool
+	// nodes lists every Node each peer ran (every epoch, every incarnation), in order.
+	nodes [][]*Node
+	// crashedAt: peers whose Run returned errTestCrash and that wait for their restart.
+	crashedAt    map[int]time.Time
+	incarnations []int
+}
+
+// isolate cuts peer m off from every other peer for d (both directions, as a partition does).
+func (r *churnRun) isolate(m int, d time.Duration) {
+	for j, h := range r.hosts {
+		if j != m {
+			h.BlockPeerFor(r.hosts[m].ID(), d)
+			r.hosts[m].BlockPeerFor(h.ID(), d)
+		}
+	}
+}
+
+// lastNode is the last Node peer i ran (nil if it never was a member).
+func (r *churnRun) lastNode(i int) *Node {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.nodes[i]) == 0 {
+		return nil
+	}
+	return r.nodes[i][len(r.nodes[i])-1]
 }
 
 func (c *churnRun) maxRound() uint64 {
@@ -69,8 +105,23 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 	hosts, closeHosts := memHosts(t, keys, p2p.Options{Logger: logger, SendDelay: 5 * time.Millisecond})
 	defer closeHosts()
 	dir := t.TempDir()
-	r := &churnRun{peers: make([]*Peer, plan.total), digests: make([]map[uint64][32]byte, plan.total),
-		errs: make([]error, plan.total), running: make([]bool, plan.total)}
+	r := &churnRun{peers: make([]*Peer, plan.total), hosts: hosts, digests: make([]map[uint64][32]byte, plan.total),
+		errs: make([]error, plan.total), running: make([]bool, plan.total), nodes: make([][]*Node, plan.total),
+		crashedAt: map[int]time.Time{}, incarnations: make([]int, plan.total)}
+	// withInstall makes p record its Nodes and run plan.install on each (a new incarnation of peer i).
+	withInstall := func(i int, p *Peer) *Peer {
+		r.incarnations[i]++
+		incarnation := r.incarnations[i]
+		p.install = func(nd *Node) {
+			r.mu.Lock()
+			r.nodes[i] = append(r.nodes[i], nd)
+			r.mu.Unlock()
+			if plan.install != nil {
+				plan.install(r, i, incarnation, nd)
+			}
+		}
+		return p
+	}
 	for i := range keys {
 		r.digests[i] = map[uint64][32]byte{}
 		i := i
@@ -83,9 +134,10 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.peers[i] = p
+		r.peers[i] = withInstall(i, p)
 	}
 	time.Sleep(2 * time.Second)
+	began := time.Now()
 	var wg sync.WaitGroup
 	stops := make([]context.CancelFunc, plan.total)
 	start := func(i int) {
@@ -94,22 +146,55 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 		r.running[i] = true
 		p := r.peers[i]
 		wg.Go(func() {
-			if err := p.Run(pctx); err != nil {
-				r.mu.Lock()
+			err := p.Run(pctx)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if errors.Is(err, errTestCrash) {
+				r.crashedAt[i] = time.Now()
+			} else if err != nil {
 				r.errs[i] = err
-				r.mu.Unlock()
 			}
 		})
 	}
+	// restartCrashed starts a new Peer on the StateDir of each peer that crashed crashPause ago.
+	restartCrashed := func() {
+		r.mu.Lock()
+		var due []int
+		for i, at := range r.crashedAt {
+			if time.Since(at) >= plan.crashPause {
+				due = append(due, i)
+				delete(r.crashedAt, i)
+			}
+		}
+		r.mu.Unlock()
+		slices.Sort(due)
+		for _, i := range due {
+			if plan.beforeRestart != nil {
+				plan.beforeRestart(r.peers[i].cfg.StateDir)
+			}
+			p, err := NewPeer(r.peers[i].cfg)
+			if err != nil {
+				t.Fatalf("peer %d restart: %v", i, err)
+			}
+			r.peers[i] = withInstall(i, p)
+			start(i)
+		}
+	}
 	restarted := map[int]bool{}
 	for i := range plan.members {
-		if _, late := plan.joinAt[i]; !late && !plan.never[i] {
+		if _, late := plan.joinAt[i]; !late && !plan.never[i] && plan.late[i] == 0 {
 			start(i)
 		}
 	}
 	deadline := time.Now().Add(time.Duration(plan.rounds)*20*time.Second + 2*time.Minute)
 	for time.Now().Before(deadline) {
 		k := r.maxRound()
+		for i, d := range plan.late {
+			if !r.running[i] && r.incarnations[i] == 1 && time.Since(began) >= d {
+				start(i)
+			}
+		}
+		restartCrashed()
 		for i, at := range plan.joinAt {
 			if !r.running[i] && k >= at {
 				start(i)
@@ -135,7 +220,7 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 				if err != nil {
 					t.Fatalf("peer %d restart: %v", i, err)
 				}
-				r.peers[i] = p
+				r.peers[i] = withInstall(i, p)
 				start(i)
 			}
 		}
@@ -156,6 +241,12 @@ func runChurn(t *testing.T, plan churnPlan) (*churnRun, *genesis.Genesis) {
 
 // finished: every peer still running (and not leaving) decided the last round.
 func (r *churnRun) finished(plan churnPlan) bool {
+	r.mu.Lock()
+	crashed := len(r.crashedAt)
+	r.mu.Unlock()
+	if crashed > 0 {
+		return false
+	}
 	for i, p := range r.peers {
 		if !r.running[i] || plan.leaveAt[i] > 0 || (plan.stopAt[i] > 0 && plan.restartAt[i] == 0) {
 			continue

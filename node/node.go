@@ -18,6 +18,7 @@ import (
 	"github.com/byzpp/byzpp/node/byzantine"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
+	"github.com/byzpp/byzpp/node/liveness"
 	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/node/roster"
 	"github.com/byzpp/byzpp/node/storage"
@@ -99,8 +100,8 @@ type Node struct {
 	// change takes effect (0: none; this Node stops there and RunPeer starts the next epoch), the
 	// membership requests waiting for a proposal.
 	chain     *roster.Chain
-	epochEnd  uint64
-	outbox    outbox // direct frames of the loop's current turn (outbox.go)
+	epochEnd  atomic.Uint64 // read by the message checks too (openEnvelope)
+	outbox    outbox        // direct frames of the loop's current turn (outbox.go)
 	epochOver bool
 	cache     *sim.DataCache
 	ops       map[[32]byte]wire.MemberOp
@@ -206,7 +207,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	nd.log = lg.With("member", nd.self, "run", wire.RunID(runID).String())
 	if next, ok := chain.Next(st.Round); ok {
-		nd.epochEnd = next.Start
+		nd.epochEnd.Store(next.Start)
 	}
 	setup := nd.setup
 	self := nd.self
@@ -229,8 +230,7 @@ func New(cfg Config) (*Node, error) {
 		nd.markEnded() // restored at the end of the run (model.go)
 	}
 	nd.loop.init()
-	nd.loop.lastHeard, nd.loop.everHeard = make([]uint64, nd.n), make([]bool, nd.n)
-	nd.loop.distrustedAt, nd.loop.relayDistrustedAt = make([]uint64, nd.n), make([]uint64, nd.n)
+	nd.loop.live = liveness.New(nd.n, nd.self, nd.presumedDeadTicks())
 	nd.restoreProofOfLock(restored, nd.restoredProof) // prooflock.go
 	nd.restoredProof = nil
 	nd.loop.firstRound = st.Round

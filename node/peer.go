@@ -32,6 +32,8 @@ type Peer struct {
 	// lastChain is the member history as of the last epoch that ended or the last state observed.
 	lastChain *roster.Chain
 	end       EndOfRun // what Run does at the end of the run (model.go)
+	// install, tests only: runs on each epoch's Node before it runs (crash hooks, vote records).
+	install func(*Node)
 }
 
 // Observer pacing.
@@ -97,10 +99,11 @@ func (p *Peer) setNode(nd *Node) {
 // EndOfRun), or a fatal error.
 func (p *Peer) Run(ctx context.Context) error {
 	cfg := p.cfg
-	if err := cfg.Host.Handle(protoAddrs, 64<<10, p.serveAddrs); err != nil {
+	// A newcomer's members learn its address from the peer it dialled (p2p.ConnectAll).
+	if err := cfg.Host.Handle(p2p.ProtoAddrs, p2p.MaxAddrsRequest, p2p.ServeAddrs(cfg.Host)); err != nil {
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
-	defer cfg.Host.Unhandle(protoAddrs)
+	defer cfg.Host.Unhandle(p2p.ProtoAddrs)
 	if err := cfg.Host.Handle(ProtoGenesis, 64, p.serveGenesis); err != nil {
 		return fmt.Errorf("%w: %w", ErrFatal, err)
 	}
@@ -127,6 +130,9 @@ func (p *Peer) Run(ctx context.Context) error {
 			return err
 		}
 		wasMember = true
+		if p.install != nil {
+			p.install(nd)
+		}
 		p.setNode(nd)
 		mctx, stopMaintain := context.WithCancel(ctx)
 		go p.maintain(mctx, nd)
@@ -168,7 +174,7 @@ func (p *Peer) maintain(ctx context.Context, nd *Node) {
 			case <-t.C:
 			}
 		}
-		p.connectMembers(ctx, nd.gen.Members) // addrs.go: a newcomer's address may be news here
+		p2p.ConnectAll(ctx, p.cfg.Host, nd.gen.Members, requestTimeout) // a newcomer's address may be news here
 		if !p.leaving.Load() {
 			continue
 		}
@@ -234,7 +240,7 @@ func (p *Peer) observe(ctx context.Context, chain *roster.Chain) (*wire.StateRes
 		if best != nil {
 			from = best.Round
 		}
-		p.connectMembers(ctx, chain.Latest().Members) // addrs.go
+		p2p.ConnectAll(ctx, p.cfg.Host, chain.Latest().Members, requestTimeout)
 		if s, c := p.fetchBest(ctx, run, lim, chain, from); s != nil {
 			best, chain = s, c
 			p.mu.Lock()

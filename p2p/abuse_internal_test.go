@@ -440,3 +440,82 @@ func TestGaterUntrustedAndRangeBlocks(t *testing.T) {
 		}
 	})
 }
+
+// FuzzReadDirect runs the direct-stream reader of a real (mocknet) host on arbitrary stream bytes: the
+// handler gets exactly the well-formed frames within the cap that the input starts with, in order; a
+// bad frame after them is reported as invalid input and ends the stream; a peer Allow refuses gets
+// nothing delivered and is charged a refusal; and nothing leaks (the bubble fails the test otherwise).
+func FuzzReadDirect(f *testing.F) {
+	frames := func(msgs ...string) []byte {
+		var b []byte
+		for _, m := range msgs {
+			b = append(binary.AppendUvarint(b, uint64(len(m))), m...)
+		}
+		return b
+	}
+	f.Add(frames("hi", "", "there"), true)
+	f.Add(append(frames("ok"), binary.AppendUvarint(nil, 1<<40)...), true)
+	f.Add(append(frames("ok"), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), true)
+	f.Add(append(frames("ok"), 5, 'a'), true)
+	f.Add(frames("refused"), false)
+	f.Fuzz(func(t *testing.T, in []byte, allowed bool) {
+		synctest.Test(t, func(t *testing.T) {
+			const max = 64
+			a, b := mockPair(t, Options{Abuse: AbuseConfig{InvalidThreshold: -1}})
+			var got [][]byte
+			var reports int
+			b.OnInvalidInput(func(InvalidInput) { reports++ })
+			if err := b.HandleDirect("f/1", max, func(_ peer.ID, msg []byte) {
+				got = append(got, msg)
+			}, Allow(func(peer.ID) bool { return allowed })); err != nil {
+				t.Fatal(err)
+			}
+			s, err := a.h.NewStream(t.Context(), b.ID(), "/byzpp/f/1")
+			switch {
+			case err == nil:
+				_, _ = s.Write(in)
+				_ = s.CloseWrite()
+				_, _ = io.ReadAll(s)
+				defer s.Reset()
+			case allowed || !strings.Contains(err.Error(), "reset"):
+				t.Fatal(err) // only a refused stream may be reset while it opens
+			}
+			synctest.Wait()
+
+			if !allowed {
+				if len(got) != 0 || b.InvalidInputs().Snapshot()[ReasonRefused] != 1 {
+					t.Fatalf("refused peer: %d messages delivered, %v", len(got), b.InvalidInputs().Snapshot())
+				}
+			} else {
+				// The frames a reader of the whole input would take, and whether it ends on a bad one.
+				var want [][]byte
+				r := bufio.NewReader(bytes.NewReader(in))
+				var rerr error
+				for {
+					msg, err := readFrame(r, max)
+					if err != nil {
+						rerr = err
+						break
+					}
+					want = append(want, msg)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%d messages delivered, want %d", len(got), len(want))
+				}
+				for i := range want {
+					if !bytes.Equal(got[i], want[i]) {
+						t.Fatalf("message %d: %x, want %x", i, got[i], want[i])
+					}
+				}
+				if cleanEnd := errors.Is(rerr, io.EOF); cleanEnd != (reports == 0) {
+					t.Fatalf("input ends with %v, %d reports", rerr, reports)
+				}
+			}
+			a.Shutdown()
+			b.Shutdown()
+			time.Sleep(100 * time.Millisecond)
+			_ = a.Close()
+			_ = b.Close()
+		})
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/byzpp/byzpp/algo/attack"
@@ -53,8 +54,10 @@ type Runner struct {
 	testScored *data.Dataset
 
 	// fstarOf, if set, computes FStar on the scoring goroutine while the rounds go on (only the gaps
-	// need it, and they are filled in after the last round); Run sets FStar from it.
-	fstarOf func() float64
+	// need it, and they are filled in after the last round); Run sets FStar from it. loadTest, if set,
+	// loads Test there first (only the scores need it); the rounds stop if it fails.
+	fstarOf  func() float64
+	loadTest func() (*data.Dataset, error)
 }
 
 // NewRunner prepares the members of a setup. fstar may be NaN.
@@ -255,6 +258,9 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if err := ev.failed(); err != nil {
+				return nil, err
+			}
 		}
 		plan := s.Method.PlanRoundInto(s.Spec.Seed, st.Round, sample, &stream)
 		sample = plan.Sample
@@ -288,6 +294,9 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 	res.Timings.Rounds = time.Since(started)
 	waited := time.Now()
 	scores := ev.wait()
+	if err := ev.failed(); err != nil {
+		return nil, err
+	}
 	res.Timings.Wait = time.Since(waited)
 	res.Timings.Scoring = ev.busy // both goroutines' time
 	if r.fstarOf != nil {
@@ -313,7 +322,7 @@ func (r *Runner) Run(ctx context.Context, progress func(round int)) (*Result, er
 // Timings is where a run's time went.
 type Timings struct {
 	Setup  time.Duration // Build: data (loaded or from the cache), shards, model
-	FStar  time.Duration // f*, normally from its cache, on the scoring goroutine during the rounds
+	FStar  time.Duration // the held-out set and f* (normally from its cache), on the scoring goroutine during the rounds
 	Rounds time.Duration // the rounds, wall time
 	// Scoring is the time spent scoring the recorded points (objective and held-out set) on the
 	// scoring goroutine, alongside the rounds; Wait is how long the run waited for it after its last
@@ -348,6 +357,8 @@ type evaluator struct {
 	done    chan struct{}
 	stopped bool
 
+	prepared chan struct{} // closed when prepare is done
+
 	once   sync.Once
 	scorer *model.Scorer // the held-out set (first, the only accuracy wanted) and the distinct honest shards
 	shards []objectiveShard
@@ -357,26 +368,56 @@ type evaluator struct {
 
 	fstar     float64 // r.fstarOf(), computed before the first score; read after done
 	fstarTime time.Duration
+	loadErr   atomic.Pointer[error] // r.loadTest failed
+}
+
+// failed returns the error of loading the held-out set, if it failed.
+func (ev *evaluator) failed() error {
+	if p := ev.loadErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 func (r *Runner) startEvaluator(capacity int) *evaluator {
 	dim := len(r.Setup.X0)
 	ev := &evaluator{r: r, dim: dim, backing: make([]float64, 0, capacity*dim), items: make([]*evalItem, 0, capacity),
-		pending: make(chan *evalItem, capacity), done: make(chan struct{})}
+		pending: make(chan *evalItem, capacity), done: make(chan struct{}), prepared: make(chan struct{})}
 	go func() {
 		defer close(ev.done)
-		if r.fstarOf != nil {
-			t := time.Now()
-			ev.fstar = r.fstarOf()
-			ev.fstarTime = time.Since(t)
-		}
+		ev.prepare()
 		ev.work()
 	}()
 	return ev
 }
 
-// work scores pending points until there are none left and no more will come.
+// prepare loads the held-out set and computes f*, when the runner leaves them to the evaluator.
+func (ev *evaluator) prepare() {
+	defer close(ev.prepared)
+	t := time.Now()
+	defer func() { ev.fstarTime = time.Since(t) }()
+	r := ev.r
+	if r.loadTest != nil {
+		var err error
+		if r.Test, err = r.loadTest(); err != nil {
+			ev.loadErr.Store(&err)
+			return
+		}
+	}
+	if r.fstarOf != nil {
+		ev.fstar = r.fstarOf()
+	}
+}
+
+// work scores pending points until there are none left and no more will come (once prepare is done;
+// nothing if it failed).
 func (ev *evaluator) work() {
+	<-ev.prepared
+	if ev.failed() != nil {
+		for range ev.pending {
+		}
+		return
+	}
 	var busy time.Duration
 	losses := make([]float64, 0, 4)
 	for it := range ev.pending {
@@ -468,7 +509,7 @@ func (r *Runner) Score(x []float64) (loss, accuracy float64) {
 }
 
 // Run builds and runs one spec, computing f* (cached) for the gap and scoring the spec's held-out set.
-// f* is computed on the scoring goroutine while the rounds go on.
+// The held-out set is loaded and f* computed on the scoring goroutine while the rounds go on.
 func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)) (*Result, error) {
 	if cache == nil {
 		cache = &DataCache{}
@@ -486,9 +527,7 @@ func Run(ctx context.Context, s Spec, cache *DataCache, progress func(round int)
 		}
 		return fstar
 	}
-	if r.Test, err = cache.LoadTest(&st.Spec, st.Dataset, st.Model); err != nil {
-		return nil, err
-	}
+	r.loadTest = func() (*data.Dataset, error) { return cache.LoadTest(&st.Spec, st.Dataset, st.Model) }
 	setup := time.Since(t0)
 	res, err := r.Run(ctx, progress)
 	if res != nil {

@@ -43,31 +43,44 @@ type objectiveShard struct {
 }
 
 // DataCache loads each data set once per process: series of one experiment share it read-only.
+// Different data sets load at the same time (a run's training and held-out sets on two cores).
 type DataCache struct {
 	mu    sync.Mutex
-	cache map[string]*data.Dataset
+	cache map[string]*cachedData
+}
+
+// cachedData is one data set of a DataCache, loaded by the first caller asking for it.
+type cachedData struct {
+	once sync.Once
+	d    *data.Dataset
+	err  error
 }
 
 // Load returns the (possibly normalised) data set for spec, loading it on first use.
 func (c *DataCache) Load(s *Spec) (*data.Dataset, error) {
 	key := fmt.Sprintf("%s|%d|%t", s.Data, s.Features, s.Normalize)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d, ok := c.cache[key]; ok {
-		return d, nil
-	}
-	d, err := data.Load(s.Data, data.ReadOptions{Features: s.Features})
-	if err != nil {
-		return nil, fmt.Errorf("loading data %q: %w", s.Data, err)
-	}
-	if s.Normalize {
-		d.NormalizeRows()
-	}
 	if c.cache == nil {
-		c.cache = map[string]*data.Dataset{}
+		c.cache = map[string]*cachedData{}
 	}
-	c.cache[key] = d
-	return d, nil
+	e, ok := c.cache[key]
+	if !ok {
+		e = &cachedData{}
+		c.cache[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		d, err := data.Load(s.Data, data.ReadOptions{Features: s.Features})
+		if err != nil {
+			e.err = fmt.Errorf("loading data %q: %w", s.Data, err)
+			return
+		}
+		if s.Normalize {
+			d.NormalizeRows()
+		}
+		e.d = d
+	})
+	return e.d, e.err
 }
 
 // NoTestData is the Spec.TestData that asks for no held-out set.

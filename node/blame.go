@@ -7,6 +7,7 @@ import (
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/liveness"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -121,7 +122,7 @@ func (nd *Node) checkCensorship(cp consensus.Proposal, content *wire.Proposal) e
 	// far ahead of it and lacks them when it gets there — seen naming honest members censors in
 	// TestNodeFaultSchedules — so a first omission only hands the message over.
 	// Or a pattern no lagging leader shows: omissions at omissionsToName distinct heights within
-	// distrustHeights (a leader that caught up has the messages of later heights in time).
+	// liveness.DistrustHeights (a leader that caught up has the messages of later heights in time).
 	now := nd.loop.ticks
 	handedOver := func(i int) bool {
 		// Handed at an earlier attempt (a proposal is repeated unchanged within its attempt) and a
@@ -154,17 +155,17 @@ type handKey struct {
 }
 
 // omissionsToName is how many distinct heights a leader's fresh proposals must have omitted held
-// messages at, within distrustHeights, before it is named a censor without a handed-over proof.
+// messages at, within liveness.DistrustHeights, before it is named a censor without a handed-over proof.
 const omissionsToName = 3
 
 // omittedAt records that leader's proposal at height h omitted a held message and returns at how many
-// distinct heights within the last distrustHeights it did.
+// distinct heights within the last liveness.DistrustHeights it did.
 func (nd *Node) omittedAt(leader int, h uint64) int {
 	hs := nd.loop.omissions[leader]
 	if !slices.Contains(hs, h) {
 		hs = append(hs, h)
 	}
-	hs = slices.DeleteFunc(hs, func(x uint64) bool { return x+distrustHeights < h })
+	hs = slices.DeleteFunc(hs, func(x uint64) bool { return x+liveness.DistrustHeights < h })
 	nd.loop.omissions[leader] = hs
 	return len(hs)
 }

@@ -10,7 +10,8 @@
 // May import: algo/, consensus, p2p, p2p/wire and node's subpackages — it is the wiring — but not
 // testnet/ or cmd/. Its subpackages have one job each and no *Node: engine (training), genesis,
 // roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound),
-// accountability (who is named for what: the blame book, double votes, the censorship rule, offences).
+// accountability (who is named for what: the blame book, double votes, the censorship rule, offences),
+// liveness (which members this peer stops waiting for: presumed dead, distrusted leaders).
 // The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
 // in-memory hosts in node's tests (which therefore run under the race detector; the few that test
 // libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): abuse.go
@@ -96,7 +97,7 @@
 // its answers. A peer that has heard nothing for a while probes others for a certified state
 // (catchup.go), so a restarted or late peer catches up even after the others have finished.
 //
-// Open runs (membership.go, peer.go, addrs.go, package roster): a Node runs one epoch — a stretch of
+// Open runs (membership.go, peer.go, package roster, p2p.ConnectAll): a Node runs one epoch — a stretch of
 // rounds with one member list. Join, leave and remove operations ride in proposals and are decided with
 // them; a decided change takes effect two rounds later, where the Node stops (ErrEpochOver) and Peer
 // starts the next epoch's Node. Peer also runs a volunteer that is not a member yet as an observer: it

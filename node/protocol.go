@@ -12,6 +12,7 @@ import (
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/node/engine"
+	"github.com/byzpp/byzpp/node/liveness"
 	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/node/votestore"
 	"github.com/byzpp/byzpp/p2p/wire"
@@ -53,20 +54,13 @@ type loopState struct {
 	relay      relay.State // relay.go
 	spec       speculation // our message sent ahead of the decision it depends on (speculate.go)
 
-	// lastHeard is, per member, the tick anything was last heard from it (presumed.go).
 	savedProof []consensus.Vote // the proof of lock whose envelopes were saved last (prooflock.go)
-	lastHeard  []uint64
-	everHeard  []bool
+	live       *liveness.View   // who is presumed dead, which leaders are distrusted (presumed.go)
 	// handed records round messages handed to leaders whose proposals omitted them: their height (for
 	// pruning) and the tick they were handed (blame.go).
 	handed    map[handKey]uint64
 	handedAt  map[handKey]handedWhen
 	omissions map[int][]uint64 // heights at which each leader's proposals omitted held messages
-	// distrustedAt is, per member, 1 + the height at which it last led badly (presumed.go).
-	distrustedAt []uint64
-	// relayDistrustedAt is the same for relay leaders that moved nothing with our votes (presumed.go).
-	relayDistrustedAt []uint64
-	heardAny          bool
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -254,7 +248,7 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 	case err != nil:
 		nd.loop.badProps++
 		nd.acct.BlameOnce(cp.Proposer, accountability.BadProposal, cp.Height, cp.Round)
-		nd.distrust(cp.Proposer, cp.Height) // presumed.go
+		nd.loop.live.Distrust(cp.Proposer, cp.Height) // presumed.go: not waited for a while
 		nd.log.Warn("invalid proposal", "height", cp.Height, "attempt", cp.Round, "leader", cp.Proposer, "err", err)
 	}
 	_ = nd.cm.StepProposal(cp, err == nil)

@@ -131,7 +131,7 @@ func (nd *Node) sendViaLeader(v consensus.Vote, raw []byte) bool {
 		return false
 	}
 	leader := nd.relayLeader(v)
-	if leader == nd.self || !nd.loop.relay.HeardLeader(v.Height) || !nd.pairs.OK(leader) || nd.presumedDead(leader) || nd.relayDistrusted(leader, v.Height) {
+	if leader == nd.self || !nd.loop.relay.HeardLeader(v.Height) || !nd.pairs.OK(leader) || nd.presumedDead(leader) || nd.loop.live.RelayDistrusted(leader, v.Height) {
 		return false
 	}
 	frame, err := (&wire.AuthVote{Envelope: raw, MACs: nd.pairs.Authenticator(envelopeDigest(raw))}).Marshal()
@@ -268,7 +268,7 @@ func (nd *Node) relayTick() {
 		// The leader that should have relayed it moved nothing: our votes do not go through it for a
 		// while (presumed.go; a leader that drops or tampers with relays cost a fallback every time).
 		if v, ok := nd.ownVote(raw); ok {
-			nd.distrustRelay(nd.relayLeader(v), v.Height)
+			nd.loop.live.DistrustRelay(nd.relayLeader(v), v.Height)
 		}
 	}
 }

@@ -47,7 +47,9 @@
 //     exempt), and libp2p's resource manager is scaled to an explicit budget (Config.ResourceMemory,
 //     ResourceFDs, ConnHigh).
 //   - Discovery: bootstrap peers with retry and backoff (Bootstrap), a private Kademlia DHT under the
-//     protocol prefix with rendezvous advertising, and optional mDNS.
+//     protocol prefix with rendezvous advertising, and optional mDNS. Over any Network, addrs.go
+//     exchanges known addresses (ProtoAddrs, ServeAddrs) and dials every peer of a list (ConnectAll),
+//     so that a newcomer known to one peer reaches them all.
 //   - Byte counters (Traffic) from libp2p's bandwidth reporter and from the payloads this package moves.
 //
 // New builds a real host (TCP and QUIC listeners, connection and resource managers, optional NAT

@@ -21,6 +21,7 @@ import (
 //	p2p/...         the only users of libp2p (and multiaddr), and the only user of msgpack (p2p/wire)
 //	node/storage    the StateDir: the standard library and consensus, nothing of libp2p
 //	node/relay      the vote relay's keys, MACs and bookkeeping: consensus and p2p/wire, no libp2p, no host
+//	node/liveness   who is presumed dead or distrusted: the standard library only, no I/O
 //	node/byzantine  a Byzantine peer's attacks: act through their Env (node implements it), never import node
 //	node/...        wiring: anything above, but no testnet/ and no cmd/
 //	testnet/...     the experiment harness: may import anything but cmd/
@@ -93,6 +94,8 @@ var rules = []rule{
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"}, own: []string{"consensus", "node/storage"}, deps: true},
 	{name: "node/relay knows keys and frames, not the host", prefix: "node/relay",
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"}, own: []string{"consensus", "p2p/wire", "node/relay"}},
+	{name: "node/liveness is bookkeeping: the standard library only, no I/O", prefix: "node/liveness",
+		forbid: append([]string{libp2p, multiformats, msgpack}, ioStd...), own: []string{"node/liveness"}},
 	{name: "node/byzantine acts through its Env, never on the node", prefix: "node/byzantine",
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"},
 		own:    []string{"algo/", "consensus", "p2p", "node/adversary", "node/engine", "node/byzantine"}},

@@ -24,6 +24,9 @@ func runMemberSchedule(t *testing.T, s nodeSchedule) {
 	plan := churnPlan{total: s.n + len(s.joins), members: s.n, rounds: int(s.rounds), silentRounds: s.silentRounds,
 		maxMembers: s.n + len(s.joins), joinAt: s.joins, leaveAt: s.leaves, stopAt: s.gone, attacks: s.attacks,
 		late: s.late, crashPause: time.Duration(s.pauseSec) * time.Second, beforeRestart: s.restartDamage(),
+		// Rounds slow enough that a leave (requested every joinInterval) fits in the run; a stalled
+		// run ends after a fake minute.
+		sendDelay: 20 * time.Millisecond, deadline: time.Minute,
 		install: func(r *churnRun, i, incarnation int, nd *Node) {
 			if s.attacks[i] != "" {
 				return
@@ -52,8 +55,9 @@ func runMemberSchedule(t *testing.T, s nodeSchedule) {
 		}
 	}
 	for _, i := range survivors {
-		if got := r.peers[i].Status().Round; got < s.rounds {
-			t.Errorf("honest peer %d stopped at round %d, want ≥ %d", i, got, s.rounds)
+		if st := r.peers[i].Status(); st.Round < s.rounds {
+			t.Errorf("honest peer %d stopped at round %d (%s, member %d, %d peers connected), want ≥ %d",
+				i, st.Round, st.Step, st.Member, st.Peers, s.rounds)
 		}
 	}
 	agreed := 0

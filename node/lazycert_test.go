@@ -13,8 +13,8 @@ import (
 // certNode is just enough of a Node for certify: n members with their keys.
 func certNode(t *testing.T, n int) (*Node, []crypto.PrivKey) {
 	keys, ids := testKeys(t, n)
-	nd := &Node{n: n, log: slog.New(slog.DiscardHandler), lim: wire.LimitsFor(8, uint32(n)),
-		chain: roster.New(wire.RunID{}, ids, n)}
+	nd := &Node{log: slog.New(slog.DiscardHandler)}
+	nd.n, nd.lim, nd.chain = n, wire.LimitsFor(8, uint32(n)), roster.New(wire.RunID{}, ids, n)
 	for _, k := range keys {
 		nd.keys = append(nd.keys, k.GetPublic())
 	}

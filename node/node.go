@@ -43,9 +43,50 @@ const (
 )
 
 // Node is one running peer. Create it with New and run it with Run.
+//
+// Its fields are grouped by who owns them: the epoch it runs (fixed by New and useEpoch), what the event
+// loop alone touches (loop, and the engine and consensus machine), what other goroutines read
+// (published, counters, the Book), membership and what a restart may have lost (recovery).
 type Node struct {
 	cfg Config
 	log *slog.Logger
+	epochView
+	adv   byzantine.Adversary // nil for an honest peer (adversary.go)
+	store *storage.Store
+
+	eng *engine.Engine
+	cm  *consensus.Machine
+	in  chan any
+
+	roundT, consT p2p.Topic
+
+	// Owned by the event loop.
+	loop   loopState
+	outbox outbox     // direct frames of the loop's current turn (outbox.go)
+	hooks  crashHooks // tests only: stop the loop at exact points of a round, as a crash would
+	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
+	// on would leave a journal whose vote record a restart cannot trust.
+	stopErr error
+
+	// Read by validators and stream handlers on other goroutines.
+	current atomic.Uint64 // round being decided
+	published
+	counters
+	sigs relay.SigCache // envelopes already accepted (relay/sigcache.go)
+	// pairs holds the pairwise MAC keys of the vote relay (relay/pairkey.go, relay.go); nil if this
+	// member's own key could not be converted (then it sends and accepts votes only directly).
+	pairs    *relay.PairKeys
+	relayMin int                  // relayMinMembers; tests lower it to relay among four
+	acct     *accountability.Book // who is named for what (blame.go); safe from any goroutine
+
+	membership
+	recovery
+	// end: the signal that the run's final state is held, and the held-out scorer (model.go).
+	end nodeEnd
+}
+
+// epochView is who this peer is in the run and in the epoch its Node runs (New, useEpoch).
+type epochView struct {
 	gen *genesis.Genesis // the genesis as this epoch sees it: Members are the epoch's (membership.go)
 	// genesis is the run's genesis file as read; the run id is its hash.
 	genesis *genesis.Genesis
@@ -57,55 +98,47 @@ type Node struct {
 	setup   *sim.Setup
 	own     *method.Member
 	lim     wire.Limits
-	adv     byzantine.Adversary // nil for an honest peer (adversary.go)
-	store   *storage.Store
 	fstar   float64
 	tick    time.Duration
+}
 
-	eng *engine.Engine
-	cm  *consensus.Machine
-	in  chan any
-
-	roundT, consT p2p.Topic
-
-	// Owned by the event loop.
-	loop loopState
-
-	// Read by validators and stream handlers on other goroutines.
-	current atomic.Uint64 // round being decided
-	mu      sync.Mutex
-	served  map[uint64]map[engine.Digest][]byte // round → envelope digest → raw envelope
-	latest  []byte                              // encoded StateResponse of the last decided round, certified
+// published is what the loop publishes to other goroutines, under mu: the round messages and the
+// decided state it serves (sync.go, lazycert.go) and its status snapshot (status.go).
+type published struct {
+	mu     sync.Mutex
+	served map[uint64]map[engine.Digest][]byte // round → envelope digest → raw envelope
+	latest []byte                              // encoded StateResponse of the last decided round, certified
 	// latestCand is the last decided round with a candidate certificate, until servedState
 	// certifies it into latest (lazycert.go).
 	latestCand *wire.StateResponse
+	status     Status
+}
+
+// counters are the Status counters written from any goroutine.
+type counters struct {
 	// statesRejected counts state responses from peers that failed verifyState.
 	statesRejected atomic.Uint64
-	sigs           relay.SigCache // envelopes already accepted (relay/sigcache.go)
-	verified       atomic.Int64   // Ed25519 signatures of envelopes checked so far, for Status
-	// pairs holds the pairwise MAC keys of the vote relay (relay/pairkey.go, relay.go); nil if this
-	// member's own key could not be converted (then it sends and accepts votes only directly).
-	pairs       *relay.PairKeys
-	relayMin    int           // relayMinMembers; tests lower it to relay among four
-	bundlesIn   atomic.Uint64 // vote bundles received (relay.go)
-	macFailures atomic.Uint64 // relayed votes dropped because their MAC did not hold
-	status      Status
-	acct        *accountability.Book // who is named for what (blame.go); safe from any goroutine
+	verified       atomic.Int64  // Ed25519 signatures of envelopes checked so far, for Status
+	bundlesIn      atomic.Uint64 // vote bundles received (relay.go)
+	macFailures    atomic.Uint64 // relayed votes dropped because their MAC did not hold
+}
 
-	hooks crashHooks // tests only: stop the loop at exact points of a round, as a crash would
-
-	amnesia amnesia // owned by the event loop (amnesia.go)
-
-	// Membership (membership.go): the history of member lists, the round at which the next decided
-	// change takes effect (0: none; this Node stops there and RunPeer starts the next epoch), the
-	// membership requests waiting for a proposal.
+// membership is the member history of an open run as this Node sees it (membership.go): the history
+// of member lists, the round at which the next decided change takes effect (0: none; this Node stops
+// there and RunPeer starts the next epoch), whether it has, and the membership requests waiting for
+// a proposal.
+type membership struct {
 	chain     *roster.Chain
 	epochEnd  atomic.Uint64 // read by the message checks too (openEnvelope)
-	outbox    outbox        // direct frames of the loop's current turn (outbox.go)
 	epochOver bool
 	cache     *sim.DataCache
 	ops       map[[32]byte]wire.MemberOp
+}
 
+// recovery is what New found of a previous run of this peer and what it may have lost (persist.go,
+// amnesia.go).
+type recovery struct {
+	amnesia amnesia // owned by the event loop (amnesia.go)
 	// mayHaveForgotten records that New found StateDir damaged (persist.go) and ignored what failed,
 	// or written before a machine restart without a clean stop (durability.go): votes this peer sent
 	// may be missing from it (amnesia.go).
@@ -115,14 +148,9 @@ type Node struct {
 	votedThrough uint64
 	// heard is the highest height heard from each member, for the amnesia bound (amnesia.go).
 	heard heardHeights
-	// end: the signal that the run's final state is held, and the held-out scorer (model.go).
-	end nodeEnd
 	// restoredProof holds the proof-of-lock envelopes read by restore until New puts them in the vote
 	// store (prooflock.go).
 	restoredProof [][]byte
-	// stopErr, once set, stops Run: a decision or an adopted state could not be persisted, and going
-	// on would leave a journal whose vote record a restart cannot trust.
-	stopErr error
 }
 
 // New builds a node: it loads the data, builds the training setup and restores persisted state. It
@@ -160,12 +188,11 @@ func New(cfg Config) (*Node, error) {
 	}
 	// The member list in force is only known once the persisted state says which round this peer is
 	// at: restore with the genesis' setup (only x^0 and the dimension matter), then take the epoch.
-	nd := &Node{
-		cfg: cfg, gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), chain: chain, store: store,
-		log: lg.With("run", wire.RunID(runID).String()),
-		in:  make(chan any, 1024), served: map[uint64]map[engine.Digest][]byte{},
-		fstar: math.NaN(), cache: cache, relayMin: relayMinMembers,
-	}
+	nd := &Node{cfg: cfg, store: store, log: lg.With("run", wire.RunID(runID).String()), in: make(chan any, 1024),
+		relayMin: relayMinMembers}
+	nd.epochView = epochView{gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), fstar: math.NaN()}
+	nd.chain, nd.cache = chain, cache
+	nd.served = map[uint64]map[engine.Digest][]byte{}
 	nd.adv, _ = byzantine.New(cfg.Attack, nodeEnv{nd}) // Config.validate checked the list
 	if err := nd.useEpoch(chain.At(0), spec); err != nil {
 		return nil, err

@@ -143,8 +143,8 @@ func TestCrashAtRoundSteps(t *testing.T) {
 					if !r.nodes[member].mayHaveForgotten {
 						t.Error("the restarted member did not notice its damaged journal")
 					}
-					if r.nodes[member].amnesia.active {
-						t.Errorf("the restarted member still abstains at the end (through height %d)", r.nodes[member].amnesia.through)
+					if a := &r.nodes[member].amnesia; a.Active() {
+						t.Errorf("the restarted member still abstains at the end (through height %d)", a.Through())
 					}
 				}
 				if crashed.Height != 0 && c.damage == nil {

@@ -11,7 +11,9 @@
 // testnet/ or cmd/. Its subpackages have one job each and no *Node: engine (training), genesis,
 // roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound),
 // accountability (who is named for what: the blame book, double votes, the censorship rule, offences),
-// liveness (which members this peer stops waiting for: presumed dead, distrusted leaders).
+// liveness (which members this peer stops waiting for: presumed dead, distrusted leaders), amnesia
+// (the heights a peer that may have forgotten its votes sits out), statesync (fetching a certified
+// state from a peer and checking it against the member history).
 // The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
 // in-memory hosts in node's tests (which therefore run under the race detector; the few that test
 // libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): abuse.go
@@ -23,10 +25,10 @@
 // digests and the resulting state digest; every peer fetches missing messages, re-derives the state
 // with algo/ and votes; a decision (>2/3 precommits) is committed, persisted with its candidate
 // certificate, and the next height starts. A peer that falls behind adopts a certified state from a peer,
-// after checking it (sync.go: a state that is not the certified one, or a short, forged or
+// after checking it (sync.go, node/statesync: a state that is not the certified one, or a short, forged or
 // other-height certificate, is refused and the next member asked). A damaged StateDir is never loaded:
 // the peer uses the journal's intact records before the damage or starts from genesis, refetches, and
-// sits out the heights at which it may have forgotten its own votes (persist.go, amnesia.go, storage).
+// sits out the heights at which it may have forgotten its own votes (persist.go, node/amnesia, storage).
 //
 // What makes a round cheap (measured on a 20-peer loopback testnet, see BenchmarkRound and the files
 // named): an honest member sends everything directly to the members over one long-lived stream each,

@@ -172,7 +172,7 @@ func (nd *Node) checkRoundFrom(raw []byte, window bool, from int) (*roundIn, err
 // peers and not others let it split their views — a lock that peers 2 and 3 could never verify
 // stalled a height for good (TestFaultyMembersVotesCount).
 func (nd *Node) inWindow(round uint64, signer int) error {
-	nd.heard.note(signer, round)
+	nd.heard.Note(signer, round)
 	cur := nd.current.Load()
 	if round < cur {
 		return errStale

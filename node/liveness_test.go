@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"github.com/byzpp/byzpp/node/amnesia"
 	"github.com/byzpp/byzpp/node/byzantine"
 	"sync"
 	"testing"
@@ -119,8 +120,8 @@ func TestAmnesiaCoversFarHeights(t *testing.T) {
 	nodes := pairOfNodes(t, 4, nil)
 	nd := nodes[0]
 	testNodes[nd] = nodes
-	nd.amnesia.active = true // as New sets it after a machine crash without a readable sign bound
-	const far = 10           // beyond maxFutureHeights of round 0
+	nd.amnesia.Start(0, false) // as New does after a machine crash without a readable sign bound
+	const far = 10             // beyond maxFutureHeights of round 0
 	for _, voter := range []int{1, 2} {
 		vote := &wire.Vote{Run: nd.run, Type: wire.Prevote, Height: far, Round: 0, Value: wire.Digest{1}}
 		if _, err := nd.checkDirect(signed(t, nd, voter, vote, false), voter); !errors.Is(err, errFuture) {
@@ -129,7 +130,7 @@ func TestAmnesiaCoversFarHeights(t *testing.T) {
 	}
 	nd.amnesiaAdvance(far) // adopts the certified state of round far
 	if !nd.abstains(consensus.Message{Kind: consensus.KindVote, Vote: consensus.Vote{Height: far, Voter: nd.self}}) {
-		t.Fatalf("votes at height %d, which the others were at when it adopted their state (bound %d)", far, nd.amnesia.through)
+		t.Fatalf("votes at height %d, which the others were at when it adopted their state (bound %d)", far, nd.amnesia.Through())
 	}
 }
 
@@ -211,9 +212,9 @@ func TestVoteFloodDoesNotHalt(t *testing.T) {
 // TestAmnesiaAtSignBound: amnesia with a readable sign bound (storage.TestSignBound) sits out exactly
 // the heights up to it.
 func TestAmnesiaAtSignBound(t *testing.T) {
-	var a amnesia
-	a.start(132, true)
-	if !a.active || !a.frozen || a.through != 132 {
+	var a amnesia.Guard
+	a.Start(132, true)
+	if !a.Active() || a.Unfixed() || a.Through() != 132 || !a.Abstains(132) || a.Abstains(133) {
 		t.Fatalf("amnesia %+v", a)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
+	"github.com/byzpp/byzpp/node/amnesia"
 	"github.com/byzpp/byzpp/node/byzantine"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/genesis"
@@ -138,7 +139,7 @@ type membership struct {
 // recovery is what New found of a previous run of this peer and what it may have lost (persist.go,
 // amnesia.go).
 type recovery struct {
-	amnesia amnesia // owned by the event loop (amnesia.go)
+	amnesia amnesia.Guard // owned by the event loop (amnesia.go)
 	// mayHaveForgotten records that New found StateDir damaged (persist.go) and ignored what failed,
 	// or written before a machine restart without a clean stop (durability.go): votes this peer sent
 	// may be missing from it (amnesia.go).
@@ -147,7 +148,7 @@ type recovery struct {
 	// state (its decision's record is missing): this peer signed at that height (persist.go).
 	votedThrough uint64
 	// heard is the highest height heard from each member, for the amnesia bound (amnesia.go).
-	heard heardHeights
+	heard amnesia.Heights
 	// restoredProof holds the proof-of-lock envelopes read by restore until New puts them in the vote
 	// store (prooflock.go).
 	restoredProof [][]byte
@@ -261,16 +262,16 @@ func New(cfg Config) (*Node, error) {
 	nd.restoreProofOfLock(restored, nd.restoredProof) // prooflock.go
 	nd.restoredProof = nil
 	nd.loop.firstRound = st.Round
-	nd.heard = newHeardHeights(nd.n)
+	nd.heard = amnesia.NewHeights(nd.n)
 	if nd.mayHaveForgotten {
 		var bound uint64
 		ok := false
 		if nd.store != nil {
 			bound, ok = nd.store.LoadSignBound() // storage/signbound.go
 		}
-		nd.amnesia.start(max(bound, nd.votedThrough), ok)
+		nd.amnesia.Start(max(bound, nd.votedThrough), ok)
 		nd.log.Warn("this peer may have forgotten votes it sent: it sits out the heights it may have signed at",
-			"through", nd.amnesia.through, "known", ok)
+			"through", nd.amnesia.Through(), "known", ok)
 	}
 	if c := cfg.carried; c != nil && len(c.curve) > 0 {
 		nd.loop.curve, nd.loop.epoch = slices.Clone(c.curve), c.epoch

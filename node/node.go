@@ -22,6 +22,7 @@ import (
 	"github.com/byzpp/byzpp/node/liveness"
 	"github.com/byzpp/byzpp/node/relay"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/statesync"
 	"github.com/byzpp/byzpp/node/storage"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
@@ -32,7 +33,7 @@ const (
 	topicRound     = "round"
 	topicConsensus = "consensus"
 	protoMsgs      = "msgs/1"
-	protoState     = "state/1"
+	protoState     = statesync.Proto
 )
 
 // Tunables of the protocol around consensus, in ticks.

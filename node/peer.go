@@ -13,6 +13,7 @@ import (
 
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/statesync"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
 
@@ -297,11 +298,11 @@ func (p *Peer) fetchBest(ctx context.Context, run wire.RunID, lim wire.Limits, c
 	)
 	for id := range targets {
 		wg.Go(func() {
-			s, err := fetchState(ctx, p.cfg.Host, id, run, from, lim)
+			s, err := statesync.Fetch(ctx, p.cfg.Host, id, run, from, lim, requestTimeout)
 			if err != nil || s.Round <= from {
 				return
 			}
-			c, err := checkState(chain, run, p.dim, s)
+			c, err := statesync.Check(chain, run, p.dim, s)
 			if err != nil {
 				p.refused.Add(1)
 				p.cfg.Logger.Warn("refused a state from a peer", "peer", id, "err", err)

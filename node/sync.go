@@ -9,7 +9,7 @@ import (
 
 	"github.com/byzpp/byzpp/algo/method"
 	"github.com/byzpp/byzpp/node/engine"
-	"github.com/byzpp/byzpp/node/roster"
+	"github.com/byzpp/byzpp/node/statesync"
 	"github.com/byzpp/byzpp/p2p"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
@@ -199,7 +199,7 @@ func (nd *Node) requestState(ctx context.Context, first int) {
 }
 
 func (nd *Node) stateFrom(ctx context.Context, p p2p.PeerID, from uint64) (*wire.StateResponse, error) {
-	resp, err := fetchState(ctx, nd.cfg.Host, p, nd.run, from, nd.lim)
+	resp, err := statesync.Fetch(ctx, nd.cfg.Host, p, nd.run, from, nd.lim, requestTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -211,70 +211,14 @@ func (nd *Node) stateFrom(ctx context.Context, p p2p.PeerID, from uint64) (*wire
 	return resp, nil
 }
 
-// fetchState asks peer p for its latest decided state (state/1) and decodes the answer; checking it
-// is the caller's (verifyState, checkState).
-func fetchState(ctx context.Context, h p2p.Network, p p2p.PeerID, run wire.RunID, from uint64, lim wire.Limits) (*wire.StateResponse, error) {
-	body, err := wire.Marshal(&wire.StateRequest{Run: run, FromHeight: from})
-	if err != nil {
-		return nil, err
-	}
-	rctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	raw, err := h.Request(rctx, p, protoState, body, lim.MaxMessage)
-	if err != nil {
-		return nil, err
-	}
-	var resp wire.StateResponse
-	if err := wire.Unmarshal(raw, &resp, lim); err != nil {
-		return nil, err
-	}
-	return &resp, nil
-}
+// ErrBadState is wrapped by every reason to distrust a state response or a persisted state
+// (statesync.Check).
+var ErrBadState = statesync.ErrBadState
 
-// ErrBadState is wrapped by every reason to distrust a state response or a persisted state.
-var ErrBadState = errors.New("node: state does not check out")
-
-// verifyState checks a certified state: run, certificate signatures (>2/3 of the members), that the
-// certificate signs the proposal's value, and that the proposal's state digest is this state's.
+// verifyState checks a certified state against this Node's member history (statesync.Check).
 func (nd *Node) verifyState(s *wire.StateResponse) error {
-	_, err := checkState(nd.chain, nd.run, nd.setup.Model.Dim(), s)
+	_, err := statesync.Check(nd.chain, nd.run, nd.setup.Model.Dim(), s)
 	return err
-}
-
-// checkState checks a certified state against a member history: run, dimension, the membership
-// changes it carries beyond the history (each certified by the members of its height), a certificate
-// by more than two thirds of the members in force at its height, signing the proposal's value, whose
-// state digest is this state's. It returns the history extended with those changes.
-func checkState(chain *roster.Chain, run wire.RunID, dim int, s *wire.StateResponse) (*roster.Chain, error) {
-	switch {
-	case s.Run != run:
-		return nil, fmt.Errorf("%w: other run", ErrBadState)
-	case s.Round != s.Height+1:
-		return nil, fmt.Errorf("%w: height %d but state of round %d", ErrBadState, s.Height, s.Round)
-	case len(s.X) != dim:
-		return nil, fmt.Errorf("%w: dimension %d", ErrBadState, len(s.X))
-	}
-	if len(s.Changes) > chain.Len() {
-		chain = chain.Clone()
-		if _, err := chain.Extend(s.Changes); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadState, err)
-		}
-	}
-	keys, err := chain.KeysAt(s.Height)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
-	}
-	if err := s.Cert.Verify(keys); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
-	}
-	if s.Cert.Value != s.Proposal.ValueID() {
-		return nil, fmt.Errorf("%w: certificate is for another value", ErrBadState)
-	}
-	st := &method.State{Round: s.Round, X: s.X, G: s.G}
-	if engine.Digest(s.Proposal.StateDigest) != st.Digest() {
-		return nil, fmt.Errorf("%w: state digest mismatch", ErrBadState)
-	}
-	return chain, nil
 }
 
 // adopt jumps to a verified state from a peer.

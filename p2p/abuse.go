@@ -171,8 +171,9 @@ func (h *Host) gossipRejected(p peer.ID) {
 	h.offend(p, ReasonGossipRejected, max(1, (t+gossipRejectShare-1)/gossipRejectShare), true)
 }
 
-// offend records weight offences of p (gossip: for a rejected gossip message), and of p's IP range, and blocks an untrusted p (or its range)
-// that crossed its threshold. Trusted peers, peers already blocked and this host are not charged.
+// offend records weight offences of p (gossip: for a rejected gossip message) and, unless p is
+// trusted or blocked already, of p's IP range; it blocks an untrusted p, or its range, that crossed
+// its threshold. This host's own input is never charged.
 func (h *Host) offend(p peer.ID, reason string, weight int, gossip bool) {
 	a := h.opts.Abuse
 	if p == "" || p == h.h.ID() {

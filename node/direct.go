@@ -46,6 +46,9 @@ func (nd *Node) joinDirect(ctx context.Context) error {
 		var err error
 		if wire.IsRelayFrame(raw) {
 			in, err = nd.checkRelayFrame(raw, i) // relay.go
+			if res, _ := verdict(err); err != nil && res == p2p.Reject && nd.mayBeBehindAChange() {
+				err = fmt.Errorf("%w: %w", errOtherEpoch, err) // membership.go: not blamed
+			}
 		} else {
 			in, err = nd.checkDirect(raw, i)
 		}

@@ -44,6 +44,10 @@ var (
 	ErrNotMember = errors.New("node: not a member at this round")
 	// ErrClosedRun: membership requests to a run whose genesis lists its members once and for all.
 	ErrClosedRun = errors.New("node: closed run: membership is fixed by the genesis")
+	// ErrSilenceDisputed: a proposal removes a member this peer heard from recently. Refused, but
+	// its leader is not named for it: who went silent is each peer's own view (a member cut off from
+	// the leader only, or this peer itself restarting), not a fault anyone can prove.
+	ErrSilenceDisputed = errors.New("node: a removal for silence of a member this peer heard from")
 )
 
 // NotMemberError says which round and member history New found this peer absent from.
@@ -296,7 +300,7 @@ func (nd *Node) checkProposalOps(p *wire.Proposal) error {
 			return fmt.Errorf("%w: this run removes nobody for silence", roster.ErrOp)
 		}
 		if got := nd.silentFor(id.String(), p.Height); got < (s+1)/2 {
-			return fmt.Errorf("%w: %s was heard from %d rounds ago", roster.ErrOp, id, got)
+			return fmt.Errorf("%w: %w: %s was heard from %d rounds ago", roster.ErrOp, ErrSilenceDisputed, id, got)
 		}
 	}
 	return nil
@@ -354,6 +358,16 @@ func (nd *Node) otherEpoch(h uint64) bool {
 // decided yet takes effect roster.ActivationDelay heights later. Safe from any goroutine.
 func (nd *Node) mayBeUnknownEpoch(h uint64) bool {
 	return nd.genesis.Open && h >= nd.current.Load()+roster.ActivationDelay
+}
+
+// mayBeBehindAChange reports whether this Node may be checking with an outdated member list: a
+// change is pending (members already in the next epoch send relay frames sized and keyed for its
+// list), or, in an open run, a member was heard ActivationDelay heights past this Node's (a change it
+// has not learned of may be in force there; a restarted member finds itself so). A relay frame's
+// per-member MACs are checked before its height is known, so a failed one is not blamed then.
+// Safe from any goroutine.
+func (nd *Node) mayBeBehindAChange() bool {
+	return nd.epochEnd.Load() != 0 || nd.mayBeUnknownEpoch(nd.heard.Highest())
 }
 
 // memberListCheck returns err, the failure of a check that depends on the member list (signer index,

@@ -455,13 +455,16 @@ func TestValidatorRefusesBadOps(t *testing.T) {
 		heard uint64 // height member 2 was last heard from
 		op    wire.MemberOp
 		ok    bool
+		// disputed: refused for this peer's own view of silence, which names nobody (the leader's
+		// view may differ honestly); the other refusals name the leader for a bad proposal.
+		disputed bool
 	}{
-		{"remove a member silent for 10 rounds", open, 30, rm(2, 40), true},
-		{"remove a member silent for 5 (half of silent_rounds)", open, 35, rm(2, 40), true},
-		{"remove a member heard from 2 rounds ago", open, 38, rm(2, 40), false},
-		{"remove in a run without silent_rounds", &noSilence, 0, rm(2, 40), false},
-		{"any operation in a closed run", &closed, 0, rm(2, 40), false},
-		{"a leave signed by someone else", open, 38, forged, false},
+		{"remove a member silent for 10 rounds", open, 30, rm(2, 40), true, false},
+		{"remove a member silent for 5 (half of silent_rounds)", open, 35, rm(2, 40), true, false},
+		{"remove a member heard from 2 rounds ago", open, 38, rm(2, 40), false, true},
+		{"remove in a run without silent_rounds", &noSilence, 0, rm(2, 40), false, false},
+		{"any operation in a closed run", &closed, 0, rm(2, 40), false, false},
+		{"a leave signed by someone else", open, 38, forged, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nd := mk(tc.g)
@@ -470,6 +473,9 @@ func TestValidatorRefusesBadOps(t *testing.T) {
 			err := nd.checkProposalOps(&wire.Proposal{Run: run, Height: 40, Ops: []wire.MemberOp{tc.op}})
 			if (err == nil) != tc.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tc.ok)
+			}
+			if disputed := errors.Is(err, ErrSilenceDisputed); disputed != tc.disputed {
+				t.Errorf("err = %v: a view of silence only: %v, want %v", err, disputed, tc.disputed)
 			}
 		})
 	}

@@ -239,6 +239,10 @@ func (nd *Node) evaluate(ctx context.Context, cp consensus.Proposal) {
 		err = nd.checkProposalOps(content) // membership.go
 	}
 	switch {
+	case errors.Is(err, ErrSilenceDisputed): // membership.go: views of silence differ, nobody to name
+		nd.loop.badProps++
+		nd.log.Info("proposal refused: it removes a member this peer heard from", "height", cp.Height,
+			"attempt", cp.Round, "leader", cp.Proposer, "err", err)
 	case errors.Is(err, accountability.ErrOmitted):
 		// Refused, but the leader may never have had the message (it started late, restarted): it
 		// was handed over (blame.go), and only a repeated omission names it.

@@ -25,6 +25,9 @@ type Peer struct {
 	cfg     Config
 	dim     int
 	leaving atomic.Bool
+	// leaveNow wakes maintain when Leave is called, so the request goes out at once, not at the next
+	// joinInterval (a run of short rounds could end before it).
+	leaveNow chan struct{}
 	// refused counts states from peers the observer found false (bad certificate, digest, history).
 	refused atomic.Uint64
 	mu      sync.Mutex
@@ -62,14 +65,22 @@ func NewPeer(cfg Config) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: building the training setup: %w", err)
 	}
-	p := &Peer{cfg: cfg, dim: setup.Model.Dim(), end: EndOfRun{Linger: -1}}
+	p := &Peer{cfg: cfg, dim: setup.Model.Dim(), end: EndOfRun{Linger: -1}, leaveNow: make(chan struct{}, 1)}
 	p.obs = observerStatus()
 	return p, nil
 }
 
 // Leave asks the run to drop this member (open runs): the peer sends signed leave requests until the
 // change is decided, and Run returns once it took effect.
-func (p *Peer) Leave() { p.leaving.Store(true) }
+func (p *Peer) Leave() {
+	if p.leaving.Swap(true) {
+		return // asked already
+	}
+	select {
+	case p.leaveNow <- struct{}{}:
+	default:
+	}
+}
 
 // Status returns the current Node's status, or the observer's.
 func (p *Peer) Status() Status {
@@ -173,6 +184,7 @@ func (p *Peer) maintain(ctx context.Context, nd *Node) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case <-p.leaveNow:
 			}
 		}
 		p2p.ConnectAll(ctx, p.cfg.Host, nd.gen.Members, requestTimeout) // a newcomer's address may be news here

@@ -3,7 +3,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"github.com/byzpp/byzpp/p2p"
@@ -116,7 +115,7 @@ func loadChain(s *storage.Store, g *genesis.Genesis, run wire.RunID, log *slog.L
 	payload, err := storage.ReadChecked(path)
 	if err == nil && payload != nil {
 		var proofs []wire.ChangeProof
-		if proofs, err = decodeProofs(payload); err == nil {
+		if proofs, err = roster.DecodeProofs(payload); err == nil {
 			_, err = chain.Extend(proofs)
 		}
 	}
@@ -131,43 +130,12 @@ func loadChain(s *storage.Store, g *genesis.Genesis, run wire.RunID, log *slog.L
 	return chain, nil
 }
 
-// encodeProofs frames each proof with its length.
-func encodeProofs(proofs []wire.ChangeProof) ([]byte, error) {
-	var b bytes.Buffer
-	for j := range proofs {
-		raw, err := wire.Marshal(&proofs[j])
-		if err != nil {
-			return nil, err
-		}
-		b.Write(binary.AppendUvarint(nil, uint64(len(raw))))
-		b.Write(raw)
-	}
-	return b.Bytes(), nil
-}
-
-func decodeProofs(b []byte) ([]wire.ChangeProof, error) {
-	var out []wire.ChangeProof
-	for len(b) > 0 {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)-k) || len(out) >= wire.MaxChanges {
-			return nil, fmt.Errorf("%w: membership history framing", wire.ErrMalformed)
-		}
-		var p wire.ChangeProof
-		if err := wire.Unmarshal(b[k:k+int(n)], &p, wire.DefaultLimits()); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-		b = b[k+int(n):]
-	}
-	return out, nil
-}
-
 // saveChain persists the member history (atomically, checksummed).
 func (nd *Node) saveChain() error {
 	if nd.store == nil {
 		return nil
 	}
-	payload, err := encodeProofs(nd.chain.Proofs())
+	payload, err := roster.EncodeProofs(nd.chain.Proofs())
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@
 // of changes on its own (each certificate against the members in force at its height), so a newcomer
 // never has to trust the peer that serves it the current member list.
 //
-// The package is pure: no I/O, no clocks. Checks a validator can only make from its own observations
+// The package is pure: no I/O, no clocks. It also owns the history's persisted form (EncodeProofs,
+// DecodeProofs); the node writes and reads the file. Checks a validator can only make from its own observations
 // (whether a member really went silent) are left to the caller.
 package roster

@@ -1,4 +1,4 @@
-package node
+package roster
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 func FuzzMemberHistory(f *testing.F) {
 	p := wire.Proposal{Height: 3, POLRound: -1, Ops: []wire.MemberOp{{Kind: wire.OpJoin, Peer: []byte("peer"), Height: 2, Sig: make([]byte, 64)}}}
 	cert := wire.Certificate{Height: 3, Value: p.ValueID(), Signers: []uint32{0}, Sigs: [][]byte{make([]byte, wire.SigSize)}}
-	valid, err := encodeProofs([]wire.ChangeProof{{Proposal: p, Cert: cert}})
+	valid, err := EncodeProofs([]wire.ChangeProof{{Proposal: p, Cert: cert}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func FuzzMemberHistory(f *testing.F) {
 	f.Add([]byte{5, 1, 2, 3, 4, 5})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		proofs, err := decodeProofs(raw)
+		proofs, err := DecodeProofs(raw)
 		if err != nil {
 			return
 		}

@@ -2,11 +2,9 @@ package node
 
 import (
 	"errors"
-	"slices"
 
 	"github.com/byzpp/byzpp/consensus"
 	"github.com/byzpp/byzpp/node/accountability"
-	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/liveness"
 	"github.com/byzpp/byzpp/p2p/wire"
 )
@@ -116,66 +114,19 @@ func (nd *Node) checkCensorship(cp consensus.Proposal, content *wire.Proposal) e
 		return !nd.checkedRound(s) || nd.acct.Faulty(s.Msg.Member)
 	}
 	collect := uint64(nd.gen.Timeouts.CollectTicks)
-	// Proof that the leader had the message: this peer handed that very message to it at least a
-	// collect window ago (at an earlier attempt of this height). Anything less is not proof: a leader
-	// that lags (it started late, restarted, or catches up by state sync) drops messages for heights
-	// far ahead of it and lacks them when it gets there — seen naming honest members censors in
-	// TestNodeFaultSchedules — so a first omission only hands the message over.
-	// Or a pattern no lagging leader shows: omissions at omissionsToName distinct heights within
-	// liveness.DistrustHeights (a leader that caught up has the messages of later heights in time).
+	// Proof that the leader had the message, or a pattern no lagging leader shows (accountability's
+	// handover.go says why a first omission is not proof).
 	now := nd.loop.ticks
 	handedOver := func(i int) bool {
-		// Handed at an earlier attempt (a proposal is repeated unchanged within its attempt) and a
-		// window ago.
-		at, ok := nd.loop.handedAt[handKey{cp.Proposer, stored[i].Digest}]
-		return (ok && at.attempt < cp.Round && now >= at.tick+collect) ||
-			nd.omittedAt(cp.Proposer, cp.Height) >= omissionsToName
+		return nd.loop.handovers.HandedBefore(cp.Proposer, stored[i].Digest, cp.Round, now, collect) ||
+			nd.loop.handovers.Omitted(cp.Proposer, cp.Height, liveness.DistrustHeights) >= accountability.OmissionsToName
 	}
 	i, err := nd.acct.CheckCensorship(p, held, now, collect, excused, handedOver)
-	if errors.Is(err, accountability.ErrOmitted) {
-		k := handKey{cp.Proposer, stored[i].Digest}
-		if _, done := nd.loop.handed[k]; !done {
-			nd.loop.handed[k], nd.loop.handedAt[k] = cp.Height, handedWhen{now, cp.Round}
-			nd.sendTo(cp.Proposer, stored[i].Raw) // outbox.go: the leader includes it next time
-		}
+	if errors.Is(err, accountability.ErrOmitted) && nd.loop.handovers.Hand(cp.Proposer, stored[i].Digest, cp.Height, cp.Round, now) {
+		nd.sendTo(cp.Proposer, stored[i].Raw) // outbox.go: the leader includes it next time
 	}
 	return err
 }
 
-// handedWhen is when a message was handed over: the tick, and the attempt whose proposal omitted it.
-type handedWhen struct {
-	tick    uint64
-	attempt uint32
-}
-
-// handKey names a round message this peer handed to a leader whose proposal omitted it.
-type handKey struct {
-	leader int
-	digest engine.Digest
-}
-
-// omissionsToName is how many distinct heights a leader's fresh proposals must have omitted held
-// messages at, within liveness.DistrustHeights, before it is named a censor without a handed-over proof.
-const omissionsToName = 3
-
-// omittedAt records that leader's proposal at height h omitted a held message and returns at how many
-// distinct heights within the last liveness.DistrustHeights it did.
-func (nd *Node) omittedAt(leader int, h uint64) int {
-	hs := nd.loop.omissions[leader]
-	if !slices.Contains(hs, h) {
-		hs = append(hs, h)
-	}
-	hs = slices.DeleteFunc(hs, func(x uint64) bool { return x+liveness.DistrustHeights < h })
-	nd.loop.omissions[leader] = hs
-	return len(hs)
-}
-
 // pruneHanded forgets messages handed over for heights below k.
-func (nd *Node) pruneHanded(k uint64) {
-	for key, h := range nd.loop.handed {
-		if h < k {
-			delete(nd.loop.handed, key)
-			delete(nd.loop.handedAt, key)
-		}
-	}
-}
+func (nd *Node) pruneHanded(k uint64) { nd.loop.handovers.Prune(k) }

@@ -56,11 +56,8 @@ type loopState struct {
 
 	savedProof []consensus.Vote // the proof of lock whose envelopes were saved last (prooflock.go)
 	live       *liveness.View   // who is presumed dead, which leaders are distrusted (presumed.go)
-	// handed records round messages handed to leaders whose proposals omitted them: their height (for
-	// pruning) and the tick they were handed (blame.go).
-	handed    map[handKey]uint64
-	handedAt  map[handKey]handedWhen
-	omissions map[int][]uint64 // heights at which each leader's proposals omitted held messages
+	// handovers records the round messages handed to leaders whose proposals omitted them (blame.go).
+	handovers *accountability.Handovers
 
 	// attemptsFailed counts consensus attempts abandoned before a decision, over the heights this
 	// peer decided since start (a height decided at attempt a abandoned a of them).
@@ -71,7 +68,7 @@ func (l *loopState) init() {
 	l.sent = map[uint64]bool{}
 	l.values = map[consensus.ValueID]*wire.Proposal{}
 	l.votes = votestore.New(votestore.PerVoter)
-	l.handed, l.handedAt, l.omissions = map[handKey]uint64{}, map[handKey]handedWhen{}, map[int][]uint64{}
+	l.handovers = accountability.NewHandovers()
 	l.pending = map[consensus.ValueID]consensus.Proposal{}
 	l.fetching = map[engine.Digest]bool{}
 	l.relay.Init(staleGrace)

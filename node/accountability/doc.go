@@ -7,7 +7,8 @@
 // censorship rule (censor.go), a pure function of what the caller holds: given the held messages with
 // their arrival ticks, the collect window and its grace, and an excuse per message (the node checks the
 // message's signature and whether its author is known faulty), whether a fresh proposal omits a
-// message it must include.
+// message it must include — with the proof it needs before naming the leader (Handovers: the messages
+// handed to leaders that omitted them, and the heights each leader omitted messages at).
 //
 // It judges; it does not act. The node decodes and checks messages, tells the Book what it saw, and
 // acts on the answers: it refuses a censoring proposal, logs, and asks its host to cut a member off

@@ -35,7 +35,7 @@ import (
 //	go test ./node/ -run TestNodeFaultSchedules -node.schedules=200      # long form
 //	go test ./node/ -run TestNodeFaultSchedules -node.seed=N -v          # replay one seed
 var (
-	nodeSchedules = flag.Int("node.schedules", 0, "fault schedules TestNodeFaultSchedules runs (0: 6, 2 with -short)")
+	nodeSchedules = flag.Int("node.schedules", 0, "fault schedules TestNodeFaultSchedules runs (0: 12, 6 under -race, 2 with -short)")
 	nodeSeed      = flag.Int64("node.seed", -1, "replay this one node fault schedule")
 	nodeLogLevel  = flag.String("node.log", "", "log level of the replayed schedule's nodes (debug, info, warn; default: errors only)")
 )
@@ -302,9 +302,11 @@ func TestNodeFaultSchedules(t *testing.T) {
 	}
 	count := *nodeSchedules
 	if count == 0 {
-		count = 12
+		count = 12 // half of them change the membership
 		if testing.Short() {
 			count = 2
+		} else if raceEnabled {
+			count = 6 // the race detector makes each one ~7x dearer; .ci/run runs node under it too
 		}
 	}
 	var failed []uint64

@@ -206,24 +206,8 @@ func New(cfg Config) (*Node, error) {
 	if nd.tick == 0 {
 		nd.tick = time.Duration(g.Timeouts.TickMillis) * time.Millisecond
 	}
-	var (
-		st       *method.State
-		restored *consensus.PersistentState
-	)
-	if cfg.start != nil {
-		st = &method.State{Round: cfg.start.Round, X: cfg.start.X, G: cfg.start.G}
-		raw, err := wire.Marshal(cfg.start)
-		if err != nil {
-			return nil, err
-		}
-		nd.latest = raw
-		if err := nd.saveChain(); err != nil {
-			return nil, fmt.Errorf("%w: persisting the member history: %w", ErrFatal, err)
-		}
-		if err := nd.saveDecided(cfg.start, true); err != nil {
-			return nil, fmt.Errorf("%w: persisting the fetched state: %w", ErrFatal, err)
-		}
-	} else if st, restored, err = nd.restore(); err != nil {
+	st, restored, err := nd.startState()
+	if err != nil {
 		return nil, err
 	}
 	epoch := chain.At(st.Round)
@@ -258,6 +242,35 @@ func New(cfg Config) (*Node, error) {
 	if nd.finished() {
 		nd.markEnded() // restored at the end of the run (model.go)
 	}
+	nd.initLoop(st, restored)
+	return nd, nil
+}
+
+// startState is the state this Node starts from: the verified state RunPeer's observer hands over
+// (Config.start, persisted first), or what StateDir holds (persist.go).
+func (nd *Node) startState() (*method.State, *consensus.PersistentState, error) {
+	s := nd.cfg.start
+	if s == nil {
+		return nd.restore()
+	}
+	raw, err := wire.Marshal(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	nd.latest = raw
+	if err := nd.saveChain(); err != nil {
+		return nil, nil, fmt.Errorf("%w: persisting the member history: %w", ErrFatal, err)
+	}
+	if err := nd.saveDecided(s, true); err != nil {
+		return nil, nil, fmt.Errorf("%w: persisting the fetched state: %w", ErrFatal, err)
+	}
+	return &method.State{Round: s.Round, X: s.X, G: s.G}, nil, nil
+}
+
+// initLoop prepares what the event loop owns for a start at state st: its bookkeeping, the restored
+// proof of lock, the amnesia bound if votes may have been forgotten, and the curve (carried over from
+// the previous epoch's Node).
+func (nd *Node) initLoop(st *method.State, restored *consensus.PersistentState) {
 	nd.loop.init()
 	nd.loop.live = liveness.New(nd.n, nd.self, nd.presumedDeadTicks())
 	nd.restoreProofOfLock(restored, nd.restoredProof) // prooflock.go
@@ -274,7 +287,7 @@ func New(cfg Config) (*Node, error) {
 		nd.log.Warn("this peer may have forgotten votes it sent: it sits out the heights it may have signed at",
 			"through", nd.amnesia.Through(), "known", ok)
 	}
-	if c := cfg.carried; c != nil && len(c.curve) > 0 {
+	if c := nd.cfg.carried; c != nil && len(c.curve) > 0 {
 		nd.loop.curve, nd.loop.epoch = slices.Clone(c.curve), c.epoch
 		if last := c.curve[len(c.curve)-1]; last.Round != int(st.Round) {
 			nd.loop.curve = append(nd.loop.curve, nd.point(st))
@@ -282,7 +295,6 @@ func New(cfg Config) (*Node, error) {
 	} else {
 		nd.loop.curve = append(nd.loop.curve, nd.point(st))
 	}
-	return nd, nil
 }
 
 func (nd *Node) consensusConfig() consensus.Config {

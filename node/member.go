@@ -50,14 +50,9 @@ func (nd *Node) sendRound(ctx context.Context, v compress.Vector) {
 	plan := nd.eng.Plan(k)
 	body := &wire.RoundMsg{Run: nd.run, Round: k, Member: uint32(nd.self), Full: plan.Full,
 		StateDigest: wire.Digest(nd.eng.Digest()), Vec: toWire(v)}
-	env, err := wire.SignMessage(nd.cfg.Key, uint32(nd.self), body)
+	raw, err := nd.sign(body)
 	if err != nil {
 		nd.log.Error("signing round message", "round", k, "err", err)
-		return
-	}
-	raw, err := wire.Marshal(&env)
-	if err != nil {
-		nd.log.Error("encoding round message", "round", k, "err", err)
 		return
 	}
 	nd.loop.sent[k] = true

@@ -110,6 +110,8 @@ func (nd *Node) speculate(v consensus.Vote, viaRelay bool) {
 	nd.addRound(&roundIn{msg: body, raw: raw, digest: sha256.Sum256(raw)})
 	if len(raw) > maxRelayedRound {
 		nd.broadcast(raw) // large: from us to every member, ahead of the decision all the same
+		// It went to everyone already: guardSpeculation must not send megabytes again.
+		nd.loop.spec.resent = true
 		return
 	}
 	// The leader of (k, 0): it relays the precommits of k-1 (relay.go) and proposes k.

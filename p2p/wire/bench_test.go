@@ -100,3 +100,49 @@ func BenchmarkCertificateVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSignedRoundBytes: what a sampled member does with its round message — sign it and encode
+// the envelope it sends (SignedBytes; before it, SignMessage and Marshal).
+func BenchmarkSignedRoundBytes(b *testing.B) {
+	key := testKey(b, 0)
+	for _, d := range benchDims {
+		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {
+			m := benchRoundMsg(d)
+			b.SetBytes(int64(8 * d))
+			for b.Loop() {
+				if _, err := SignedBytes(key, 7, m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkReceiveRoundEnvelope: what a receiver does with a round message's bytes — decode the
+// envelope, then its body (node checks the envelope before it opens it).
+func BenchmarkReceiveRoundEnvelope(b *testing.B) {
+	key := testKey(b, 0)
+	for _, d := range benchDims {
+		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {
+			env, err := SignMessage(key, 7, benchRoundMsg(d))
+			if err != nil {
+				b.Fatal(err)
+			}
+			raw, err := Marshal(&env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lim := DefaultLimits()
+			b.SetBytes(int64(len(raw)))
+			for b.Loop() {
+				var got Envelope
+				if err := Unmarshal(raw, &got, lim); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := got.Open(lim); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,6 +28,10 @@ type decoder struct {
 	lim *Limits
 	// rem reports the bytes still unread; nil when the source cannot tell (then only caps apply).
 	rem interface{ Len() int }
+	// src is the whole input and at its reader when Unmarshal decodes a byte slice: a large field
+	// may then be a sub-slice of the input instead of a copy (sharedBytes). nil otherwise.
+	src []byte
+	at  *bytes.Reader
 }
 
 func newDecoder(d *msgpack.Decoder, lim *Limits) *decoder {
@@ -306,6 +311,24 @@ func (r *decoder) bytes(max int, what string) ([]byte, error) {
 		return nil, readErr(what, err)
 	}
 	return b, nil
+}
+
+// sharedBytes is bytes, but when the input is a byte slice (Unmarshal) the result is a sub-slice of
+// it, capacity capped, rather than a copy: a received round message's envelope body is megabytes, and
+// every receiver decodes the envelope more than once (its checks, then lazy signature verification).
+func (r *decoder) sharedBytes(max int, what string) ([]byte, error) {
+	if r.at == nil {
+		return r.bytes(max, what)
+	}
+	n, err := r.binLen(max, what) // checked against the bytes left, so the slice below is in range
+	if err != nil {
+		return nil, err
+	}
+	from := len(r.src) - r.at.Len()
+	if _, err := r.at.Seek(int64(n), io.SeekCurrent); err != nil {
+		return nil, readErr(what, err)
+	}
+	return r.src[from : from+n : from+n], nil
 }
 
 // header reads what every run-scoped message starts with: an array of n fields, the first the run.

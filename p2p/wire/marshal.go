@@ -41,7 +41,8 @@ func Marshal(m Message) ([]byte, error) {
 
 // Unmarshal decodes data into m under lim: every length is checked against lim and against the bytes
 // present before anything is allocated, the encoding must be canonical, no bytes may follow the message,
-// and the result must pass m.Validate. On error the contents of m are unspecified.
+// and the result must pass m.Validate. On error the contents of m are unspecified. An Envelope's Body
+// is a sub-slice of data, not a copy: data must not change while the envelope is in use.
 func Unmarshal(data []byte, m Message, lim Limits) error {
 	if err := lim.Validate(); err != nil {
 		return err
@@ -56,7 +57,9 @@ func Unmarshal(data []byte, m Message, lim Limits) error {
 	dec := msgpack.GetDecoder()
 	defer msgpack.PutDecoder(dec)
 	dec.Reset(src)
-	if err := m.decode(newDecoder(dec, &lim)); err != nil {
+	r := newDecoder(dec, &lim)
+	r.src, r.at = data, src
+	if err := m.decode(r); err != nil {
 		return err
 	}
 	if src.Len() != 0 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/adversary"
+	"github.com/byzpp/byzpp/node/genesis"
 	"github.com/byzpp/byzpp/testnet/curves"
 	"github.com/byzpp/byzpp/testnet/experiment"
 	"github.com/byzpp/byzpp/testnet/up"
@@ -53,6 +54,9 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	detach := fs.Bool("d", false, "run in the background; follow with 'testnet status', stop with 'testnet down'")
 	quiet := fs.Bool("quiet", false, "no live view")
 	noCheck := fs.Bool("no-sim-check", false, "do not compare the curve with 'testnet sim' afterwards")
+	tickMS := fs.Int("tick-ms", 0, "protocol tick in milliseconds, which every protocol timeout counts in (0: the genesis default,\n"+
+		"10); a model of megabytes needs more on a loaded machine (peer genesis --tick-ms)")
+	noFStar := fs.Bool("no-fstar", false, "do not compute f* (no gap in the curve): the mlp's f* is an L-BFGS run of full gradients,\nhours for a million parameters")
 	latency := fs.Duration("latency", 0, "delay every protocol message each peer sends, direct or gossiped, by this much\n(e.g. 50ms; peer --publish-delay)")
 	logLevel := fs.String("log-level", "info", "log level of the peers (debug, info, warn, error), in OUT/member-I/log;\n"+
 		"this harness prints warnings and errors (and debug lines with debug)")
@@ -109,9 +113,14 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *silentRounds < 0 {
 		return fmt.Errorf("--silent-rounds must be ≥ 0, got %d", *silentRounds)
 	}
-	base := up.Options{SilentRounds: *silentRounds, Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, Profile: *profile, CheckSim: !*noCheck}
+	base := up.Options{SilentRounds: *silentRounds, Attacks: attacks, PeerBin: *bin, Timeout: *timeout, Grace: *grace, Latency: *latency, Profile: *profile, CheckSim: !*noCheck, NoFStar: *noFStar}
 	if set["log-level"] {
 		base.PeerLogLevel = *logLevel
+	}
+	if *tickMS != 0 {
+		t := genesis.DefaultTimeouts()
+		t.TickMillis = *tickMS
+		base.Timeouts = &t // checked with the genesis
 	}
 	if !set["attack"] {
 		base.Attacks = nil

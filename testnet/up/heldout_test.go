@@ -18,7 +18,7 @@ import (
 // honest peers' state digest; then the network's curve gets the replay's test columns too.
 func TestScoreFromReplay(t *testing.T) {
 	spec := smallSpec(4, 1, "shb", 20)
-	replay, final, err := simReplay(context.Background(), "run", spec)
+	replay, final, err := simReplay(context.Background(), "run", spec, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,10 @@ type Options struct {
 	PollEvery time.Duration
 	// CheckSim runs the simulator on the same spec after a run that should match it and records in
 	// the report whether the curves are equal number for number.
-	CheckSim   bool
+	CheckSim bool
+	// NoFStar leaves f* out of the genesis, so the peers report no gap and the sim replay computes
+	// none: the MLP's f* is an L-BFGS run of full gradients, hours for a million parameters.
+	NoFStar    bool
 	OnSnapshot func(*Snapshot)
 	Logger     *slog.Logger
 }

@@ -213,23 +213,41 @@ func rows(series string, seed uint64, curve []status.Point) []curves.Row {
 
 // SimRows runs `testnet sim`'s computation for spec and returns its curve as rows.
 func SimRows(ctx context.Context, series string, spec sim.Spec) ([]curves.Row, error) {
-	rows, _, err := simReplay(ctx, series, spec)
+	rows, _, err := simReplay(ctx, series, spec, true)
 	return rows, err
 }
 
 // simReplay runs `testnet sim`'s computation for spec: its curve as rows (test columns included) and
-// its final state.
-func simReplay(ctx context.Context, series string, spec sim.Spec) ([]curves.Row, *method.State, error) {
-	res, err := sim.RunMany(ctx, []sim.Job{{Series: series, Spec: spec}}, 1, nil)
-	if err != nil {
-		return nil, nil, err
+// its final state. Without withFStar the gaps are NaN, as the peers report them when the genesis has
+// no f* (Options.NoFStar), and f* is not computed.
+func simReplay(ctx context.Context, series string, spec sim.Spec, withFStar bool) ([]curves.Row, *method.State, error) {
+	var res *sim.Result
+	if withFStar {
+		many, err := sim.RunMany(ctx, []sim.Job{{Series: series, Spec: spec}}, 1, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		res = many[0].Result
+	} else {
+		cache := &sim.DataCache{}
+		st, err := sim.Build(spec, cache)
+		if err != nil {
+			return nil, nil, err
+		}
+		r := sim.NewRunner(st, math.NaN())
+		if r.Test, err = cache.LoadTest(&st.Spec, st.Dataset, st.Model); err != nil {
+			return nil, nil, err
+		}
+		if res, err = r.Run(ctx, nil); err != nil {
+			return nil, nil, err
+		}
 	}
 	var out []curves.Row
-	for _, p := range res[0].Points {
+	for _, p := range res.Points {
 		out = append(out, curves.Row{Series: series, Seed: spec.Seed, Epoch: p.Epoch, Round: p.Round, Loss: p.Loss, Gap: p.Gap,
 			TestLoss: p.TestLoss, TestAccuracy: p.TestAccuracy})
 	}
-	return out, res[0].Final, nil
+	return out, res.Final, nil
 }
 
 // honestDigest is the state digest the honest peers hold at round (the first one reported; "" when no
@@ -302,7 +320,7 @@ func writeOutputs(ctx context.Context, o *Options, rep *Report, curve []status.P
 		rep.TestSource = "n/a: faults or mixed attacks make the run impossible to replay in the simulator, and the peers do not serve their model"
 	}
 	if rep.simCheckable && rep.Outcome == "done" && o.CheckSim {
-		if want, final, err := simReplay(ctx, o.Series, rep.Config.Spec); err == nil {
+		if want, final, err := simReplay(ctx, o.Series, rep.Config.Spec, !o.NoFStar); err == nil {
 			ok, where := SameRows(rs, want)
 			rep.SimMatch = &ok
 			if !ok && rep.SimComparable {

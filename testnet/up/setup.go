@@ -92,7 +92,13 @@ func prepare(ctx context.Context, o *Options) (*plan, error) {
 			return nil, fmt.Errorf("%w: timeouts: %w", ErrOptions, err)
 		}
 	}
-	if st, err := sim.Build(g.Spec, nil); err == nil {
+	if o.NoFStar {
+		o.Logger.Info("no f* in the genesis (--no-fstar): the curve has no gap")
+	} else if st, err := sim.Build(g.Spec, nil); err == nil {
+		if st.Model.Name() != "logreg" {
+			o.Logger.Warn("computing f* by L-BFGS before the peers start (cached afterwards; --no-fstar skips it)",
+				"model", st.Model.Name(), "parameters", st.Model.Dim())
+		}
 		if f, err := st.FStar(); err == nil {
 			g.FStar = &f
 		}

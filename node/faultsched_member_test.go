@@ -1,8 +1,10 @@
 package node
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/byzpp/byzpp/p2p"
@@ -194,4 +196,21 @@ func slicesOfKeys[V any](maps ...map[int]V) []int {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestMembershipScheduleFindings replays the membership schedules that found honest members named
+// or a request lost around a change of the member list (each failed in most runs before its fix):
+// 0 (a next-epoch round message's signature checked against the old list), 12 (a restarted
+// validator naming the leader that proposed its removal), 84 (relay frames sized for the next list),
+// 46 (a leave queued at an epoch's last round lost with its Node).
+func TestMembershipScheduleFindings(t *testing.T) {
+	skipShort(t)
+	if raceEnabled {
+		t.Skip("TestNodeFaultSchedules covers membership under -race")
+	}
+	for _, seed := range []uint64{0, 12, 46, 84} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { runNodeSchedule(t, drawNodeSchedule(seed)) })
+		})
+	}
 }

@@ -1,11 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"github.com/byzpp/byzpp/p2p"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -122,6 +124,7 @@ func (p *Peer) Run(ctx context.Context) error {
 	defer cfg.Host.Unhandle(ProtoGenesis)
 	log := cfg.Logger
 	wasMember := false
+	var pending []wire.MemberOp // requests the last epoch's Node queued and did not see decided
 	for {
 		nd, err := New(cfg)
 		var nm *NotMemberError
@@ -142,6 +145,10 @@ func (p *Peer) Run(ctx context.Context) error {
 			return err
 		}
 		wasMember = true
+		for _, o := range pending {
+			nd.addOp(o) // membership.go; requesters ask again only every joinInterval
+		}
+		pending = nil
 		if p.install != nil {
 			p.install(nd)
 		}
@@ -163,6 +170,7 @@ func (p *Peer) Run(ctx context.Context) error {
 		if !errors.Is(err, ErrEpochOver) {
 			return err
 		}
+		pending = pendingOps(nd)
 		cfg.Chain, cfg.start = nd.chain, nil
 		cfg.carried = &carried{curve: slices.Clone(nd.loop.curve), epoch: nd.loop.epoch}
 		if cfg.StateDir == "" {
@@ -170,6 +178,18 @@ func (p *Peer) Run(ctx context.Context) error {
 		}
 		log.Info("member list changes", "round", nd.eng.Round(), "members", len(nd.chain.At(nd.eng.Round()).Members))
 	}
+}
+
+// pendingOps lists the membership requests nd queued that no decision took out, in key order: the
+// next epoch's Node proposes them (the fault schedules saw a leave queued just before a change of
+// the member list lost with the old Node, and the run end before the leaver asked again).
+func pendingOps(nd *Node) []wire.MemberOp {
+	keys := slices.SortedFunc(maps.Keys(nd.ops), func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	out := make([]wire.MemberOp, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, nd.ops[k])
+	}
+	return out
 }
 
 // maintain runs beside a member's Node, at once and then every joinInterval: it keeps this member

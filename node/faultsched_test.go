@@ -32,11 +32,12 @@ import (
 // for silence, each through decided changes, with the same faults around them.
 //
 //	go test ./node/ -run TestNodeFaultSchedules                          # short form
-//	go test ./node/ -run TestNodeFaultSchedules -node.schedules=200      # long form
+//	go test ./node/ -run TestNodeFaultSchedules -node.schedules=240      # long form (-node.first=N: other seeds)
 //	go test ./node/ -run TestNodeFaultSchedules -node.seed=N -v          # replay one seed
 var (
 	nodeSchedules = flag.Int("node.schedules", 0, "fault schedules TestNodeFaultSchedules runs (0: 12, 6 under -race, 2 with -short)")
 	nodeSeed      = flag.Int64("node.seed", -1, "replay this one node fault schedule")
+	nodeFirst     = flag.Uint64("node.first", 0, "first seed of the schedules TestNodeFaultSchedules runs")
 	nodeLogLevel  = flag.String("node.log", "", "log level of the replayed schedule's nodes (debug, info, warn; default: errors only)")
 )
 
@@ -310,7 +311,7 @@ func TestNodeFaultSchedules(t *testing.T) {
 		}
 	}
 	var failed []uint64
-	for seed := range uint64(count) {
+	for seed := *nodeFirst; seed < *nodeFirst+uint64(count); seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) { runNodeSchedule(t, drawNodeSchedule(seed)) })
 			if t.Failed() {

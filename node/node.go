@@ -222,18 +222,9 @@ func New(cfg Config) (*Node, error) {
 	if next, ok := chain.Next(st.Round); ok {
 		nd.epochEnd.Store(next.Start)
 	}
-	setup := nd.setup
-	self := nd.self
-	// relay.go: pairwise MAC keys with the members of this epoch.
-	pairs, errs := derivePairKeys(cfg.Key, nd.keys, nd.peers, self, runID)
-	for _, err := range errs {
-		nd.log.Warn("pairwise key: votes between this member and that one are not relayed", "err", err)
-	}
-	if pairs.Any() {
-		nd.pairs = pairs
-	}
-	nd.own = &method.Member{Index: self, Model: setup.Model, Data: setup.Shards[self]}
-	nd.eng = engine.New(setup, st)
+	nd.usePairKeys() // relay.go
+	nd.own = &method.Member{Index: nd.self, Model: nd.setup.Model, Data: nd.setup.Shards[nd.self]}
+	nd.eng = engine.New(nd.setup, st)
 	nd.cm, err = consensus.New(nd.consensusConfig(), restored)
 	if err != nil {
 		return nil, fmt.Errorf("node: consensus: %w", err)

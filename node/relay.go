@@ -79,6 +79,18 @@ func derivePairKeys(priv p2p.PrivKey, pubs []p2p.PubKey, peers []p2p.PeerID, sel
 	return relay.DerivePairKeys(p2p.RawEd25519(priv), raws, ids, self, run)
 }
 
+// usePairKeys derives the pairwise MAC keys with the members of this epoch (New); without any, this
+// member sends and accepts votes only directly.
+func (nd *Node) usePairKeys() {
+	pairs, errs := derivePairKeys(nd.cfg.Key, nd.keys, nd.peers, nd.self, nd.run)
+	for _, err := range errs {
+		nd.log.Warn("pairwise key: votes between this member and that one are not relayed", "err", err)
+	}
+	if pairs.Any() {
+		nd.pairs = pairs
+	}
+}
+
 // bundleIn is a vote bundle whose MACs held: each vote is handled as one from its signer.
 type bundleIn struct {
 	votes []*voteIn

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/byzpp/byzpp/algo/method"
+	"github.com/byzpp/byzpp/algo/sim"
 	"github.com/byzpp/byzpp/node/engine"
 	"github.com/byzpp/byzpp/node/statesync"
 	"github.com/byzpp/byzpp/p2p"
@@ -228,6 +229,10 @@ func (nd *Node) adopt(ctx context.Context, s *wire.StateResponse) {
 	}
 	nd.log.Info("catching up from a certified state", "from", nd.eng.Round(), "to", s.Round)
 	nd.learnChanges(s) // membership.go: changes decided while we were away
+	// The curve's epoch counts every decided round's minibatches, the adopted ones too, as sim's does.
+	for k := nd.eng.Round(); k < s.Round; k++ {
+		nd.loop.epoch += sim.EpochIncrement(nd.setup, nd.eng.Plan(k))
+	}
 	st := &method.State{Round: s.Round, X: s.X, G: s.G}
 	nd.eng.Reset(st)
 	if err := nd.saveDecided(s, true); err != nil {

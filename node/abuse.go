@@ -5,7 +5,6 @@ import (
 
 	"github.com/byzpp/byzpp/node/accountability"
 	"github.com/byzpp/byzpp/p2p"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Abuse by members (package accountability counts offences and says when to cut a member off): p2p
@@ -17,11 +16,11 @@ import (
 // run's topics, and hands every invalid input p2p reports about a member to the node.
 func (nd *Node) watchAbuse() {
 	h := nd.cfg.Host
-	members := make(map[peer.ID]int, len(nd.peers))
+	members := make(map[p2p.PeerID]int, len(nd.peers))
 	for i, p := range nd.peers {
 		members[p] = i
 	}
-	h.SetTrusted(func(p peer.ID) bool { _, ok := members[p]; return ok })
+	h.SetTrusted(func(p p2p.PeerID) bool { _, ok := members[p]; return ok })
 	h.AllowTopics(topicName(topicRound, nd.run), topicName(topicConsensus, nd.run))
 	h.OnInvalidInput(func(in p2p.InvalidInput) {
 		if i, ok := members[in.Peer]; ok && i != nd.self {
@@ -32,7 +31,7 @@ func (nd *Node) watchAbuse() {
 
 // isMember reports whether p is a member of this epoch (for p2p.Allow: checked before any byte of a
 // members-only stream is read).
-func (nd *Node) isMember(p peer.ID) bool {
+func (nd *Node) isMember(p p2p.PeerID) bool {
 	for _, m := range nd.peers {
 		if m == p {
 			return true

@@ -16,9 +16,8 @@
 // state from a peer and checking it against the member history).
 // The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
 // in-memory hosts in node's tests (which therefore run under the race detector; the few that test
-// libp2p itself use mocknet and skip under -race). Debt (issue 13, listed in internal/arch): abuse.go
-// still imports libp2p's peer package for the ID type p2p re-exports. Layering checked by
-// internal/arch.
+// libp2p itself use mocknet and skip under -race). Node imports no libp2p package (p2p's aliases:
+// p2p.PeerID, p2p.PubKey). Layering checked by internal/arch.
 //
 // Per training round k (consensus height k): sampled members send their signed round message; the
 // leader of (k, attempt) waits for the sample (or CollectTicks) and proposes the included message

@@ -37,9 +37,6 @@ const module = "github.com/byzpp/byzpp"
 // exceptions: package (relative to the module) -> forbidden import prefix, as written in the rules
 // -> why it is allowed for now.
 var exceptions = map[string]map[string]string{
-	"node": {
-		libp2p: "issue 13: abuse.go still imports libp2p's peer package for the ID type p2p re-exports (p2p.PeerID)",
-	},
 	"node/roster": {
 		libp2p: "issue 13: the member list keys members by libp2p peer.ID and checks change proofs with libp2p public keys",
 	},

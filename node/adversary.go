@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 
@@ -67,30 +66,12 @@ func (e nodeEnv) HonestMessage(st *method.State, plan method.Plan, flipped bool)
 func (e nodeEnv) DigestOf(inc []engine.Inclusion, negate int) (engine.Digest, bool) {
 	return e.nd.digestOf(inc, negate)
 }
-func (e nodeEnv) DecidedEnvelope() []byte { return e.nd.decidedEnvelope() }
+
+// DecidedEnvelope returns a valid envelope of an already decided round (any member's), for a replay.
+func (e nodeEnv) DecidedEnvelope() []byte { return e.nd.serving.HeldBefore(e.nd.current.Load()) }
 
 // silent reports whether this peer sends nothing at all (a mute adversary).
 func (nd *Node) silent() bool { return nd.adv != nil && nd.adv.Silent() }
-
-// decidedEnvelope returns a valid envelope of an already decided round (any member's), for a replay.
-func (nd *Node) decidedEnvelope() []byte {
-	k := nd.current.Load()
-	nd.mu.Lock()
-	defer nd.mu.Unlock()
-	var best []byte
-	var bestDigest [32]byte
-	for r, m := range nd.served {
-		if r >= k {
-			continue
-		}
-		for d, raw := range m { // pick the smallest digest so the choice does not depend on map order
-			if best == nil || bytes.Compare(d[:], bestDigest[:]) < 0 {
-				best, bestDigest = raw, d
-			}
-		}
-	}
-	return best
-}
 
 // ownForgery lets a Byzantine peer's own forged publishes past its own validator (gossipsub runs the
 // validator on local publishes and refuses to send what it rejects). Honest peers never skip it.

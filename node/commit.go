@@ -85,22 +85,13 @@ func (nd *Node) apply(ctx context.Context, d consensus.Decision) {
 }
 
 // saveDecided persists a decided state and makes it what this peer serves to laggards. certified says
-// whether resp.Cert is a checked certificate or a candidate (see lazycert.go).
+// whether resp.Cert is a checked certificate or a candidate (certified when first served: lazycert.go).
 func (nd *Node) saveDecided(resp *wire.StateResponse, certified bool) error {
 	raw, err := wire.Marshal(resp)
 	if err != nil {
 		return err
 	}
-	nd.mu.Lock()
-	if nd.adv != nil {
-		nd.adv.ReplacingDecided(nd.latestCand, nd.latest) // adversary.go: a false-state attacker
-	}
-	if certified {
-		nd.latest, nd.latestCand = raw, nil
-	} else {
-		nd.latest, nd.latestCand = nil, resp
-	}
-	nd.mu.Unlock()
+	nd.serving.Decided(resp, raw, certified) // tells a false-state attacker (adversary.go)
 	if nd.store == nil {
 		return nil
 	}
@@ -166,13 +157,7 @@ func (nd *Node) onNewHeight(ctx context.Context) {
 	}
 	nd.sigs.Prune(k)
 	nd.pruneRelay(k)
-	nd.mu.Lock()
-	for r := range nd.served {
-		if r+2 < k {
-			delete(nd.served, r)
-		}
-	}
-	nd.mu.Unlock()
+	nd.serving.Prune(k)
 	nd.sendOwn(ctx)
 }
 

@@ -12,8 +12,9 @@
 // roster (member list), votestore, modelfile, storage (the StateDir: journal, durability, sign bound),
 // accountability (who is named for what: the blame book, double votes, the censorship rule, offences),
 // liveness (which members this peer stops waiting for: presumed dead, distrusted leaders), amnesia
-// (the heights a peer that may have forgotten its votes sits out), statesync (fetching a certified
-// state from a peer and checking it against the member history).
+// (the heights a peer that may have forgotten its votes sits out), statesync (certified states
+// between peers: serving the held round messages and the decided state, certified on first use;
+// fetching a peer's state and checking it against the member history).
 // The network is a p2p.Network (Config.Host): *p2p.Host over libp2p in a real peer, p2p/memnet's
 // in-memory hosts in node's tests (which therefore run under the race detector; the few that test
 // libp2p itself use mocknet and skip under -race). Node imports no libp2p package (p2p's aliases:
@@ -36,7 +37,7 @@
 // signature is checked twice (sigcache.go); round messages and proposals from their authors are not
 // checked on arrival either (lazyround.go: a round message is checked before it is served, proposed
 // or called censored); certificates are certified when first served or restored, not at every decision
-// (lazycert.go); persistence appends to a journal before anything is sent and syncs it in the
+// (lazycert.go, node/statesync's Server); persistence appends to a journal before anything is sent and syncs it in the
 // background where the machine's boot can be told, a restart in a later boot without a clean stop
 // sitting out the heights it may have voted at (node/storage); queued inputs are handled
 // before consensus output is drained; the direct frames of one turn of the loop leave together, one

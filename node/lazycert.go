@@ -18,7 +18,10 @@ import (
 // restart (TestDecisionsAreCertified). So a decision is applied only with a certificate in hand:
 // decisionCertificate checks signatures (already-checked precommits first, then as few unchecked
 // ones as the quorum needs), drops the bad ones and names their signers, and without a quorum of good
-// ones the decision waits for more precommits (onVoteIn retries it) or for a certified state.
+// ones the decision waits for more precommits (onVoteIn retries it) or for a certified state. What is
+// persisted and served is that candidate certificate; its signatures are checked against the members
+// of its height when it is first served or restored (statesync.Server's Latest and Certify), not at
+// every decision.
 
 // decisionCertificate assembles a certificate of a quorum of correctly signed precommits for the
 // decided value from the stored votes, in member order, checking signatures not checked yet — in one
@@ -108,68 +111,4 @@ func (nd *Node) checkVotes(keys []voteKey) []bool {
 		}
 	}
 	return ok
-}
-
-// certify returns the certificate made of cand's correctly signed precommits (at most a quorum of
-// them, in member order), or an error wrapping wire.ErrQuorum when fewer than a quorum hold.
-func (nd *Node) certify(cand wire.Certificate) (wire.Certificate, error) {
-	vote := cand.Vote()
-	body, err := wire.Marshal(&vote)
-	if err != nil {
-		return wire.Certificate{}, err
-	}
-	out := cand
-	out.Signers, out.Sigs = nil, nil
-	keys, err := nd.chain.KeysAt(cand.Height) // the members in force at that height (membership.go)
-	if err != nil {
-		return wire.Certificate{}, err
-	}
-	q := wire.Quorum(len(keys))
-	for j, s := range cand.Signers {
-		if len(out.Signers) == q {
-			break
-		}
-		if int(s) >= len(keys) || j >= len(cand.Sigs) {
-			continue
-		}
-		e := wire.Envelope{Version: wire.Version, Type: wire.TypeVote, Signer: s, Body: body, Sig: cand.Sigs[j]}
-		nd.verified.Add(1)
-		if e.Verify(keys[s]) != nil {
-			nd.log.Warn("precommit with a bad signature left out of a certificate", "signer", s, "height", cand.Height)
-			continue
-		}
-		out.Signers = append(out.Signers, s)
-		out.Sigs = append(out.Sigs, cand.Sigs[j])
-	}
-	if len(out.Signers) < q {
-		return wire.Certificate{}, fmt.Errorf("%w: %d correctly signed precommits, need %d", wire.ErrQuorum, len(out.Signers), q)
-	}
-	return out, nil
-}
-
-// servedState returns the encoded StateResponse this peer serves: the latest decided state with a
-// certified certificate, certifying the stored candidate on first use. Safe from any goroutine; the
-// signature checks run outside the lock.
-func (nd *Node) servedState() ([]byte, error) {
-	nd.mu.Lock()
-	raw, cand := nd.latest, nd.latestCand
-	nd.mu.Unlock()
-	if raw != nil || cand == nil {
-		return raw, nil
-	}
-	resp := *cand
-	cert, err := nd.certify(cand.Cert)
-	if err != nil {
-		return nil, err
-	}
-	resp.Cert = cert
-	if raw, err = wire.Marshal(&resp); err != nil {
-		return nil, err
-	}
-	nd.mu.Lock()
-	if nd.latestCand == cand {
-		nd.latest = raw
-	}
-	nd.mu.Unlock()
-	return raw, nil
 }

@@ -90,7 +90,7 @@ func TestDecisionsAreCertified(t *testing.T) {
 					return
 				}
 				nd.hooks.afterDecided = func(h uint64) error {
-					if _, err := nd.servedState(); err != nil {
+					if _, err := nd.serving.Latest(); err != nil {
 						mu.Lock()
 						failures = append(failures, err)
 						mu.Unlock()
@@ -106,7 +106,7 @@ func TestDecisionsAreCertified(t *testing.T) {
 			if i == culprit {
 				continue
 			}
-			if _, err := nd.servedState(); err != nil {
+			if _, err := nd.serving.Latest(); err != nil {
 				t.Errorf("member %d cannot serve its last state: %v", i, err)
 			}
 		}

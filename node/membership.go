@@ -277,7 +277,7 @@ func (nd *Node) checkProposalOps(p *wire.Proposal) error {
 // applyChange records a decided membership change: the proof goes into the history (persisted
 // before the state that depends on it) and the Node will stop where the change takes effect.
 func (nd *Node) applyChange(p *wire.Proposal, cand wire.Certificate) {
-	cert, err := nd.certify(cand)
+	cert, err := nd.serving.Certify(cand)
 	if err != nil {
 		// An honest decision always certifies (lazycert.go); keep what we counted.
 		nd.log.Error("certifying a membership change", "height", p.Height, "err", err)
@@ -367,7 +367,7 @@ func (nd *Node) learnChanges(s *wire.StateResponse) {
 
 // handoff returns the last decided state with its certificate checked, for the next epoch's Node.
 func (nd *Node) handoff() *wire.StateResponse {
-	raw, err := nd.servedState()
+	raw, err := nd.serving.Latest()
 	if err != nil || raw == nil {
 		return nil
 	}

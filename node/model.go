@@ -75,7 +75,7 @@ func (e *nodeEnd) channel() chan struct{} {
 // Model returns the latest certified decided state this Node serves, as a model file (the final
 // model once the run ended). It is safe from any goroutine.
 func (nd *Node) Model() (*modelfile.Model, error) {
-	raw, err := nd.servedState() // lazycert.go: certified on first use
+	raw, err := nd.serving.Latest() // certified on first use (lazycert.go)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ import (
 const (
 	topicRound     = "round"
 	topicConsensus = "consensus"
-	protoMsgs      = "msgs/1"
+	protoMsgs      = statesync.MsgsProto
 	protoState     = statesync.Proto
 )
 
@@ -104,16 +104,13 @@ type epochView struct {
 	tick    time.Duration
 }
 
-// published is what the loop publishes to other goroutines, under mu: the round messages and the
-// decided state it serves (sync.go, lazycert.go) and its status snapshot (status.go).
+// published is what the loop publishes to other goroutines: its status snapshot (under mu; status.go)
+// and what it serves to peers — the round messages it holds and its decided state (statesync.Server,
+// which has its own lock; sync.go).
 type published struct {
-	mu     sync.Mutex
-	served map[uint64]map[engine.Digest][]byte // round → envelope digest → raw envelope
-	latest []byte                              // encoded StateResponse of the last decided round, certified
-	// latestCand is the last decided round with a candidate certificate, until servedState
-	// certifies it into latest (lazycert.go).
-	latestCand *wire.StateResponse
-	status     Status
+	mu      sync.Mutex
+	status  Status
+	serving *statesync.Server
 }
 
 // counters are the Status counters written from any goroutine.
@@ -194,8 +191,9 @@ func New(cfg Config) (*Node, error) {
 		relayMin: relayMinMembers}
 	nd.epochView = epochView{gen: g, genesis: g, run: runID, self: -1, n: len(g.Members), fstar: math.NaN()}
 	nd.chain, nd.cache = chain, cache
-	nd.served = map[uint64]map[engine.Digest][]byte{}
 	nd.adv, _ = byzantine.New(cfg.Attack, nodeEnv{nd}) // Config.validate checked the list
+	nd.serving = statesync.NewServer(statesync.ServerConfig{Run: runID, Liar: nd.adv, Checked: &nd.verified, Log: nd.log,
+		KeysAt: func(h uint64) ([]p2p.PubKey, error) { return nd.chain.KeysAt(h) }})
 	if err := nd.useEpoch(chain.At(0), spec); err != nil {
 		return nil, err
 	}
@@ -248,7 +246,7 @@ func (nd *Node) startState() (*method.State, *consensus.PersistentState, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	nd.latest = raw
+	nd.serving.Restored(raw)
 	if err := nd.saveChain(); err != nil {
 		return nil, nil, fmt.Errorf("%w: persisting the member history: %w", ErrFatal, err)
 	}

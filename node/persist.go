@@ -37,7 +37,7 @@ func (nd *Node) restore() (*method.State, *consensus.PersistentState, error) {
 		}
 		nd.log.Error("persisted state is corrupt: not loaded; starting from the genesis state and refetching from peers",
 			"err", err, "quarantined", moved)
-		nd.latest = nil
+		nd.serving.Restored(nil)
 		nd.mayHaveForgotten = true
 		return fresh, nil, nil
 	}
@@ -77,7 +77,7 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 			return nil, nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, storage.StateFile, err)
 		}
 		// The decision was stored with a candidate certificate (lazycert.go): certify it now.
-		cert, err := nd.certify(resp.Cert)
+		cert, err := nd.serving.Certify(resp.Cert)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: persisted decision: %w", ErrBadState, err)
 		}
@@ -86,9 +86,11 @@ func (nd *Node) restoreFrom(fresh *method.State) (*method.State, *consensus.Pers
 			return nil, nil, fmt.Errorf("persisted decision: %w", err)
 		}
 		st = &method.State{Round: resp.Round, X: resp.X, G: resp.G}
-		if nd.latest, err = wire.Marshal(&resp); err != nil {
+		latest, err := wire.Marshal(&resp)
+		if err != nil {
 			return nil, nil, err
 		}
+		nd.serving.Restored(latest)
 	}
 	if craw == nil {
 		return st, nil, nil

@@ -157,7 +157,7 @@ func (nd *Node) addRound(r *roundIn) {
 	switch {
 	case err == nil:
 		nd.loop.memberB += uint64(len(r.raw))
-		nd.serve(r.msg.Round, r.digest, r.raw)
+		nd.serving.Hold(r.msg.Round, r.digest, r.raw)
 	case errors.Is(err, engine.ErrEquivocation):
 		nd.log.Warn("round message equivocation", "author", r.msg.Member, "round", r.msg.Round)
 		nd.acct.MarkFaulty(int(r.msg.Member))

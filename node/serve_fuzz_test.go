@@ -23,8 +23,8 @@ func FuzzServeMsgs(f *testing.F) {
 	good := signed(f, nd, 1, &wire.Vote{Run: nd.run, Type: wire.Prevote}, false)
 	bad := signed(f, nd, 2, &wire.Vote{Run: nd.run, Type: wire.Prevote}, true)
 	goodD, badD := sha256.Sum256(good), sha256.Sum256(bad)
-	nd.serve(3, goodD, good)
-	nd.serve(3, badD, bad)
+	nd.serving.Hold(3, goodD, good)
+	nd.serving.Hold(3, badD, bad)
 	request := func(run wire.RunID, ds ...[32]byte) []byte {
 		r := wire.MsgRequest{Run: run}
 		for _, d := range ds {

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 const requestTimeout = 5 * time.Second
 
 // ErrNoState is returned to a state request when this peer has decided nothing yet.
-var ErrNoState = errors.New("node: no decided state yet")
+var ErrNoState = statesync.ErrNoState
 
 type fetchResult struct {
 	asked []engine.Digest
@@ -29,18 +28,6 @@ type fetchResult struct {
 type syncResult struct {
 	resp *wire.StateResponse
 	err  error
-}
-
-// serve makes a round message available to peers that lack it.
-func (nd *Node) serve(round uint64, d engine.Digest, raw []byte) {
-	nd.mu.Lock()
-	defer nd.mu.Unlock()
-	m := nd.served[round]
-	if m == nil {
-		m = map[engine.Digest][]byte{}
-		nd.served[round] = m
-	}
-	m[d] = raw
 }
 
 // fetch asks first the proposer, then every other member, for the messages with the given digests,
@@ -119,55 +106,16 @@ func (nd *Node) fetchFrom(ctx context.Context, p p2p.PeerID, want map[engine.Dig
 	return out
 }
 
-// serveMsgs answers a MsgRequest with the envelopes held.
+// serveMsgs answers a msgs/1 request with the round messages held (statesync.Server), each checked
+// before it is served if it was stored unchecked (lazyround.go).
 func (nd *Node) serveMsgs(_ context.Context, _ p2p.PeerID, req []byte) ([]byte, error) {
-	var r wire.MsgRequest
-	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
-		return nil, err
-	}
-	if r.Run != nd.run {
-		return nil, errNotMine
-	}
-	var resp wire.MsgResponse
-	var found [][]byte
-	nd.mu.Lock()
-	for _, d := range r.Digests {
-		for _, m := range nd.served {
-			if raw, ok := m[engine.Digest(d)]; ok {
-				found = append(found, raw)
-				break
-			}
-		}
-	}
-	nd.mu.Unlock()
-	for _, raw := range found {
-		if nd.servable(raw) { // lazyround.go: a message stored unchecked is checked before it is served
-			resp.Envelopes = append(resp.Envelopes, raw)
-		}
-	}
-	return wire.Marshal(&resp)
+	return nd.serving.Msgs(req, nd.lim, nd.servable)
 }
 
-// serveState answers a StateRequest with the last decided state and its certificate.
+// serveState answers a state/1 request with the last decided state and its certificate
+// (statesync.Server; a false-state attacker's lie instead, adversary.go).
 func (nd *Node) serveState(_ context.Context, _ p2p.PeerID, req []byte) ([]byte, error) {
-	var r wire.StateRequest
-	if err := wire.Unmarshal(req, &r, nd.lim); err != nil {
-		return nil, err
-	}
-	if r.Run != nd.run {
-		return nil, errNotMine
-	}
-	latest, err := nd.servedState()
-	if err != nil {
-		return nil, err
-	}
-	if latest == nil {
-		return nil, ErrNoState
-	}
-	if nd.adv != nil {
-		return nd.adv.ServeState(latest) // adversary.go: a false-state attacker lies
-	}
-	return latest, nil
+	return nd.serving.State(req, nd.lim)
 }
 
 // requestState asks a peer (first the one seen ahead, then the others) for its latest certified state.

@@ -23,7 +23,7 @@ import (
 //	node/relay      the vote relay's keys, MACs and bookkeeping: consensus and p2p/wire, no libp2p, no host
 //	node/liveness   who is presumed dead or distrusted: the standard library only, no I/O
 //	node/amnesia    the heights a peer that may have forgotten its votes sits out: likewise
-//	node/statesync  fetching and checking a certified state: algo/, node/roster, p2p, no libp2p
+//	node/statesync  serving, fetching and checking certified states: algo/, node/roster, p2p, no libp2p
 //	node/byzantine  a Byzantine peer's attacks: act through their Env (node implements it), never import node
 //	node/...        wiring: anything above, but no testnet/ and no cmd/
 //	testnet/...     the experiment harness: may import anything but cmd/
@@ -95,7 +95,7 @@ var rules = []rule{
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"}, own: []string{"consensus", "p2p/wire", "node/relay"}},
 	{name: "node/amnesia is bookkeeping: the standard library only, no I/O", prefix: "node/amnesia",
 		forbid: append([]string{libp2p, multiformats, msgpack}, ioStd...), own: []string{"node/amnesia"}},
-	{name: "node/statesync fetches and checks states over p2p.Network, never libp2p", prefix: "node/statesync",
+	{name: "node/statesync serves, fetches and checks states over p2p.Network, never libp2p", prefix: "node/statesync",
 		forbid: []string{libp2p, multiformats, msgpack, "net", "net/"},
 		own:    []string{"algo/", "node/roster", "p2p", "node/statesync"}},
 	{name: "node/liveness is bookkeeping: the standard library only, no I/O", prefix: "node/liveness",

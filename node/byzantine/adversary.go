@@ -68,8 +68,9 @@ type Adversary interface {
 	// RoundAhead is the round message of plan's round at state st this member sends ahead of the
 	// decision (the honest one unless it crafts); ok false sends nothing ahead.
 	RoundAhead(st *method.State, plan method.Plan) (v compress.Vector, ok bool)
-	// ReplacingDecided is told, with the node's state lock held, the decided state about to be
-	// replaced: the candidate one (cand) or the encoded certified one (certified), either may be nil.
+	// ReplacingDecided is told, with the lock of the node's statesync.Server held, the decided state
+	// about to be replaced: the candidate one (cand) or the encoded certified one (certified), either
+	// may be nil.
 	ReplacingDecided(cand *wire.StateResponse, certified []byte)
 	// ServeState turns the encoded certified state this peer would serve into what it serves.
 	ServeState(honest []byte) ([]byte, error)

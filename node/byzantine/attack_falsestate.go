@@ -30,7 +30,7 @@ var falseStateAttacks = []string{AttackFalseStateDigest, AttackFalseStateQuorum,
 	AttackFalseStateOtherHeight, AttackFalseStateOlder}
 
 // ReplacingDecided remembers, for a false-state attacker, the decided state being replaced (the lies
-// that need an older height use it). The node calls it with its state lock held.
+// that need an older height use it). The node's statesync.Server calls it with its lock held.
 func (b *byzantine) ReplacingDecided(cand *wire.StateResponse, certified []byte) {
 	if b.atk.falseState == "" {
 		return

@@ -1,11 +1,3 @@
-// Package statesync is how a peer that fell behind gets a certified state from another: the state/1
-// request (Fetch) and the check of what comes back against a member history (Check). A peer adopts
-// a state only once Check passes; a state that is not the certified one, or a short, forged or
-// other-height certificate, is refused and the next member asked (node's sync.go).
-//
-// Imports: the standard library, algo/method (the state digest), node/roster (the member history
-// certificates are checked against), p2p (the Network requests go over) and p2p/wire — no libp2p, no
-// other part of node. Layering is checked by internal/arch.
 package statesync
 
 import (
